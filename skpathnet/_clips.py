@@ -1,0 +1,91 @@
+"""Ragged per-clip inputs: one row per clip, several segments (or frames) per clip.
+
+`LogMelSegmenter` and `FaceCropper` turn one audio clip or video into a
+variable number of ``(3, 64, 64)`` images. To keep one row per clip (so that
+``y`` and ``groups`` stay aligned in :class:`~sklearn.pipeline.Pipeline`,
+:func:`~sklearn.model_selection.cross_validate` and
+:class:`~sklearn.model_selection.GridSearchCV`) without padding every clip to
+the longest one, the transformers return a 1-D ``object`` ndarray of length
+``n_clips`` whose item ``i`` is a float32 ndarray of shape
+``(n_segments_i, 3, 64, 64)``. sklearn indexes such arrays by row like any
+other array, and memory stays proportional to the real number of segments.
+"""
+
+import numpy as np
+
+__all__ = ["is_clips", "make_clips", "flatten_clips"]
+
+
+def make_clips(arrays):
+    """Pack per-clip arrays into a 1-D object ndarray (one row per clip).
+
+    Parameters
+    ----------
+    arrays : sequence of ndarray
+        Item ``i`` has shape ``(n_segments_i, ...)`` with ``n_segments_i >= 1``.
+
+    Returns
+    -------
+    clips : ndarray of dtype object and shape (n_clips,)
+        ``clips[i] is arrays[i]`` (no copy).
+    """
+    arrays = list(arrays)
+    clips = np.empty(len(arrays), dtype=object)
+    for i, a in enumerate(arrays):
+        clips[i] = a
+    return clips
+
+
+def is_clips(X):
+    """Return True if ``X`` is a sequence of per-clip arrays of ndim >= 2.
+
+    Lists, tuples and 1-D object ndarrays whose items are ndarrays with at
+    least two dimensions (segments first) are clips; anything else (a 2-D
+    feature matrix, a 4-D image batch) is not.
+    """
+    if isinstance(X, np.ndarray):
+        if X.dtype != object or X.ndim != 1:
+            return False
+    elif not isinstance(X, (list, tuple)):
+        return False
+    return len(X) > 0 and all(
+        isinstance(item, np.ndarray) and item.ndim >= 2 for item in X
+    )
+
+
+def flatten_clips(clips):
+    """Stack every clip's segments into one 2-D float32 matrix.
+
+    Parameters
+    ----------
+    clips : sequence of ndarray
+        Item ``i`` has shape ``(n_segments_i, *segment_shape)``; every item
+        has the same ``segment_shape``.
+
+    Returns
+    -------
+    segments : ndarray of shape (sum(n_segments_i), prod(segment_shape)), float32
+        Segments in clip order, each flattened in C order.
+    clip_index : ndarray of shape (sum(n_segments_i),), int64
+        For each segment, the row of the clip it comes from.
+
+    Raises
+    ------
+    ValueError
+        If a clip has no segment, or clips have different segment shapes.
+    """
+    shapes = {item.shape[1:] for item in clips}
+    if len(shapes) != 1:
+        raise ValueError(
+            f"All clips must have the same segment shape; got {sorted(shapes)}."
+        )
+    counts = np.array([item.shape[0] for item in clips], dtype=np.int64)
+    if np.any(counts == 0):
+        bad = int(np.flatnonzero(counts == 0)[0])
+        raise ValueError(f"Clip {bad} has no segment; every clip needs at least one.")
+    n_features = int(np.prod(next(iter(shapes))))
+    segments = np.concatenate(
+        [np.asarray(item, dtype=np.float32).reshape(len(item), n_features) for item in clips]
+    )
+    clip_index = np.repeat(np.arange(len(counts)), counts)
+    return segments, clip_index

@@ -1,0 +1,17 @@
+"""Loaders for emotion corpora laid out as distributed (see each loader)."""
+
+from ._base import EMOTIONS, get_data_home
+from ._speech import load_emodb, load_emovo, load_ravdess
+from ._visual import load_ckplus, load_enterface, load_jaffe, load_savee
+
+__all__ = [
+    "EMOTIONS",
+    "get_data_home",
+    "load_ckplus",
+    "load_emodb",
+    "load_emovo",
+    "load_enterface",
+    "load_jaffe",
+    "load_ravdess",
+    "load_savee",
+]
