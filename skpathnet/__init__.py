@@ -13,6 +13,7 @@ References
 """
 
 from . import datasets, transformers
+from ._classifier import PathNetClassifier
 from ._metrics import emotion_report, uap_score, uar_score, war_score
 from .transformers import FaceCropper, LogMelSegmenter
 
@@ -21,6 +22,7 @@ __version__ = "0.1.0"
 __all__ = [
     "FaceCropper",
     "LogMelSegmenter",
+    "PathNetClassifier",
     "datasets",
     "emotion_report",
     "transformers",

@@ -1,0 +1,647 @@
+"""PathNetClassifier: PathNet evolution and transfer as a scikit-learn classifier."""
+
+import numbers
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
+
+from ._clips import flatten_clips, is_clips
+from ._evolution import evolve
+from ._pathnet import PathNetwork, Pathway, TaskHead
+from ._scaling import fit_standardizer, standardize
+from ._threads import torch_threads
+
+__all__ = ["PathNetClassifier"]
+
+# Attributes written by fit_transfer: they travel through sklearn.clone.
+_TRANSFER_ATTRS = (
+    "source_paths_",
+    "source_classes_",
+    "source_fitness_",
+    "source_history_",
+    "frozen_modules_",
+    "_source_state",
+)
+# Attributes written by fit: reset by fit_transfer.
+_TARGET_ATTRS = (
+    "classes_",
+    "best_path_",
+    "best_fitness_",
+    "history_",
+    "n_steps_",
+    "_target_state",
+)
+
+
+class PathNetClassifier(ClassifierMixin, BaseEstimator):
+    """PathNet classifier with evolutionary pathway search and transfer.
+
+    A super-network of ``n_layers`` layers of ``n_modules`` modules (a module
+    is a linear layer of ``n_units`` units followed by a ReLU; the outputs of
+    a layer's active modules are averaged) is trained by a genetic algorithm
+    over pathways [1]_: binary tournaments between pathways, each trained
+    with SGD for ``T`` steps, the fitter one overwriting and mutating the
+    other. Each task has its own final (classification) layer.
+
+    :meth:`fit_transfer` evolves pathways on one or several source corpora
+    and freezes the best pathway of each; a later :meth:`fit` on the target
+    corpus re-initialises every other parameter and evolves a new population
+    in which the frozen pathways are always active, with a new final layer,
+    as in Nguyen et al. [2]_ (Sec. 3.3). The transferred knowledge survives
+    :func:`sklearn.base.clone`, so ``cross_validate`` and ``GridSearchCV``
+    use it in every fold.
+
+    Parameters
+    ----------
+    n_layers : int, default=3
+        ``L``, the number of layers of modules (Nguyen et al. 2020,
+        "PathNet Settings": L = 3).
+    n_modules : int, default=20
+        ``M``, modules per layer (ibid.: M = 20).
+    n_active : int, default=4
+        ``N``, genes per layer of a genotype: a pathway activates at most
+        ``N`` distinct modules per layer (ibid.: N = 4).
+    n_units : int, default=20
+        Units of each module's linear layer (ibid.: 20 units, ReLU).
+    population_size : int, default=20
+        Number of genotypes in the population (ibid.: 20).
+    n_generations : int, default=200
+        Number of binary tournaments (generations) per task (ibid.: 200).
+    learning_rate : float, default=0.02
+        Plain SGD learning rate (ibid.: 0.02).
+    batch_size : int, default=64
+        Mini-batch size in samples (ibid.: 64).
+    n_steps : int or None, default=None
+        ``T``, SGD steps per pathway per tournament. None: the number of
+        training samples (segments) divided by ``batch_size``, at least 1
+        (ibid.).
+    mutation_rate : float or None, default=None
+        Probability that a gene mutates; None: ``1 / (n_layers * n_active)``
+        (Fernando et al. 2017, Sec. 2).
+    mutation_shift : int, default=2
+        A mutating gene moves by an integer drawn uniformly from
+        ``[-mutation_shift, mutation_shift]``, wrapping modulo ``n_modules``
+        (Fernando et al. 2017, Sec. 2: [-2, 2]).
+    standardize : bool, default=True
+        Standardise each input feature with the training set's mean and
+        standard deviation (each source uses its own statistics). Not part of
+        the papers; log-mel inputs in dB otherwise make SGD at 0.02 unstable.
+    device : {"cpu", "cuda"} or str, default="cpu"
+        Torch device for the network and the training data.
+    n_threads : int or None, default=None
+        Torch CPU threads during fit and predict (restored afterwards). Set
+        to 1 when running ``n_jobs`` workers in ``GridSearchCV`` or
+        ``cross_validate`` so they do not oversubscribe the cores; None
+        leaves torch's setting (joblib workers limit it already).
+    random_state : int, RandomState instance or None, default=None
+        Seeds genotypes, tournaments, mutations, initialisation and
+        mini-batch order. With an int, results are reproducible on CPU (for
+        a fixed ``n_threads``).
+    verbose : bool, default=False
+        Show a tqdm progress bar over generations.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Target class labels.
+    best_path_ : ndarray of shape (n_layers, n_active), int64
+        Genotype of the best target pathway (highest last measured fitness).
+    best_fitness_ : float
+        Its fitness: the fraction of training segments classified correctly
+        during its last ``T`` training steps.
+    history_ : list of dict
+        One record per target generation: ``task``, ``generation``,
+        ``genotypes`` (two (n_layers, n_active) arrays), ``indices``,
+        ``fitness`` (two floats), ``winner`` (0 or 1), and ``val_score``
+        (clip-level accuracy of the winner on ``X_val``) when :meth:`fit`
+        got a validation set.
+    n_steps_ : int
+        ``T`` used by the last fit.
+    n_features_in_ : int
+        Number of input features per segment (12288 for 3 x 64 x 64 images).
+    source_paths_ : list of ndarray of shape (n_layers, n_active)
+        After :meth:`fit_transfer`: the best genotype of each source task.
+    source_classes_ : list of ndarray
+        Class labels of each source task.
+    source_fitness_ : list of float
+        Fitness of each source's best pathway.
+    source_history_ : list of list of dict
+        Generation records of each source task (as ``history_``).
+    frozen_modules_ : list of ndarray of int
+        Per layer, the frozen module indices (union of the sources' best
+        pathways); their parameters never change again.
+
+    See Also
+    --------
+    skpathnet.transformers.LogMelSegmenter : audio front end.
+    skpathnet.transformers.FaceCropper : visual front end.
+
+    Notes
+    -----
+    Inputs may be
+
+    - a 2-D array of shape (n_samples, n_features);
+    - an image batch of shape (n_samples, 3, 64, 64) (flattened);
+    - clips: a list or 1-D object array of length n_clips whose item ``i``
+      has shape ``(n_segments_i, 3, 64, 64)``, as produced by the
+      transformers. Training uses every segment with its clip's label;
+      :meth:`predict_proba` averages each clip's segment posteriors, and
+      :meth:`predict_proba_segments` gives one answer per segment.
+
+    The population shares the module parameters and, per task, the final
+    layer. The best pathway is the population member with the highest last
+    measured fitness.
+
+    References
+    ----------
+    .. [1] C. Fernando, D. Banarse, C. Blundell, Y. Zwols, D. Ha, A. A. Rusu,
+       A. Pritzel and D. Wierstra, "PathNet: Evolution Channels Gradient
+       Descent in Super Neural Networks", arXiv:1701.08734, 2017.
+    .. [2] D. Nguyen, D. T. Nguyen, S. Sridharan, M. Abdelrazek, S. Denman,
+       S. N. Tran, R. Zeng and C. Fookes, "Meta Transfer Learning for
+       Emotion Recognition", arXiv:2006.13211, 2020.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpathnet import PathNetClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(128, 10)).astype("float32")
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> clf = PathNetClassifier(n_generations=20, population_size=4, random_state=0)
+    >>> clf.fit(X, y).score(X, y) > 0.8
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        n_layers=3,
+        n_modules=20,
+        n_active=4,
+        n_units=20,
+        population_size=20,
+        n_generations=200,
+        learning_rate=0.02,
+        batch_size=64,
+        n_steps=None,
+        mutation_rate=None,
+        mutation_shift=2,
+        standardize=True,
+        device="cpu",
+        n_threads=None,
+        random_state=None,
+        verbose=False,
+    ):
+        self.n_layers = n_layers
+        self.n_modules = n_modules
+        self.n_active = n_active
+        self.n_units = n_units
+        self.population_size = population_size
+        self.n_generations = n_generations
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_steps = n_steps
+        self.mutation_rate = mutation_rate
+        self.mutation_shift = mutation_shift
+        self.standardize = standardize
+        self.device = device
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- sklearn protocol -----------------------------------------------------
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.classifier_tags.poor_score = True
+        return tags
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "_target_state")
+
+    def __sklearn_clone__(self):
+        new = super().__sklearn_clone__()
+        for name in _TRANSFER_ATTRS:
+            if hasattr(self, name):
+                setattr(new, name, getattr(self, name))
+        return new
+
+    # -- training -------------------------------------------------------------
+    def fit(self, X, y, *, X_val=None, y_val=None):
+        """Evolve pathways on (X, y) and keep the best one.
+
+        If :meth:`fit_transfer` ran before (on this estimator or on the one
+        it was cloned from), the frozen source pathways are always active
+        and never updated.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, 3, 64, 64), or clips
+            Training data; clips are a sequence of ``n_samples`` arrays of
+            shape ``(n_segments_i, 3, 64, 64)`` (see Notes).
+        y : array-like of shape (n_samples,)
+            One label per sample (clip).
+        X_val, y_val : same kinds as X, y, default=None
+            Optional held-out data: each generation's winner is scored on it
+            (clip-level accuracy, ``history_[g]["val_score"]``), for curves
+            of accuracy over generations. Not used for selection.
+
+        Returns
+        -------
+        self : PathNetClassifier
+
+        Raises
+        ------
+        ValueError
+            If a parameter is invalid, inputs are malformed or non-finite, or
+            the feature count differs from the transferred source's.
+        """
+        self._check_params()
+        segments, clip_index, owned = self._prepare_X(X, reset=True)
+        y = self._check_y(y, clip_index)
+        if hasattr(self, "_source_state"):
+            expected = self._source_state["n_features"]
+            if segments.shape[1] != expected:
+                raise ValueError(
+                    f"X has {segments.shape[1]} features per segment, but the "
+                    f"transferred source pathway expects {expected}. Use the same "
+                    "front end (and parameters) for source and target."
+                )
+        for name in _TARGET_ATTRS:
+            if hasattr(self, name):
+                delattr(self, name)
+        classes, y_enc = np.unique(y, return_inverse=True)
+        rng = check_random_state(self.random_state)
+        with torch_threads(self.n_threads):
+            on_generation = None
+            if X_val is not None:
+                on_generation = self._val_monitor(X_val, y_val, classes)
+            task = self._train_task(
+                segments,
+                y_enc[clip_index],
+                len(classes),
+                rng,
+                owned=owned,
+                frozen=self._frozen_layers(),
+                task=len(getattr(self, "source_paths_", ())),
+                on_generation=on_generation,
+            )
+        self.classes_ = classes
+        self.best_path_ = task["path"]
+        self.best_fitness_ = task["fitness"]
+        self.history_ = task["history"]
+        self.n_steps_ = task["n_steps"]
+        self._target_state = task["state"]
+        return self
+
+    def fit_transfer(self, source_X, source_y):
+        """Evolve pathways on source corpora and freeze the best of each.
+
+        Every parameter outside the frozen pathways is re-initialised before
+        the next task, and a later :meth:`fit` on the target reuses the
+        frozen pathways (Nguyen et al. 2020, Sec. 3.3). Calling
+        ``fit_transfer`` again replaces the previous sources, and any target
+        fit is discarded.
+
+        Parameters
+        ----------
+        source_X : X-like, or list of X-like
+            One source corpus (any input accepted by :meth:`fit`), or a list
+            of several corpora, learnt one after another as PathNet tasks,
+            each with its own label set and final layer.
+        source_y : array-like of shape (n_samples,), or list of them
+            Labels of each source corpus. A list whose items are themselves
+            arrays or lists means several corpora.
+
+        Returns
+        -------
+        self : PathNetClassifier
+
+        Raises
+        ------
+        ValueError
+            If the sources have different numbers of features per segment,
+            or source_X and source_y list different numbers of corpora.
+        """
+        self._check_params()
+        sources = _split_sources(source_X, source_y)
+        for name in _TRANSFER_ATTRS + _TARGET_ATTRS:
+            if hasattr(self, name):
+                delattr(self, name)
+        rng = check_random_state(self.random_state)
+        paths, classes_list, fitness, histories, tasks = [], [], [], [], []
+        frozen = None
+        n_features = None
+        with torch_threads(self.n_threads):
+            for task_index, (X, y) in enumerate(sources):
+                segments, clip_index, owned = self._prepare_X(X, reset=task_index == 0)
+                if n_features is None:
+                    n_features = segments.shape[1]
+                y = self._check_y(y, clip_index)
+                classes, y_enc = np.unique(y, return_inverse=True)
+                task = self._train_task(
+                    segments,
+                    y_enc[clip_index],
+                    len(classes),
+                    rng,
+                    owned=owned,
+                    frozen=frozen,
+                    task=task_index,
+                    keep_network=True,
+                )
+                # Freeze the best pathway's modules (with those already frozen).
+                network = task.pop("network")
+                layers = [
+                    np.union1d(network.frozen[layer], np.unique(task["path"][layer]))
+                    for layer in range(self.n_layers)
+                ]
+                frozen = (layers, network.module_state(layers))
+                paths.append(task["path"])
+                classes_list.append(classes)
+                fitness.append(task["fitness"])
+                histories.append(task["history"])
+                tasks.append(task["state"])
+        self.source_paths_ = paths
+        self.source_classes_ = classes_list
+        self.source_fitness_ = fitness
+        self.source_history_ = histories
+        self.frozen_modules_ = frozen[0]
+        self._source_state = {
+            "n_features": n_features,
+            "frozen": frozen,
+            "tasks": tasks,
+        }
+        return self
+
+    def _train_task(
+        self, segments, y_seg, n_classes, rng, *, owned, frozen, task,
+        on_generation=None, keep_network=False,
+    ):
+        """Evolve one task on standardised segments; return its best pathway."""
+        device = self._device()
+        scaler = None
+        if self.standardize:
+            scaler = fit_standardizer(segments)
+            segments = standardize(segments, *scaler, inplace=owned)
+        X_t = torch.from_numpy(np.ascontiguousarray(segments, dtype=np.float32)).to(device)
+        y_t = torch.from_numpy(np.asarray(y_seg, dtype=np.int64)).to(device)
+        init = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
+        shuffle = torch.Generator(device=device).manual_seed(
+            int(rng.randint(np.iinfo(np.int32).max))
+        )
+        network = PathNetwork(
+            X_t.shape[1], self.n_layers, self.n_modules, self.n_units,
+            device=device, generator=init,
+        )
+        if frozen is not None:
+            network.load_frozen(*frozen)
+        head = TaskHead(self.n_units, n_classes, device=device, generator=init)
+        n_steps = self.n_steps or max(1, len(X_t) // self.batch_size)
+        best, best_fitness, history = evolve(
+            network,
+            head,
+            X_t,
+            y_t,
+            n_layers=self.n_layers,
+            n_active=self.n_active,
+            n_modules=self.n_modules,
+            population_size=self.population_size,
+            n_generations=self.n_generations,
+            n_steps=n_steps,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            mutation_rate=self.mutation_rate,
+            mutation_shift=self.mutation_shift,
+            rng=rng,
+            generator=shuffle,
+            frozen_cache=network.frozen_first_layer_sum(X_t),
+            on_generation=None if on_generation is None else on_generation(network, head, scaler),
+            task=task,
+            verbose=self.verbose,
+        )
+        result = {
+            "path": best,
+            "fitness": best_fitness,
+            "history": history,
+            "n_steps": n_steps,
+            "state": {
+                "pathway": network.gather(best, requires_grad=False).state(),
+                "head": head.state(),
+                "scaler": scaler,
+            },
+        }
+        if keep_network:
+            result["network"] = network
+        return result
+
+    def _val_monitor(self, X_val, y_val, classes):
+        """Return ``factory(network, head, scaler) -> on_generation`` for X_val."""
+        segments, clip_index, owned = self._prepare_X(X_val, reset=False)
+        y_val = self._check_y(y_val, clip_index)
+        device = self._device()
+
+        def factory(network, head, scaler):
+            seg = segments
+            if scaler is not None:
+                seg = standardize(segments, *scaler, inplace=owned)
+            X_t = torch.from_numpy(np.ascontiguousarray(seg, dtype=np.float32)).to(device)
+
+            def on_generation(record):
+                genotype = record["genotypes"][record["winner"]]
+                logits = network.gather(genotype, requires_grad=False).logits(X_t, head)
+                proba = _clip_mean(torch.softmax(logits, 1).cpu().numpy(), clip_index)
+                record["val_score"] = float(np.mean(classes[proba.argmax(1)] == y_val))
+
+            return on_generation
+
+        return factory
+
+    # -- prediction -----------------------------------------------------------
+    def predict_proba(self, X):
+        """Class probabilities, one row per sample (clip).
+
+        For clips, the posteriors of a clip's segments are averaged.
+
+        Parameters
+        ----------
+        X : array-like or clips
+            As for :meth:`fit`.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes), float32
+            Columns in the order of ``classes_``.
+        """
+        check_is_fitted(self)
+        proba, clip_index = self._segment_proba(X, self._target_state)
+        return _clip_mean(proba, clip_index)
+
+    def predict(self, X):
+        """Predicted label of each sample (clip), shape (n_samples,)."""
+        check_is_fitted(self)
+        return self.classes_[self.predict_proba(X).argmax(1)]
+
+    def predict_proba_segments(self, X):
+        """Class probabilities of every segment.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_segments, n_classes), float32
+            Segments in clip order (all segments of clip 0 first); for
+            non-clip input, ``n_segments == n_samples``.
+        """
+        check_is_fitted(self)
+        return self._segment_proba(X, self._target_state)[0]
+
+    def predict_segments(self, X):
+        """Predicted label of every segment, shape (n_segments,).
+
+        Compare with ``np.repeat(y, [len(c) for c in X])`` for the
+        segment-level scores that papers often report.
+        """
+        check_is_fitted(self)
+        return self.classes_[self.predict_proba_segments(X).argmax(1)]
+
+    def predict_proba_source(self, X, *, source=0):
+        """Class probabilities of source task ``source`` (one row per clip).
+
+        Uses the frozen source pathway and the source's own final layer, so
+        that forgetting can be measured after target training.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_source_classes), float32
+            Columns in the order of ``source_classes_[source]``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If :meth:`fit_transfer` has not run.
+        """
+        check_is_fitted(self, "_source_state")
+        proba, clip_index = self._segment_proba(X, self._source_state["tasks"][source])
+        return _clip_mean(proba, clip_index)
+
+    def predict_source(self, X, *, source=0):
+        """Predicted source-task label of each sample (clip)."""
+        classes = self.source_classes_[source]
+        return classes[self.predict_proba_source(X, source=source).argmax(1)]
+
+    def _segment_proba(self, X, state):
+        segments, clip_index, owned = self._prepare_X(X, reset=False)
+        if state["scaler"] is not None:
+            segments = standardize(segments, *state["scaler"], inplace=owned)
+        device = self._device()
+        with torch_threads(self.n_threads):
+            pathway = Pathway.from_state(state["pathway"], n_units=self.n_units, device=device)
+            head = TaskHead.from_state(state["head"], device=device)
+            X_t = torch.from_numpy(np.ascontiguousarray(segments, dtype=np.float32)).to(device)
+            proba = torch.softmax(pathway.logits(X_t, head), 1).cpu().numpy()
+        return proba, clip_index
+
+    # -- input checks ---------------------------------------------------------
+    def _check_params(self):
+        for name in (
+            "n_layers", "n_modules", "n_active", "n_units", "population_size",
+            "n_generations", "batch_size", "mutation_shift",
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or value < 1:
+                if name == "mutation_shift" and isinstance(value, numbers.Integral) and value == 0:
+                    continue
+                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+        if self.population_size < 2:
+            raise ValueError(
+                f"population_size must be at least 2 for a binary tournament; "
+                f"got {self.population_size!r}."
+            )
+        if self.n_steps is not None and (
+            not isinstance(self.n_steps, numbers.Integral) or self.n_steps < 1
+        ):
+            raise ValueError(f"n_steps must be None or a positive integer; got {self.n_steps!r}.")
+        if not (isinstance(self.learning_rate, numbers.Real) and self.learning_rate > 0):
+            raise ValueError(f"learning_rate must be a positive float; got {self.learning_rate!r}.")
+        if self.mutation_rate is not None and not (0 <= self.mutation_rate <= 1):
+            raise ValueError(
+                f"mutation_rate must be None or in [0, 1]; got {self.mutation_rate!r}."
+            )
+        self._device()
+
+    def _device(self):
+        try:
+            device = torch.device(self.device)
+        except (RuntimeError, TypeError) as exc:
+            raise ValueError(f"device must be 'cpu' or 'cuda'; got {self.device!r}.") from exc
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"device={self.device!r} was requested but torch finds no CUDA GPU; "
+                "use device='cpu'."
+            )
+        return device
+
+    def _prepare_X(self, X, *, reset):
+        """Return ``(segments, clip_index, owned)`` for any accepted input.
+
+        ``segments`` is float32 of shape (n_segments, n_features); ``owned``
+        says whether it is a private copy that may be modified in place.
+        """
+        if is_clips(X):
+            segments, clip_index = flatten_clips(X)
+            segments = validate_data(self, segments, reset=reset, dtype=np.float32)
+            return segments, clip_index, True
+        X_checked = check_array(X, allow_nd=True, dtype=np.float32)
+        if X_checked.ndim > 2:
+            X_checked = X_checked.reshape(len(X_checked), -1)
+        owned = X_checked is not X and not np.shares_memory(X_checked, np.asarray(X))
+        X_checked = validate_data(self, X_checked, reset=reset, dtype=np.float32)
+        return X_checked, np.arange(len(X_checked)), owned
+
+    @staticmethod
+    def _check_y(y, clip_index):
+        if y is None:
+            raise ValueError("requires y to be passed, but the target y is None.")
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        n_clips = int(clip_index[-1]) + 1 if len(clip_index) else 0
+        if len(y) != n_clips:
+            raise ValueError(
+                f"Found input variables with inconsistent numbers of samples: "
+                f"X has {n_clips} samples (clips), y has {len(y)}."
+            )
+        return y
+
+    def _frozen_layers(self):
+        state = getattr(self, "_source_state", None)
+        return None if state is None else state["frozen"]
+
+
+def _clip_mean(proba, clip_index):
+    """Average segment rows of ``proba`` per clip, shape (n_clips, n_classes)."""
+    n_clips = int(clip_index[-1]) + 1 if len(clip_index) else 0
+    counts = np.bincount(clip_index, minlength=n_clips).astype(proba.dtype)
+    sums = np.zeros((n_clips, proba.shape[1]), dtype=proba.dtype)
+    np.add.at(sums, clip_index, proba)
+    return sums / counts[:, None]
+
+
+def _split_sources(source_X, source_y):
+    """Return ``[(X, y), ...]`` for one or several source corpora."""
+    several = (
+        isinstance(source_y, (list, tuple))
+        and len(source_y) > 0
+        and all(np.ndim(item) >= 1 for item in source_y)
+    )
+    if not several:
+        return [(source_X, source_y)]
+    if not isinstance(source_X, (list, tuple)) or len(source_X) != len(source_y):
+        raise ValueError(
+            "source_y lists several corpora, so source_X must be a list of the "
+            f"same length; got {len(source_y)} label arrays and "
+            f"{type(source_X).__name__} source_X."
+        )
+    return list(zip(source_X, source_y))

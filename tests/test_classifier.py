@@ -1,0 +1,299 @@
+"""PathNetClassifier: paper settings, evolution, clips, transfer and freezing."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, cross_validate
+
+from skpathnet import PathNetClassifier
+from skpathnet._clips import make_clips
+from skpathnet._evolution import mutate, random_genotype
+from skpathnet._pathnet import PathNetwork, TaskHead, train_pathway
+
+FAST = dict(n_generations=6, population_size=4, n_modules=6, n_active=2, n_units=8,
+            learning_rate=0.2, n_steps=8, random_state=0)
+
+
+def blobs(n=120, n_features=12, n_classes=3, seed=0, shift=0.0):
+    rng = np.random.RandomState(seed)
+    centers = rng.normal(scale=3.0, size=(n_classes, n_features)) + shift
+    y = rng.randint(n_classes, size=n)
+    X = centers[y] + rng.normal(size=(n, n_features))
+    return X.astype(np.float32), y
+
+
+def clips_of(X, y, seed=0):
+    """Split each sample into 1-4 noisy segments shaped (k, 3, 2, 2)."""
+    rng = np.random.RandomState(seed)
+    out = []
+    for row in X:
+        k = rng.randint(1, 5)
+        out.append((row + 0.1 * rng.normal(size=(k, row.size))).astype(np.float32).reshape(k, 3, 2, 2))
+    return make_clips(out), y
+
+
+def test_defaults_are_the_papers():
+    params = PathNetClassifier().get_params()
+    assert params["n_layers"] == 3
+    assert params["n_modules"] == 20
+    assert params["n_active"] == 4
+    assert params["n_units"] == 20
+    assert params["population_size"] == 20
+    assert params["n_generations"] == 200
+    assert params["learning_rate"] == 0.02
+    assert params["batch_size"] == 64
+    assert params["n_steps"] is None
+    assert params["mutation_rate"] is None
+    assert params["mutation_shift"] == 2
+
+
+def test_init_is_keyword_only():
+    with pytest.raises(TypeError):
+        PathNetClassifier(3)
+
+
+def test_n_steps_is_samples_over_batch_size():
+    X, y = blobs(n=200)
+    clf = PathNetClassifier(**{**FAST, "n_generations": 1, "n_steps": None}).fit(X, y)
+    assert clf.n_steps_ == 200 // 64
+
+
+def test_mutation_keeps_genotypes_valid_and_wraps():
+    rng = np.random.RandomState(0)
+    g = random_genotype(3, 4, 20, rng)
+    assert g.shape == (3, 4) and g.dtype == np.int64
+    changed = 0
+    for _ in range(2000):
+        m = mutate(g, 20, rng)
+        assert m.shape == (3, 4)
+        assert m.min() >= 0 and m.max() <= 19
+        diff = (m - g) % 20
+        assert set(np.unique(diff)) <= {0, 1, 2, 18, 19}
+        changed += np.count_nonzero(m != g)
+    # each gene mutates with p = 1/(L*N) = 1/12; a shift of 0 leaves it as is (p 1/5)
+    rate = changed / (2000 * 12)
+    assert abs(rate - (1 / 12) * (4 / 5)) < 0.01
+    # wrap-around at the edges
+    edge = np.array([[0, 19]])
+    rng2 = np.random.RandomState(1)
+    seen = set()
+    for _ in range(500):
+        seen |= set(mutate(edge, 20, rng2, rate=1.0).ravel().tolist())
+    assert seen == {18, 19, 0, 1, 2, 17}
+
+
+def test_fit_learns_and_is_reproducible():
+    X, y = blobs()
+    a = PathNetClassifier(**FAST).fit(X, y)
+    b = PathNetClassifier(**FAST).fit(X, y)
+    assert a.score(X, y) > 0.8
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    np.testing.assert_array_equal(a.best_path_, b.best_path_)
+    assert a.best_path_.shape == (FAST["n_layers"] if "n_layers" in FAST else 3, 2)
+    assert len(a.history_) == FAST["n_generations"]
+    rec = a.history_[0]
+    assert set(rec) >= {"task", "generation", "genotypes", "indices", "fitness", "winner"}
+    assert rec["fitness"][rec["winner"]] == max(rec["fitness"])
+    assert 0 <= a.best_fitness_ <= 1
+
+
+def test_image_batches_are_flattened():
+    X, y = blobs(n_features=12)
+    clf = PathNetClassifier(**FAST).fit(X.reshape(-1, 3, 2, 2), y)
+    assert clf.n_features_in_ == 12
+    assert clf.predict(X.reshape(-1, 3, 2, 2)).shape == (len(X),)
+
+
+def test_clips_train_on_segments_and_average_per_clip():
+    X, y = blobs()
+    clips, y = clips_of(X, y)
+    clf = PathNetClassifier(**FAST).fit(clips, y)
+    counts = [len(c) for c in clips]
+    proba = clf.predict_proba(clips)
+    seg = clf.predict_proba_segments(clips)
+    assert proba.shape == (len(clips), 3)
+    assert seg.shape == (sum(counts), 3)
+    starts = np.cumsum([0] + counts)
+    for i in (0, 5, len(clips) - 1):
+        np.testing.assert_allclose(proba[i], seg[starts[i]:starts[i + 1]].mean(0), rtol=1e-5)
+    assert clf.predict_segments(clips).shape == (sum(counts),)
+    # T counts segments, not clips
+    t = PathNetClassifier(**{**FAST, "n_generations": 1, "n_steps": None}).fit(clips, y)
+    assert t.n_steps_ == max(1, sum(counts) // 64) and sum(counts) // 64 > len(clips) // 64
+    assert clf.score(clips, y) > 0.8
+
+
+def test_clips_and_labels_must_align():
+    X, y = blobs()
+    clips, y = clips_of(X, y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        PathNetClassifier(**FAST).fit(clips, y[:-1])
+
+
+def test_validation_scores_are_recorded():
+    X, y = blobs()
+    clf = PathNetClassifier(**FAST).fit(X[:80], y[:80], X_val=X[80:], y_val=y[80:])
+    scores = [r["val_score"] for r in clf.history_]
+    assert len(scores) == FAST["n_generations"] and all(0 <= s <= 1 for s in scores)
+
+
+def test_frozen_modules_never_change_in_the_engine():
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(0)
+    net = PathNetwork(12, 3, 6, 8, device=torch.device("cpu"), generator=gen)
+    frozen = [np.array([1, 4]), np.array([0]), np.array([2, 3])]
+    net.load_frozen(frozen, net.module_state(frozen))
+    before = [w.clone() for w in net.weights] + [b.clone() for b in net.biases]
+    head = TaskHead(8, 3, device=torch.device("cpu"), generator=gen)
+    X = torch.randn(256, 12)
+    y = torch.randint(0, 3, (256,))
+    genotype = np.array([[1, 2], [0, 5], [3, 4]])  # overlaps the frozen modules
+    train_pathway(net, genotype, head, X, y, n_steps=20, batch_size=64, learning_rate=0.5,
+                  generator=gen, frozen_cache=net.frozen_first_layer_sum(X))
+    after = net.weights + net.biases
+    for layer in range(3):
+        for m in range(6):
+            same = torch.equal(before[layer][m], after[layer][m])
+            same_b = torch.equal(before[3 + layer][m], after[3 + layer][m])
+            active = m in set(genotype[layer]) | set(frozen[layer])
+            if m in frozen[layer] or not active:
+                assert same and same_b, (layer, m)
+            else:
+                assert not same, (layer, m)
+
+
+def test_frozen_cache_matches_direct_forward():
+    gen = torch.Generator().manual_seed(0)
+    net = PathNetwork(12, 3, 6, 8, device=torch.device("cpu"), generator=gen)
+    frozen = [np.array([1, 4]), np.array([0]), np.array([2])]
+    net.load_frozen(frozen, net.module_state(frozen))
+    head = TaskHead(8, 3, device=torch.device("cpu"), generator=gen)
+    X = torch.randn(50, 12)
+    pathway = net.gather(np.array([[1, 2], [0, 5], [3, 4]]), requires_grad=False)
+    direct = pathway.forward(X, head)
+    cached = pathway.forward(X, head, net.frozen_first_layer_sum(X))
+    torch.testing.assert_close(direct, cached)
+
+
+@pytest.fixture(scope="module")
+def transferred():
+    Xs, ys = blobs(n=150, seed=1)
+    return PathNetClassifier(**FAST).fit_transfer(Xs, ys), (Xs, ys)
+
+
+def _source_arrays(clf):
+    layers, modules = clf._source_state["frozen"]
+    return [a.copy() for w_b in modules for a in w_b]
+
+
+def test_fit_transfer_freezes_the_best_source_path(transferred):
+    clf, (Xs, ys) = transferred
+    assert len(clf.source_paths_) == 1
+    for layer, frozen in enumerate(clf.frozen_modules_):
+        np.testing.assert_array_equal(frozen, np.unique(clf.source_paths_[0][layer]))
+    assert not hasattr(clf, "classes_")
+    assert clf.predict_source(Xs).shape == (len(Xs),)
+    assert np.mean(clf.predict_source(Xs) == ys) > 0.8
+
+
+def test_target_fit_reuses_and_never_changes_frozen_weights(transferred):
+    src, (Xs, ys) = transferred
+    clf = clone(src)
+    before_state = _source_arrays(clf)
+    before_source_pred = clf.predict_proba_source(Xs)
+    Xt, yt = blobs(n=120, n_classes=4, seed=2)
+    clf.fit(Xt, yt)
+    # frozen parameters are bit-identical after target training
+    for a, b in zip(before_state, _source_arrays(clf)):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(before_source_pred, clf.predict_proba_source(Xs))
+    # the target pathway really contains the frozen modules, with the frozen weights
+    layers, modules = clf._source_state["frozen"]
+    for layer, (w, b, k) in enumerate(clf._target_state["pathway"]):
+        active = np.union1d(np.unique(clf.best_path_[layer]), layers[layer])
+        assert k == len(active)
+        frozen_w = modules[layer][0]  # (k_frozen, D, H)
+        for fw in frozen_w:
+            # each frozen module's (D, H) block appears among the pathway's columns
+            blocks = w.reshape(w.shape[0], k, -1).transpose(1, 0, 2)
+            assert any(np.array_equal(fw, blk) for blk in blocks)
+    assert len(clf.classes_) == 4
+    # the target model differs from one trained from scratch
+    scratch = PathNetClassifier(**FAST).fit(Xt, yt)
+    assert not np.array_equal(scratch.predict_proba(Xt), clf.predict_proba(Xt))
+
+
+def test_transfer_survives_clone_and_cross_validate(transferred):
+    src, (Xs, ys) = transferred
+    Xt, yt = blobs(n=90, n_classes=3, seed=3)
+    groups = np.repeat(np.arange(3), 30)
+    cv = cross_validate(src, Xt, yt, groups=groups, cv=LeaveOneGroupOut(), return_estimator=True)
+    assert len(cv["estimator"]) == 3
+    for est in cv["estimator"]:
+        assert est.frozen_modules_ is src.frozen_modules_
+        for layer, frozen in enumerate(src.frozen_modules_):
+            assert np.isin(frozen, np.arange(FAST["n_modules"])).all()
+            assert est._target_state["pathway"][layer][2] >= len(frozen)
+    fresh = clone(PathNetClassifier(**FAST))
+    assert not hasattr(fresh, "frozen_modules_")
+
+
+def test_grid_search_with_two_workers(transferred):
+    src, _ = transferred
+    Xt, yt = blobs(n=90, seed=3)
+    search = GridSearchCV(
+        clone(src).set_params(n_threads=1),
+        {"learning_rate": [0.1, 0.2]},
+        cv=2,
+        n_jobs=2,
+    ).fit(Xt, yt)
+    assert hasattr(search.best_estimator_, "frozen_modules_")
+
+
+def test_several_sources_with_different_label_sets():
+    X1, y1 = blobs(n=100, n_classes=3, seed=4)
+    X2, y2 = blobs(n=100, n_classes=2, seed=5)
+    y2 = np.where(y2 == 0, "calm", "boredom")
+    clf = PathNetClassifier(**FAST).fit_transfer([X1, X2], [y1, y2])
+    assert len(clf.source_paths_) == 2
+    assert list(clf.source_classes_[1]) == ["boredom", "calm"]
+    for layer in range(3):
+        expected = np.union1d(np.unique(clf.source_paths_[0][layer]),
+                              np.unique(clf.source_paths_[1][layer]))
+        np.testing.assert_array_equal(clf.frozen_modules_[layer], expected)
+    assert set(clf.predict_source(X2, source=1)) <= {"calm", "boredom"}
+    assert clf.source_history_[1][0]["task"] == 1
+    Xt, yt = blobs(n=80, seed=6)
+    clf.fit(Xt, yt)
+    assert clf.history_[0]["task"] == 2
+
+
+def test_target_must_match_source_features(transferred):
+    src, _ = transferred
+    X, y = blobs(n_features=8)
+    with pytest.raises(ValueError, match="features per segment"):
+        clone(src).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"n_layers": 0}, "n_layers"),
+        ({"population_size": 1}, "population_size"),
+        ({"learning_rate": -1.0}, "learning_rate"),
+        ({"mutation_rate": 2.0}, "mutation_rate"),
+        ({"n_steps": 0}, "n_steps"),
+    ],
+)
+def test_bad_params_raise(params, match):
+    X, y = blobs()
+    with pytest.raises(ValueError, match=match):
+        PathNetClassifier(**{**FAST, **params}).fit(X, y)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_path_runs():
+    X, y = blobs()
+    clf = PathNetClassifier(**{**FAST, "device": "cuda"}).fit(X, y)
+    assert clf.score(X, y) > 0.8
