@@ -1,0 +1,29 @@
+# Two entry points: `make demo` runs the main job, `make test` runs the tests.
+# Each creates .venv and installs what it needs (torch==2.13.0 first: an
+# unpinned torch would pull a much larger CUDA build).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SKPATHNET_DATA ?= $(abspath ../shared/data)
+export SKPATHNET_DATA
+
+.PHONY: install demo demo-full demo-visual test benchmark
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(PY) -m skpathnet transfer --source ravdess --target emodb
+
+demo-full: install
+	$(PY) -m skpathnet transfer --source ravdess --target emodb --full
+
+demo-visual: install
+	$(PY) -m skpathnet transfer --modality visual --source ckplus --target jaffe
+
+test: install
+	$(PY) -m pytest -q -ra --durations=10

@@ -1,0 +1,252 @@
+"""Transfer experiments: source corpora -> target corpus, scored per speaker/subject.
+
+The main job (``skpathnet transfer``) and the benchmarks share this code: it
+loads corpora, extracts features with the package's front ends, runs
+:meth:`PathNetClassifier.fit_transfer` on the sources, and scores transfer
+and training from scratch on the target with a group-wise cross-validation
+(leave-one-speaker-out by default), at clip level and at segment level.
+"""
+
+import time
+
+import numpy as np
+from joblib import Memory
+from sklearn.base import clone
+from sklearn.model_selection import LeaveOneGroupOut
+
+from ._classifier import PathNetClassifier
+from ._metrics import emotion_report, uar_score, war_score
+from .datasets import load_ckplus, load_emodb, load_emovo, load_jaffe, load_ravdess
+from .transformers import FaceCropper, LogMelSegmenter
+
+__all__ = ["CORPORA", "VISUAL_SHARED_EMOTIONS", "load_corpus", "extract_features",
+           "evaluate", "run_transfer_experiment"]
+
+#: Corpus name -> (loader, modality).
+CORPORA = {
+    "emodb": (load_emodb, "audio"),
+    "ravdess": (load_ravdess, "audio"),
+    "emovo": (load_emovo, "audio"),
+    "jaffe": (load_jaffe, "visual"),
+    "ckplus": (load_ckplus, "visual"),
+}
+
+#: The six emotions shared by the visual corpora, to which Nguyen et al.
+#: (2020, Sec. 4) restrict the visual experiments.
+VISUAL_SHARED_EMOTIONS = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")
+
+
+def load_corpus(name, *, data_home=None, labels=None):
+    """Load corpus ``name``, optionally keeping only the given labels.
+
+    Returns
+    -------
+    bunch : sklearn.utils.Bunch
+        As returned by the corpus loader, with ``filenames``, ``target`` and
+        ``groups`` filtered to ``labels``.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a known corpus.
+    """
+    if name not in CORPORA:
+        raise ValueError(f"Unknown corpus {name!r}; choose from {sorted(CORPORA)}.")
+    bunch = CORPORA[name][0](data_home)
+    if labels is not None:
+        keep = np.isin(bunch.target, labels)
+        for key in ("filenames", "target", "groups"):
+            bunch[key] = bunch[key][keep]
+        bunch["target_names"] = np.unique(bunch.target)
+    return bunch
+
+
+def front_end(name, *, n_jobs=None, memory=None):
+    """The feature extractor for corpus ``name`` (front-end defaults of the paper).
+
+    CK+48 images are already face crops of 48 x 48 pixels: the detector
+    runs with a small ``min_size`` and falls back to the whole image.
+    """
+    modality = CORPORA[name][1]
+    if modality == "audio":
+        return LogMelSegmenter(n_jobs=n_jobs, memory=memory)
+    if name == "ckplus":
+        return FaceCropper(min_size=(20, 20), no_face="full_frame", n_jobs=n_jobs, memory=memory)
+    return FaceCropper(n_jobs=n_jobs, memory=memory)
+
+
+def extract_features(name, bunch, *, n_jobs=None, memory=None):
+    """Run the corpus's front end over its files; one clip array per file."""
+    return front_end(name, n_jobs=n_jobs, memory=memory).fit_transform(bunch.filenames)
+
+
+def evaluate(estimator, X, y, groups, *, cv=None, labels=None, log=None):
+    """Group-wise cross-validation with clip- and segment-level predictions.
+
+    Parameters
+    ----------
+    estimator : PathNetClassifier or compatible
+        Cloned for every fold (transfer knowledge travels with the clone).
+    X : clips, ndarray of dtype object and shape (n_clips,)
+    y, groups : ndarray of shape (n_clips,)
+    cv : cross-validator, default=LeaveOneGroupOut()
+    labels : array-like, default=None
+        Classes to report; default: the sorted labels of ``y``.
+    log : callable, default=None
+        Called with one progress line per fold.
+
+    Returns
+    -------
+    result : dict
+        ``clip`` and ``segment``: :func:`emotion_report` of the pooled
+        out-of-fold predictions; ``folds``: per-fold dicts (``group``,
+        ``n_clips``, ``clip_WAR``, ``clip_UAR``, ``segment_WAR``,
+        ``segment_UAR``, ``seconds``); ``predictions``: pooled clip-level
+        ``y_true``, ``y_pred`` and ``proba`` (lists); ``seconds``.
+    """
+    cv = LeaveOneGroupOut() if cv is None else cv
+    labels = np.unique(y) if labels is None else np.asarray(labels)
+    counts = np.array([len(c) for c in X])
+    clip_true, clip_pred, seg_true, seg_pred, probas, folds = [], [], [], [], [], []
+    start = time.perf_counter()
+    for fold, (train, test) in enumerate(cv.split(X, y, groups)):
+        t0 = time.perf_counter()
+        model = clone(estimator).fit(X[train], y[train])
+        proba = model.predict_proba(X[test])
+        pred = model.classes_[proba.argmax(1)]
+        spred = model.predict_segments(X[test])
+        strue = np.repeat(y[test], counts[test])
+        full = np.zeros((len(test), len(labels)), dtype=np.float32)
+        full[:, np.searchsorted(labels, model.classes_)] = proba
+        clip_true.append(y[test]), clip_pred.append(pred), probas.append(full)
+        seg_true.append(strue), seg_pred.append(spred)
+        record = {
+            "group": str(np.unique(groups[test])[0]) if len(np.unique(groups[test])) == 1
+            else f"fold {fold}",
+            "n_clips": int(len(test)),
+            "clip_WAR": war_score(y[test], pred),
+            "clip_UAR": uar_score(y[test], pred),
+            "segment_WAR": war_score(strue, spred),
+            "segment_UAR": uar_score(strue, spred),
+            "seconds": time.perf_counter() - t0,
+        }
+        folds.append(record)
+        if log is not None:
+            log(
+                f"  fold {fold + 1} ({record['group']}): clip WAR {record['clip_WAR']:.3f} "
+                f"UAR {record['clip_UAR']:.3f}, {record['seconds']:.0f} s"
+            )
+    clip_true, clip_pred = np.concatenate(clip_true), np.concatenate(clip_pred)
+    return {
+        "clip": emotion_report(clip_true, clip_pred, labels=labels),
+        "segment": emotion_report(np.concatenate(seg_true), np.concatenate(seg_pred),
+                                  labels=labels),
+        "folds": folds,
+        "predictions": {
+            "labels": [str(c) for c in labels],
+            "y_true": [str(v) for v in clip_true],
+            "y_pred": [str(v) for v in clip_pred],
+            "proba": np.concatenate(probas).round(5).tolist(),
+        },
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def run_transfer_experiment(
+    sources,
+    target,
+    *,
+    params=None,
+    data_home=None,
+    n_jobs=None,
+    cache=None,
+    cv=None,
+    methods=("transfer", "scratch"),
+    log=print,
+):
+    """PathNet transfer from ``sources`` to ``target`` against training from scratch.
+
+    Parameters
+    ----------
+    sources : list of str
+        Source corpus names (keys of :data:`CORPORA`), learnt in order.
+    target : str
+        Target corpus name.
+    params : dict, default=None
+        :class:`PathNetClassifier` parameters (paper defaults otherwise).
+    data_home : str, default=None
+        Corpora folder (default: ``SKPATHNET_DATA``).
+    n_jobs : int, default=None
+        Feature-extraction workers.
+    cache : str, default=None
+        Folder of the joblib feature cache; None disables caching.
+    cv : cross-validator, default=LeaveOneGroupOut()
+    methods : tuple of {"transfer", "scratch"}
+    log : callable, default=print
+
+    Returns
+    -------
+    results : dict
+        JSON-serialisable: settings, timings and, per method, the output of
+        :func:`evaluate` (plus ``source_seconds`` for transfer).
+
+    Raises
+    ------
+    ValueError
+        If the corpora do not share one modality.
+    """
+    names = list(sources) + [target]
+    modalities = {CORPORA[n][1] for n in names if n in CORPORA}
+    for n in names:
+        if n not in CORPORA:
+            raise ValueError(f"Unknown corpus {n!r}; choose from {sorted(CORPORA)}.")
+    if len(modalities) != 1:
+        raise ValueError(f"Sources and target mix modalities: {names}.")
+    modality = modalities.pop()
+    labels = VISUAL_SHARED_EMOTIONS if modality == "visual" else None
+    memory = Memory(cache, verbose=0) if cache else None
+    base = PathNetClassifier(**(params or {}))
+    t_start = time.perf_counter()
+    features = {}
+    for name in dict.fromkeys(names):
+        t0 = time.perf_counter()
+        bunch = load_corpus(name, data_home=data_home, labels=labels)
+        X = extract_features(name, bunch, n_jobs=n_jobs, memory=memory)
+        features[name] = (X, bunch.target, bunch.groups)
+        log(
+            f"{name}: {len(X)} clips, {sum(len(c) for c in X)} segments/frames, "
+            f"{len(np.unique(bunch.groups))} speakers/subjects "
+            f"({time.perf_counter() - t0:.0f} s)"
+        )
+    X, y, groups = features[target]
+    results = {
+        "sources": list(sources),
+        "target": target,
+        "modality": modality,
+        "protocol": "leave-one-group-out" if cv is None else repr(cv),
+        "params": base.get_params(),
+        "n_clips": int(len(X)),
+        "n_segments": int(sum(len(c) for c in X)),
+        "n_groups": int(len(np.unique(groups))),
+        "methods": {},
+    }
+    if "transfer" in methods:
+        t0 = time.perf_counter()
+        log(f"fit_transfer on {' + '.join(sources)} ...")
+        transferred = clone(base).fit_transfer(
+            [features[s][0] for s in sources], [features[s][1] for s in sources]
+        )
+        source_seconds = time.perf_counter() - t0
+        log(f"  frozen modules per layer: {[m.tolist() for m in transferred.frozen_modules_]}"
+            f" ({source_seconds:.0f} s)")
+        log(f"transfer -> {target}, {results['n_groups']} folds ...")
+        res = evaluate(transferred, X, y, groups, cv=cv, log=log)
+        res["source_seconds"] = source_seconds
+        res["source_paths"] = [p.tolist() for p in transferred.source_paths_]
+        res["source_fitness"] = transferred.source_fitness_
+        results["methods"]["transfer"] = res
+    if "scratch" in methods:
+        log(f"scratch on {target}, {results['n_groups']} folds ...")
+        results["methods"]["scratch"] = evaluate(base, X, y, groups, cv=cv, log=log)
+    results["seconds"] = time.perf_counter() - t_start
+    return results
