@@ -3,6 +3,8 @@
 import argparse
 import sys
 
+from sklearn.model_selection import GroupKFold
+
 from ._experiment import CORPORA, run_transfer_experiment
 from ._report import format_markdown, save_results
 
@@ -34,6 +36,9 @@ def build_parser():
     p.add_argument("--seed", type=int, default=0, help="random_state")
     p.add_argument("--methods", nargs="+", choices=["transfer", "scratch"],
                    default=["transfer", "scratch"])
+    p.add_argument("--folds", type=int, default=None,
+                   help="GroupKFold with this many folds instead of leave-one-group-out "
+                   "(for targets with many subjects, e.g. CK+48)")
     p.add_argument("--data-home", default=None, help="corpora folder (default: $SKPATHNET_DATA)")
     p.add_argument("--n-jobs", type=int, default=2, help="feature-extraction workers")
     p.add_argument("--cache", default=".skpathnet_cache",
@@ -60,6 +65,7 @@ def main(argv=None):
         results = run_transfer_experiment(
             sources, target, params=params, data_home=args.data_home,
             n_jobs=args.n_jobs, cache=args.cache or None, methods=tuple(args.methods),
+            cv=None if args.folds is None else GroupKFold(n_splits=args.folds),
         )
     except (FileNotFoundError, ValueError) as exc:
         print(f"skpathnet: error: {exc}", file=sys.stderr)

@@ -9,7 +9,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
-from ._clips import flatten_clips, is_clips
+from ._clips import flatten_clips, is_clips, mean_per_clip
 from ._evolution import evolve
 from ._pathnet import PathNetwork, Pathway, TaskHead
 from ._scaling import fit_standardizer, standardize
@@ -431,7 +431,7 @@ class PathNetClassifier(ClassifierMixin, BaseEstimator):
             "history": history,
             "n_steps": n_steps,
             "state": {
-                "pathway": network.gather(best, requires_grad=False).state(),
+                "pathway": network.gather(best).state(),
                 "head": head.state(),
                 "scaler": scaler,
             },
@@ -454,8 +454,8 @@ class PathNetClassifier(ClassifierMixin, BaseEstimator):
 
             def on_generation(record):
                 genotype = record["genotypes"][record["winner"]]
-                logits = network.gather(genotype, requires_grad=False).logits(X_t, head)
-                proba = _clip_mean(torch.softmax(logits, 1).cpu().numpy(), clip_index)
+                logits = network.gather(genotype).logits(X_t, head)
+                proba = mean_per_clip(torch.softmax(logits, 1).cpu().numpy(), clip_index)
                 record["val_score"] = float(np.mean(classes[proba.argmax(1)] == y_val))
 
             return on_generation
@@ -480,7 +480,7 @@ class PathNetClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         proba, clip_index = self._segment_proba(X, self._target_state)
-        return _clip_mean(proba, clip_index)
+        return mean_per_clip(proba, clip_index)
 
     def predict(self, X):
         """Predicted label of each sample (clip), shape (n_samples,)."""
@@ -526,7 +526,7 @@ class PathNetClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, "_source_state")
         proba, clip_index = self._segment_proba(X, self._source_state["tasks"][source])
-        return _clip_mean(proba, clip_index)
+        return mean_per_clip(proba, clip_index)
 
     def predict_source(self, X, *, source=0):
         """Predicted source-task label of each sample (clip)."""
@@ -619,15 +619,6 @@ class PathNetClassifier(ClassifierMixin, BaseEstimator):
     def _frozen_layers(self):
         state = getattr(self, "_source_state", None)
         return None if state is None else state["frozen"]
-
-
-def _clip_mean(proba, clip_index):
-    """Average segment rows of ``proba`` per clip, shape (n_clips, n_classes)."""
-    n_clips = int(clip_index[-1]) + 1 if len(clip_index) else 0
-    counts = np.bincount(clip_index, minlength=n_clips).astype(proba.dtype)
-    sums = np.zeros((n_clips, proba.shape[1]), dtype=proba.dtype)
-    np.add.at(sums, clip_index, proba)
-    return sums / counts[:, None]
 
 
 def _split_sources(source_X, source_y):

@@ -13,7 +13,7 @@ other array, and memory stays proportional to the real number of segments.
 
 import numpy as np
 
-__all__ = ["is_clips", "make_clips", "flatten_clips"]
+__all__ = ["is_clips", "make_clips", "flatten_clips", "mean_per_clip"]
 
 
 def make_clips(arrays):
@@ -89,3 +89,30 @@ def flatten_clips(clips):
     )
     clip_index = np.repeat(np.arange(len(counts)), counts)
     return segments, clip_index
+
+
+def mean_per_clip(values, clip_index):
+    """Average the rows of ``values`` that belong to the same clip.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_segments, n_columns)
+        One row per segment, in any order (e.g. class posteriors).
+    clip_index : ndarray of shape (n_segments,), int
+        For each segment, the row of its clip, as returned by
+        :func:`flatten_clips`; clips ``0 .. clip_index.max()`` each need at
+        least one segment.
+
+    Returns
+    -------
+    means : ndarray of shape (n_clips, n_columns)
+        Row ``i`` is the mean of the segments of clip ``i``, with the dtype
+        of ``values``.
+    """
+    values = np.asarray(values)
+    clip_index = np.asarray(clip_index)
+    n_clips = int(clip_index.max()) + 1 if len(clip_index) else 0
+    counts = np.bincount(clip_index, minlength=n_clips).astype(values.dtype)
+    sums = np.zeros((n_clips, values.shape[1]), dtype=values.dtype)
+    np.add.at(sums, clip_index, values)
+    return sums / counts[:, None]

@@ -215,7 +215,7 @@ def run_transfer_experiment(
         features[name] = (X, bunch.target, bunch.groups)
         log(
             f"{name}: {len(X)} clips, {sum(len(c) for c in X)} segments/frames, "
-            f"{len(np.unique(bunch.groups))} speakers/subjects "
+            f"{len(np.unique(bunch.groups))} {'speakers' if modality == 'audio' else 'subjects'} "
             f"({time.perf_counter() - t0:.0f} s)"
         )
     X, y, groups = features[target]
@@ -223,7 +223,7 @@ def run_transfer_experiment(
         "sources": list(sources),
         "target": target,
         "modality": modality,
-        "protocol": "leave-one-group-out" if cv is None else repr(cv),
+        "protocol": "leave-one-group-out" if cv is None else str(cv),
         "params": base.get_params(),
         "n_clips": int(len(X)),
         "n_segments": int(sum(len(c) for c in X)),

@@ -9,23 +9,25 @@ Engine
 ------
 Each layer's ``M`` modules are stored as one stacked tensor of shape
 ``(M, D_in, H)`` (weights) and ``(M, H)`` (biases). Training a pathway
-*gathers* its active modules once into one matmul-ready leaf tensor of shape
-``(D_in, k * H)``, runs its ``T`` SGD steps on that leaf (one matmul per
+*gathers* its active modules once into one matmul-ready tensor of shape
+``(D_in, k * H)``, runs its ``T`` SGD steps on that tensor (one matmul per
 layer and step, no Python loop over modules), then *scatters* the trained
 values back. With plain SGD this is exactly the same computation as updating
 the stacked tensor in place, because only the active modules receive a
-gradient. Frozen modules (the pathways fixed by transfer) are kept in a
-separate, gradient-free leaf; their first-layer output depends on nothing
-but the fixed input, so it is computed once per fit for all training samples.
+gradient. The backward pass is written out (:func:`sgd_step`): each
+layer's update is one fused ``addmm_``, with no autograd graph and no
+gradient buffers. Frozen modules (the pathways fixed by transfer) are kept
+in a separate tensor that is never updated; their first-layer output depends
+on nothing but the fixed input, so it is computed once per fit for all
+training samples.
 """
 
 import math
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-__all__ = ["PathNetwork", "Pathway", "TaskHead", "active_modules", "train_pathway"]
+__all__ = ["PathNetwork", "Pathway", "TaskHead", "active_modules", "sgd_step", "train_pathway"]
 
 
 def active_modules(genotype, frozen):
@@ -151,7 +153,7 @@ class PathNetwork:
         return out
 
     # -- pathways -------------------------------------------------------------
-    def gather(self, genotype, *, requires_grad):
+    def gather(self, genotype):
         """Gather a pathway's modules into matmul-ready tensors.
 
         Returns
@@ -159,7 +161,7 @@ class PathNetwork:
         pathway : Pathway
         """
         trainable, fixed = active_modules(genotype, self.frozen)
-        return Pathway.gather(self, trainable, fixed, requires_grad=requires_grad)
+        return Pathway.gather(self, trainable, fixed)
 
     def frozen_first_layer_sum(self, X, *, batch_size=4096):
         """Sum of the frozen first-layer modules' ReLU outputs for every row of X.
@@ -201,11 +203,11 @@ class Pathway:
         self.H = n_units
 
     @classmethod
-    def gather(cls, network, trainable, fixed, *, requires_grad):
+    def gather(cls, network, trainable, fixed):
         layers = [
             (
-                _take(network, layer, tr, requires_grad),
-                _take(network, layer, fx, False),
+                _take(network, layer, tr),
+                _take(network, layer, fx),
                 len(tr) + len(fx),
             )
             for layer, (tr, fx) in enumerate(zip(trainable, fixed))
@@ -235,9 +237,6 @@ class Pathway:
             for w, b, k in state
         ]
         return cls(layers, n_units)
-
-    def parameters(self):
-        return [p for tr, _, _ in self.layers if tr is not None for p in tr]
 
     def forward(self, x, head, frozen_cache=None):
         """Logits of shape (batch, n_classes) for inputs of shape (batch, D)."""
@@ -282,18 +281,14 @@ class Pathway:
                 net.biases[layer][idx_t] = b.detach().view(k, net.n_units)
 
 
-def _take(network, layer, idx, requires_grad):
+def _take(network, layer, idx):
     """Modules ``idx`` of ``layer`` as a ``(D, k * H)`` weight and ``(k * H,)`` bias."""
     if len(idx) == 0:
         return None
     idx_t = torch.as_tensor(idx, dtype=torch.long, device=network.device)
     w = network.weights[layer][idx_t].permute(1, 0, 2).reshape(-1, len(idx) * network.n_units)
     b = network.biases[layer][idx_t].reshape(-1)
-    w = w.contiguous()
-    if requires_grad:
-        w.requires_grad_(True)
-        b.requires_grad_(True)
-    return w, b
+    return w.contiguous(), b
 
 
 def train_pathway(
@@ -326,36 +321,96 @@ def train_pathway(
         were classified correctly (before each step's update), as in Nguyen
         et al. (2020), Sec. 3.3.
     """
-    pathway = network.gather(genotype, requires_grad=True)
-    head.weight.requires_grad_(True)
-    head.bias.requires_grad_(True)
-    params = pathway.parameters() + [head.weight, head.bias]
+    pathway = network.gather(genotype)
     n = len(X)
     order = torch.randperm(n, generator=generator, device=X.device)
     position = 0
     correct = torch.zeros((), dtype=torch.long, device=X.device)
     seen = 0
-    for _ in range(n_steps):
-        if position + batch_size > n:
-            order = torch.randperm(n, generator=generator, device=X.device)
-            position = 0
-        idx = order[position : position + batch_size]
-        position += batch_size
-        cache = None if frozen_cache is None else frozen_cache.index_select(0, idx)
-        logits = pathway.forward(X.index_select(0, idx), head, cache)
-        target = y.index_select(0, idx)
-        loss = F.cross_entropy(logits, target)
-        for p in params:
-            p.grad = None
-        loss.backward()
-        with torch.no_grad():
-            correct += (logits.argmax(1) == target).sum()
-            for p in params:
-                p.sub_(p.grad, alpha=learning_rate)
-        seen += len(idx)
-    for p in params:
-        p.grad = None
-    head.weight.requires_grad_(False)
-    head.bias.requires_grad_(False)
+    with torch.no_grad():
+        for _ in range(n_steps):
+            if position + batch_size > n:
+                order = torch.randperm(n, generator=generator, device=X.device)
+                position = 0
+            idx = order[position : position + batch_size]
+            position += batch_size
+            cache = None if frozen_cache is None else frozen_cache.index_select(0, idx)
+            correct += sgd_step(
+                pathway, head, X.index_select(0, idx), y.index_select(0, idx),
+                learning_rate, cache,
+            )
+            seen += len(idx)
     pathway.scatter()
     return float(correct.item()) / max(seen, 1)
+
+
+def sgd_step(pathway, head, x, target, learning_rate, frozen_cache=None):
+    """One plain-SGD step of a pathway and its head on a mini-batch, in place.
+
+    The forward pass is :meth:`Pathway.forward`; the backward pass of the
+    mean cross-entropy is written out by hand so that each layer's weight
+    update is one fused ``addmm_`` (``W -= lr * h.T @ dz``) with no gradient
+    buffer and no autograd graph. Each layer's input gradient is computed
+    with the weights before their update, as backpropagation requires.
+
+    Parameters
+    ----------
+    pathway : Pathway
+        Its trainable leaves are updated in place.
+    head : TaskHead
+        Updated in place.
+    x : torch.Tensor of shape (batch, n_features)
+    target : torch.Tensor of shape (batch,), int64
+    learning_rate : float
+    frozen_cache : torch.Tensor of shape (batch, n_units), default=None
+
+    Returns
+    -------
+    correct : torch.Tensor, int64 scalar
+        Samples of the batch classified correctly before the update.
+    """
+    H = pathway.H
+    batch = len(x)
+    inputs, acts = [], []
+    h = x
+    for layer, (tr, fx, k) in enumerate(pathway.layers):
+        total, a_t, a_f = None, None, None
+        if tr is not None:
+            a_t = torch.relu(torch.addmm(tr[1], h, tr[0]))
+            total = a_t.view(batch, -1, H).sum(1)
+        if fx is not None:
+            if layer == 0 and frozen_cache is not None:
+                s_f = frozen_cache
+            else:
+                a_f = torch.relu(torch.addmm(fx[1], h, fx[0]))
+                s_f = a_f.view(batch, -1, H).sum(1)
+            total = s_f if total is None else total + s_f
+        inputs.append(h)
+        acts.append((a_t, a_f))
+        h = total / k
+    logits = torch.addmm(head.bias, h, head.weight)
+    correct = (logits.argmax(1) == target).sum()
+    # d(mean cross-entropy)/d(logits) = (softmax - one_hot) / batch
+    grad = torch.softmax(logits, 1)
+    grad[torch.arange(batch, device=x.device), target] -= 1.0
+    grad /= batch
+    dh = grad @ head.weight.T
+    head.weight.addmm_(h.T, grad, alpha=-learning_rate)
+    head.bias.add_(grad.sum(0), alpha=-learning_rate)
+    for layer in range(len(pathway.layers) - 1, -1, -1):
+        tr, fx, k = pathway.layers[layer]
+        a_t, a_f = acts[layer]
+        ds = dh / k
+        dh = None
+        if layer > 0 and fx is not None:
+            # frozen modules pass the gradient down but are never updated
+            dz_f = ds.repeat(1, a_f.shape[1] // H) * (a_f > 0)
+            dh = dz_f @ fx[0].T
+        if tr is not None:
+            dz_t = ds.repeat(1, a_t.shape[1] // H) * (a_t > 0)
+            if layer > 0:
+                d = dz_t @ tr[0].T
+                dh = d if dh is None else dh + d
+            tr[0].addmm_(inputs[layer].T, dz_t, alpha=-learning_rate)
+            tr[1].add_(dz_t.sum(0), alpha=-learning_rate)
+    return correct

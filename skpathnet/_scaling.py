@@ -10,7 +10,7 @@ import numpy as np
 __all__ = ["fit_standardizer", "standardize"]
 
 
-def fit_standardizer(X, *, chunk_size=2048):
+def fit_standardizer(X, *, chunk_size=256):
     """Per-feature mean and scale of ``X``.
 
     Parameters
@@ -39,7 +39,8 @@ def fit_standardizer(X, *, chunk_size=2048):
 def standardize(X, mean, scale, *, inplace=False):
     """Return ``(X - mean) / scale`` as float32, overwriting ``X`` if ``inplace``."""
     if not inplace:
-        return (X - mean) / scale
-    X -= mean
+        X = X - mean  # one new array, no second temporary
+    else:
+        X -= mean
     X /= scale
     return X
