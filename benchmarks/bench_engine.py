@@ -1,0 +1,836 @@
+"""Speed and memory of the PathNet engine, against a naive reference and the GEMM bound.
+
+Command (from the repository root)::
+
+    SKPATHNET_DATA=/work/shared/data .venv/bin/python benchmarks/bench_engine.py
+
+``--quick`` runs a smoke version (60 clips, smaller sizes, fewer repeats) in
+about 30 s; the full run takes about 3 minutes on 2 cores and needs ~6 GB of
+RAM. Every part runs on the same data in the same process (memory in fresh
+subprocesses), with torch's intra-op threads set by ``--threads`` (default 2)
+and all generators seeded. Output is Markdown.
+
+Parts
+-----
+0. **Features.** EMO-DB (``load_emodb`` under ``$SKPATHNET_DATA``) through
+   :class:`~skpathnet.LogMelSegmenter`; throughput in clips per second for
+   ``n_jobs`` 1 and 2, without cache (``memory=None``), with a fresh
+   temporary ``joblib.Memory`` (cold) and a second call on that Memory
+   (cached). The segments of the first call are the real training data below
+   (standardised as in ``PathNetClassifier._train_task``).
+1. **Engine vs naive.** One generation = two pathways trained for
+   ``T = n_segments // 64`` plain-SGD steps each (batch 64, lr 0.02, L=3,
+   M=20, N=4, 20 units), ``PathNetwork``/``TaskHead`` built as in
+   ``_train_task``, trained by ``skpathnet._pathnet.train_pathway``. Every
+   genotype has 4 distinct modules per layer. The naive reference (in this
+   file) is a textbook PyTorch version: an ``nn.Linear`` per module in an
+   ``nn.ModuleList`` per layer, a Python loop over the active modules whose
+   outputs are stacked and averaged, a ``DataLoader(TensorDataset,
+   batch_size=64, shuffle=True)``, ``torch.optim.SGD`` over all parameters of
+   the super-network, the same initial weights and genotypes. Also timed:
+   ``skpathnet._evolution.evolve(n_generations=1, population_size=2)``
+   (random genotypes, so sometimes fewer than 4 distinct modules) and a
+   GEMM-only generation (2 T x the two layer-1 GEMMs of part 2). The rows
+   run *interleaved*: each round (one untimed warm-up round first) runs one
+   generation of every row in rotating order, and ratios are medians of the
+   per-round ratios. On a shared VM the same GEMM drifts by +-30 % within
+   seconds, so timing one implementation after the other is not comparable.
+2. **GEMM bound.** float32 ``torch.mm`` on pre-allocated operands (warm-up,
+   median of repeats): the first layer's forward (64 x 12288) @ (12288 x 80)
+   and weight gradient (12288 x 64) @ (64 x 80) (the left operand a
+   transposed view, as ``sgd_step`` passes it), the engine's fused update
+   ``W.addmm_(x.T, dz, alpha=-lr)`` of the same shape, and a 2048^3 square
+   GEMM. The engine's FLOPs per step and pathway are counted as the first
+   layer only: ``2 * 64 * 12288 * 80`` (forward) + ``2 * 64 * 12288 * 80``
+   (weight gradient) = 251.7 MFLOP; the input gradient of layer 1 is not
+   needed. The small layers (2, 3 and the head: forward, input and weight
+   gradients) add 1.28 MFLOP (0.5 %) and are printed but not counted. The
+   engine's share of the GEMM throughput is the paired median of (GEMM-only
+   time / engine time) over the rounds of part 1.
+3. **Scaling.** Time per generation on synthetic float32 N(0, 1) data of
+   12288 features, 7 classes, for 1x, 2x, 4x, 8x the EMO-DB segment count
+   (T grows with n), the four sizes interleaved in rounds as in part 1 (all
+   four data sets are held at once: 15x the base features). Peak memory:
+   for each size a fresh subprocess creates X (float32, no float64
+   temporary), reads its RSS (baseline, ``VmRSS``),
+   resets the kernel's RSS high-water mark (``echo 5 > /proc/self/clear_refs``),
+   runs ``PathNetClassifier(n_generations=1, population_size=2).fit(X, y)``
+   and reads the high-water mark ``VmHWM``; "extra" = peak - baseline,
+   compared with ``X.nbytes``. (``ru_maxrss`` is printed too but is not
+   usable here: a process started by ``subprocess`` inherits its parent's
+   high-water mark at exec, and the parent holds the data.) The slope of
+   extra over X.nbytes between 4x and 8x is the memory cost per byte of
+   features (the standardiser's fixed float64 chunks, 2 x 256 rows, ~50 MB,
+   are part of the constant).
+4. **Profile.** One generation's wall time split into gather, index_select,
+   the layer-1 forward GEMM, the rest of the forward (+ loss gradient), the
+   layer-1 fused update GEMM (``addmm_``), the rest of the hand-written
+   backward and scatter, by re-running ``train_pathway``'s loop with a timed
+   copy of ``sgd_step`` (CPU ops are synchronous; the copy is checked to be
+   bit-identical), next to a GEMM-only generation run right after each one;
+   then (full run only) ``torch.profiler``'s top operators for one pathway.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+N_FEATURES = 3 * 64 * 64
+N_LAYERS, N_MODULES, N_ACTIVE, N_UNITS = 3, 20, 4, 20
+BATCH, LR = 64, 0.02
+N_CLASSES_SYNTH = 7
+FLOP_L1 = 2 * BATCH * N_FEATURES * N_ACTIVE * N_UNITS  # one GEMM of layer 1
+
+
+# --------------------------------------------------------------------------- helpers
+def load_avg():
+    return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def median_time(fn, repeat, warmup):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def distinct_genotype(rng):
+    """(L, N) genotype with N distinct modules per layer."""
+    return np.stack(
+        [rng.choice(N_MODULES, N_ACTIVE, replace=False) for _ in range(N_LAYERS)]
+    ).astype(np.int64)
+
+
+def table(header, rows):
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join("---:" for _ in header) + "|")
+    for row in rows:
+        print("| " + " | ".join(str(c) for c in row) + " |")
+    print()
+
+
+# --------------------------------------------------------------------------- runners
+# Each runner times one generation; the main loop interleaves them in rounds
+# so that every implementation sees the same machine state (on a shared VM the
+# same GEMM varies by +-30 % from one second to the next).
+def build_engine(n_features, n_classes, seed):
+    """PathNetwork, TaskHead and shuffle generator drawn as in ``_train_task``."""
+    from skpathnet._pathnet import PathNetwork, TaskHead
+
+    rng = np.random.RandomState(seed)
+    init = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
+    shuffle = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
+    device = torch.device("cpu")
+    network = PathNetwork(
+        n_features, N_LAYERS, N_MODULES, N_UNITS, device=device, generator=init
+    )
+    head = TaskHead(N_UNITS, n_classes, device=device, generator=init)
+    return network, head, shuffle
+
+
+class EngineRunner:
+    """Our engine: ``train_pathway`` for each genotype of a pair."""
+
+    def __init__(self, X, y, n_classes, n_steps, seed):
+        self.X, self.y, self.n_steps = X, y, n_steps
+        self.network, self.head, self.shuffle = build_engine(X.shape[1], n_classes, seed)
+
+    def generation(self, pair):
+        from skpathnet._pathnet import train_pathway
+
+        start = time.perf_counter()
+        for genotype in pair:
+            train_pathway(
+                self.network, genotype, self.head, self.X, self.y, n_steps=self.n_steps,
+                batch_size=BATCH, learning_rate=LR, generator=self.shuffle,
+            )
+        return time.perf_counter() - start
+
+
+class EvolveRunner(EngineRunner):
+    """Our engine through ``evolve(n_generations=1, population_size=2)``."""
+
+    def __init__(self, X, y, n_classes, n_steps, seed):
+        super().__init__(X, y, n_classes, n_steps, seed)
+        self.rng = np.random.RandomState(seed)
+
+    def generation(self, pair=None):
+        from skpathnet._evolution import evolve
+
+        start = time.perf_counter()
+        evolve(
+            self.network, self.head, self.X, self.y, n_layers=N_LAYERS, n_active=N_ACTIVE,
+            n_modules=N_MODULES, population_size=2, n_generations=1, n_steps=self.n_steps,
+            batch_size=BATCH, learning_rate=LR, mutation_rate=None, mutation_shift=2,
+            rng=self.rng, generator=self.shuffle,
+        )
+        return time.perf_counter() - start
+
+
+class NaiveSuperNet(nn.Module):
+    """Textbook PathNet: one nn.Linear per module, loop over active modules."""
+
+    def __init__(self, network, head):
+        super().__init__()
+        self.layers = nn.ModuleList()
+        for w, b in zip(network.weights, network.biases):
+            modules = nn.ModuleList()
+            for m in range(w.shape[0]):
+                lin = nn.Linear(w.shape[1], w.shape[2])
+                with torch.no_grad():
+                    lin.weight.copy_(w[m].T)
+                    lin.bias.copy_(b[m])
+                modules.append(lin)
+            self.layers.append(modules)
+        self.head = nn.Linear(head.weight.shape[0], head.weight.shape[1])
+        with torch.no_grad():
+            self.head.weight.copy_(head.weight.T)
+            self.head.bias.copy_(head.bias)
+
+    def forward(self, x, genotype):
+        h = x
+        for modules, genes in zip(self.layers, genotype):
+            outs = [torch.relu(modules[int(m)](h)) for m in sorted(set(genes.tolist()))]
+            h = torch.stack(outs).mean(0)
+        return self.head(h)
+
+
+class NaiveRunner:
+    """The naive reference: DataLoader, nn.Linear per module, optim.SGD."""
+
+    def __init__(self, X, y, n_classes, n_steps, seed):
+        from torch.utils.data import DataLoader, TensorDataset
+
+        network, head, _ = build_engine(X.shape[1], n_classes, seed)
+        self.net = NaiveSuperNet(network, head)  # same initial weights as ours
+        self.loader = DataLoader(
+            TensorDataset(X, y), batch_size=BATCH, shuffle=True,
+            generator=torch.Generator().manual_seed(seed),
+        )
+        self.n_steps = n_steps
+
+    def train_pathway(self, genotype):
+        optimizer = torch.optim.SGD(self.net.parameters(), lr=LR)
+        correct = seen = steps = 0
+        while steps < self.n_steps:
+            for xb, yb in self.loader:
+                logits = self.net(xb, genotype)
+                loss = F.cross_entropy(logits, yb)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                correct += (logits.argmax(1) == yb).sum().item()
+                seen += len(yb)
+                steps += 1
+                if steps == self.n_steps:
+                    break
+        return correct / seen
+
+    def generation(self, pair):
+        start = time.perf_counter()
+        for genotype in pair:
+            self.train_pathway(genotype)
+        return time.perf_counter() - start
+
+
+class GemmRunner:
+    """The GEMM bound of a generation: 2 T x (layer-1 forward + weight grad)."""
+
+    def __init__(self, n_steps, seed):
+        g = torch.Generator().manual_seed(seed)
+        kh = N_ACTIVE * N_UNITS
+        self.x = torch.randn(BATCH, N_FEATURES, generator=g)
+        self.w = torch.randn(N_FEATURES, kh, generator=g)
+        self.dz = torch.randn(BATCH, kh, generator=g)
+        self.out_f = torch.empty(BATCH, kh)
+        self.out_w = torch.empty(N_FEATURES, kh)
+        self.n_steps = n_steps
+
+    def generation(self, pair=None):
+        x, w, dz, out_f, out_w = self.x, self.w, self.dz, self.out_f, self.out_w
+        start = time.perf_counter()
+        for _ in range(2 * self.n_steps):
+            torch.mm(x, w, out=out_f)
+            torch.mm(x.t(), dz, out=out_w)
+        return time.perf_counter() - start
+
+
+def interleaved(runners, pairs):
+    """Time ``runners`` (dict name -> runner) in rounds, one generation each.
+
+    Round 0 is an untimed warm-up. The order inside a round rotates.
+
+    Returns
+    -------
+    times : dict name -> list of seconds, one per timed round
+    """
+    names = list(runners)
+    times = {name: [] for name in names}
+    for i, pair in enumerate(pairs):
+        shift = i % len(names)
+        for name in names[shift:] + names[:shift]:
+            seconds = runners[name].generation(pair)
+            if i > 0:
+                times[name].append(seconds)
+    return times
+
+
+def paired_median(num, den):
+    """Median over rounds of num[i] / den[i]."""
+    return statistics.median(a / b for a, b in zip(num, den))
+
+
+# --------------------------------------------------------------------------- GEMM
+def gemm_throughput(repeat):
+    g = torch.Generator().manual_seed(0)
+    k_h = N_ACTIVE * N_UNITS
+    x = torch.randn(BATCH, N_FEATURES, generator=g)
+    w = torch.randn(N_FEATURES, k_h, generator=g)
+    dz = torch.randn(BATCH, k_h, generator=g)
+    out_f = torch.empty(BATCH, k_h)
+    out_w = torch.empty(N_FEATURES, k_h)
+    n = 2048
+    a = torch.randn(n, n, generator=g)
+    b = torch.randn(n, n, generator=g)
+    c = torch.empty(n, n)
+    t_fwd = median_time(lambda: torch.mm(x, w, out=out_f), repeat, 10)
+    t_wgrad = median_time(lambda: torch.mm(x.t(), dz, out=out_w), repeat, 10)
+    # The engine's layer-1 update: the weight gradient accumulated into W.
+    w_upd = w.clone()
+    t_fused = median_time(lambda: w_upd.addmm_(x.t(), dz, alpha=-LR), repeat, 10)
+    t_sq = median_time(lambda: torch.mm(a, b, out=c), max(5, repeat // 5), 2)
+    # nn.Linear's layout, weights stored (k*H, D): x @ W.T and dz.T @ x.
+    w_t = w.t().contiguous()
+    out_wt = torch.empty(k_h, N_FEATURES)
+    t_fwd_t = median_time(lambda: torch.mm(x, w_t.t(), out=out_f), repeat, 10)
+    t_wgrad_t = median_time(lambda: torch.mm(dz.t(), x, out=out_wt), repeat, 10)
+    return {
+        "fwd_s": t_fwd, "wgrad_s": t_wgrad, "fused_s": t_fused, "square_s": t_sq, "square_n": n,
+        "fwd_t_s": t_fwd_t, "wgrad_t_s": t_wgrad_t,
+        "fwd_flops": FLOP_L1 / t_fwd, "wgrad_flops": FLOP_L1 / t_wgrad,
+        "l1_flops": 2 * FLOP_L1 / (t_fwd + t_wgrad), "square_flops": 2 * n**3 / t_sq,
+    }
+
+
+def small_layer_flops(n_classes):
+    kh = N_ACTIVE * N_UNITS
+    per_layer = 3 * 2 * BATCH * N_UNITS * kh  # forward, input grad, weight grad
+    head = 3 * 2 * BATCH * N_UNITS * n_classes
+    return 2 * per_layer + head
+
+
+# --------------------------------------------------------------------------- profile
+PROFILE_KEYS = [
+    "gather + randperm", "index_select", "forward: layer-1 addmm",
+    "forward: rest + loss gradient", "update: layer-1 fused addmm_",
+    "backward: rest", "scatter + item",
+]
+
+
+def sgd_step_timed(pathway, head, x, target, lr, acc):
+    """``skpathnet._pathnet.sgd_step`` (no frozen modules) with timers.
+
+    The same operations in the same order (``check_same_model`` checks the
+    result is bit-identical); adds seconds to ``acc`` under
+    ``PROFILE_KEYS[2:6]``. CPU ops are synchronous, so the timers are exact.
+    """
+    H = pathway.H
+    batch = len(x)
+    t0 = time.perf_counter()
+    (w1, b1), _, k1 = pathway.layers[0]
+    z1 = torch.addmm(b1, x, w1)
+    t1 = time.perf_counter()
+    a = torch.relu(z1)
+    inputs, acts = [x], [a]
+    h = a.view(batch, -1, H).sum(1) / k1
+    for (w, b), _, k in pathway.layers[1:]:
+        inputs.append(h)
+        a = torch.relu(torch.addmm(b, h, w))
+        acts.append(a)
+        h = a.view(batch, -1, H).sum(1) / k
+    logits = torch.addmm(head.bias, h, head.weight)
+    correct = (logits.argmax(1) == target).sum()
+    grad = torch.softmax(logits, 1)
+    grad[torch.arange(batch), target] -= 1.0
+    grad /= batch
+    t2 = time.perf_counter()
+    dh = grad @ head.weight.T
+    head.weight.addmm_(h.T, grad, alpha=-lr)
+    head.bias.add_(grad.sum(0), alpha=-lr)
+    for layer in range(len(pathway.layers) - 1, 0, -1):
+        (w, b), _, k = pathway.layers[layer]
+        a = acts[layer]
+        dz = (dh / k).repeat(1, a.shape[1] // H) * (a > 0)
+        dh = dz @ w.T
+        w.addmm_(inputs[layer].T, dz, alpha=-lr)
+        b.add_(dz.sum(0), alpha=-lr)
+    a = acts[0]
+    dz = (dh / k1).repeat(1, a.shape[1] // H) * (a > 0)
+    t3 = time.perf_counter()
+    w1.addmm_(x.T, dz, alpha=-lr)
+    t4 = time.perf_counter()
+    b1.add_(dz.sum(0), alpha=-lr)
+    t5 = time.perf_counter()
+    acc["forward: layer-1 addmm"] += t1 - t0
+    acc["forward: rest + loss gradient"] += t2 - t1
+    acc["update: layer-1 fused addmm_"] += t4 - t3
+    acc["backward: rest"] += (t3 - t2) + (t5 - t4)
+    return correct
+
+
+def check_same_model(X, y, n_classes, genotype, seed):
+    """Max |logit difference|: engine vs naive at init and after one SGD step,
+    and ``sgd_step`` vs the timed copy of part 4 after one step."""
+    from skpathnet._pathnet import sgd_step
+
+    xb, yb = X[:BATCH], y[:BATCH]
+    network, head, _ = build_engine(X.shape[1], n_classes, seed)
+    net = NaiveSuperNet(network, head)
+    pathway = network.gather(genotype)
+    with torch.no_grad():
+        init = float((pathway.forward(xb, head) - net(xb, genotype)).abs().max())
+        sgd_step(pathway, head, xb, yb, LR)
+    optimizer = torch.optim.SGD(net.parameters(), lr=LR)
+    optimizer.zero_grad()
+    F.cross_entropy(net(xb, genotype), yb).backward()
+    optimizer.step()
+    network2, head2, _ = build_engine(X.shape[1], n_classes, seed)
+    pathway2 = network2.gather(genotype)
+    with torch.no_grad():
+        sgd_step_timed(pathway2, head2, xb, yb, LR, dict.fromkeys(PROFILE_KEYS, 0.0))
+        ours = pathway.forward(xb, head)
+        step = float((ours - net(xb, genotype)).abs().max())
+        timed = float((ours - pathway2.forward(xb, head2)).abs().max())
+    return init, step, timed
+
+
+def profile_generation(X, y, n_classes, pairs, n_steps, seed):
+    """Split generations into parts, mirroring ``train_pathway`` (s per generation).
+
+    After each generation a GEMM-only generation (:class:`GemmRunner`) runs,
+    so that the bound is measured under the same machine state. The first
+    pair is a warm-up.
+    """
+    network, head, shuffle = build_engine(X.shape[1], n_classes, seed)
+    gemm = GemmRunner(n_steps, seed)
+    parts = dict.fromkeys(PROFILE_KEYS, 0.0)
+    n_gen = 0
+    total = gemm_total = 0.0
+    faults = 0
+    for i, pair in enumerate(pairs):
+        flt0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        acc = dict.fromkeys(PROFILE_KEYS, 0.0)
+        g_start = time.perf_counter()
+        for genotype in pair:
+            t = time.perf_counter()
+            pathway = network.gather(genotype)
+            n = len(X)
+            order = torch.randperm(n, generator=shuffle)
+            acc["gather + randperm"] += time.perf_counter() - t
+            position = 0
+            correct = torch.zeros((), dtype=torch.long)
+            with torch.no_grad():
+                for _ in range(n_steps):
+                    t0 = time.perf_counter()
+                    if position + BATCH > n:
+                        order = torch.randperm(n, generator=shuffle)
+                        position = 0
+                    idx = order[position : position + BATCH]
+                    position += BATCH
+                    xb = X.index_select(0, idx)
+                    target = y.index_select(0, idx)
+                    acc["index_select"] += time.perf_counter() - t0
+                    correct += sgd_step_timed(pathway, head, xb, target, LR, acc)
+            t = time.perf_counter()
+            pathway.scatter()
+            float(correct.item())
+            acc["scatter + item"] += time.perf_counter() - t
+        elapsed = time.perf_counter() - g_start
+        flt = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - flt0
+        t_gemm_gen = gemm.generation()
+        if i > 0:
+            faults += flt
+            n_gen += 1
+            total += elapsed
+            gemm_total += t_gemm_gen
+            for key in PROFILE_KEYS:
+                parts[key] += acc[key]
+    return (
+        {k: v / n_gen for k, v in parts.items()}, total / n_gen, gemm_total / n_gen,
+        faults / n_gen,
+    )
+
+
+def torch_profile(X, y, n_classes, genotype, n_steps, seed, rows=12):
+    from torch.profiler import ProfilerActivity, profile
+
+    from skpathnet._pathnet import train_pathway
+
+    network, head, shuffle = build_engine(X.shape[1], n_classes, seed)
+    kwargs = dict(n_steps=n_steps, batch_size=BATCH, learning_rate=LR, generator=shuffle)
+    train_pathway(network, genotype, head, X, y, **kwargs)  # warm-up
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        train_pathway(network, genotype, head, X, y, **kwargs)
+    return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows)
+
+
+# --------------------------------------------------------------------------- memory (subprocess)
+def proc_status_bytes(field):
+    """``VmRSS`` or ``VmHWM`` of this process from /proc/self/status, in bytes."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def reset_peak_rss():
+    """Reset the kernel's RSS high-water mark (Linux >= 4.0); False if impossible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def memory_child(n_samples, threads, seed):
+    """Run in a fresh interpreter: baseline RSS, fit, peak RSS; print JSON."""
+    from skpathnet import PathNetClassifier
+
+    torch.set_num_threads(threads)
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_samples, N_FEATURES), dtype=np.float32)
+    y = rng.integers(0, N_CLASSES_SYNTH, n_samples)
+    baseline = proc_status_bytes("VmRSS")
+    maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    reset = reset_peak_rss()
+    start = time.perf_counter()
+    PathNetClassifier(
+        n_generations=1, population_size=2, n_threads=threads, random_state=seed
+    ).fit(X, y)
+    seconds = time.perf_counter() - start
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = proc_status_bytes("VmHWM") if reset else maxrss
+    print(json.dumps({
+        "n": n_samples, "nbytes": X.nbytes, "baseline": baseline,
+        "maxrss_before": maxrss_before, "maxrss": maxrss, "peak": peak,
+        "peak_source": "VmHWM after reset" if reset else "ru_maxrss", "fit_s": seconds,
+    }))
+
+
+def measure_memory(n_samples, threads, seed):
+    out = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--memory-child", str(n_samples),
+         "--threads", str(threads), "--seed", str(seed)],
+        check=True, capture_output=True, text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# --------------------------------------------------------------------------- features
+def feature_throughput(files, n_jobs_list):
+    from joblib import Memory
+
+    from skpathnet.transformers import LogMelSegmenter
+
+    # Untimed warm-up: imports, librosa caches, the loky worker pool.
+    for n_jobs in n_jobs_list:
+        LogMelSegmenter(n_jobs=n_jobs).transform(files[: 2 * n_jobs])
+    rows, clips_out = [], None
+    for n_jobs in n_jobs_list:
+        start = time.perf_counter()
+        clips = LogMelSegmenter(n_jobs=n_jobs).transform(files)
+        rows.append((n_jobs, "none", time.perf_counter() - start))
+        if clips_out is None:
+            clips_out = clips
+        with tempfile.TemporaryDirectory() as tmp:
+            memory = Memory(tmp, verbose=0)
+            for mode in ("cold", "cached"):
+                start = time.perf_counter()
+                LogMelSegmenter(n_jobs=n_jobs, memory=memory).transform(files)
+                rows.append((n_jobs, mode, time.perf_counter() - start))
+    return rows, clips_out
+
+
+# --------------------------------------------------------------------------- main
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short smoke run (~1 min)")
+    parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--memory-child", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.memory_child is not None:
+        memory_child(args.memory_child, args.threads, args.seed)
+        return
+
+    from skpathnet._clips import flatten_clips
+    from skpathnet._scaling import fit_standardizer, standardize
+    from skpathnet.datasets import load_emodb
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    quick = args.quick
+    n_clips = 60 if quick else None
+    rounds = 3 if quick else 9
+    scale_rounds = 2 if quick else 5
+    gemm_repeat = 20 if quick else 100
+
+    t_start = time.perf_counter()
+    print("# PathNet engine benchmark" + (" (--quick)" if quick else ""))
+    print()
+    print(
+        f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}\n"
+        f"- machine: nproc={os.cpu_count()}, CPU {cpu_model()!r}, "
+        f"{platform.python_implementation()} {platform.python_version()}\n"
+        f"- torch {torch.__version__}, torch.get_num_threads()={torch.get_num_threads()}\n"
+        f"- load average at start: {load_avg()}\n"
+    )
+
+    # ---- 0. features ---------------------------------------------------------
+    data = load_emodb()
+    files = list(data.filenames if n_clips is None else data.filenames[:n_clips])
+    labels = np.asarray(data.target if n_clips is None else data.target[:n_clips])
+    rows, clips = feature_throughput(files, [1, 2])
+    print(f"## Feature extraction: LogMelSegmenter on EMO-DB ({len(files)} clips)\n")
+    table(
+        ["n_jobs", "cache", "seconds", "clips/s"],
+        [(j, mode, f"{s:.2f}", f"{len(files) / s:.1f}") for j, mode, s in rows],
+    )
+    by = {(j, mode): sec for j, mode, sec in rows}
+    feat_speedup = by[(1, "none")] / by[(2, "none")]
+    print(f"n_jobs=2 vs 1 without cache: {feat_speedup:.2f}x (scales with n_jobs: "
+          f"{'met' if feat_speedup >= 1.2 else 'MISSED'}, threshold 1.2x on "
+          f"{os.cpu_count()} cores).\n")
+    segments, clip_index = flatten_clips(clips)
+    classes, y_enc = np.unique(labels, return_inverse=True)
+    mean, scale = fit_standardizer(segments)
+    segments = standardize(segments, mean, scale, inplace=True)
+    X_real = torch.from_numpy(np.ascontiguousarray(segments, dtype=np.float32))
+    y_real = torch.from_numpy(y_enc[clip_index].astype(np.int64))
+    n_real, n_classes = len(X_real), len(classes)
+    T = max(1, n_real // BATCH)
+
+    # ---- 1. engine vs naive, 2. GEMM bound (interleaved rounds) -------------
+    rng = np.random.RandomState(args.seed)
+    pairs = [(distinct_genotype(rng), distinct_genotype(rng)) for _ in range(rounds + 1)]
+    diff_init, diff_step, diff_timed = check_same_model(
+        X_real, y_real, n_classes, pairs[0][0], args.seed
+    )
+    runners = {
+        "ours": EngineRunner(X_real, y_real, n_classes, T, args.seed),
+        "evolve": EvolveRunner(X_real, y_real, n_classes, T, args.seed),
+        "naive": NaiveRunner(X_real, y_real, n_classes, T, args.seed),
+        "gemm": GemmRunner(T, args.seed),
+    }
+    times = interleaved(runners, pairs)
+    del runners
+    med = {name: statistics.median(ts) for name, ts in times.items()}
+    speedup = paired_median(times["naive"], times["ours"])
+    print(
+        f"## 1. One generation on EMO-DB segments ({n_real} x {N_FEATURES}, "
+        f"{n_classes} classes, T = {T} steps x 2 pathways, batch {BATCH})\n"
+    )
+    print(
+        f"Engine vs naive logits, max |diff|: {diff_init:.2e} at init, "
+        f"{diff_step:.2e} after one SGD step on the same batch (same model, same "
+        f"update); part 4's timed copy of sgd_step vs sgd_step: {diff_timed:.1e}. "
+        f"{rounds} timed rounds after a warm-up round; each round runs one generation "
+        f"of every row (order rotating), so ratios are paired per round.\n"
+    )
+    labels_ = {
+        "ours": "ours: train_pathway x 2",
+        "evolve": "ours: evolve(n_generations=1) (random genotypes)",
+        "naive": "naive: nn.Linear/module + DataLoader + optim.SGD",
+        "gemm": "GEMM only: 2T x (layer-1 forward + weight grad)",
+    }
+    table(
+        ["implementation", "s / generation (median)", "min", "max", "ms / step",
+         "naive / this (paired median)"],
+        [
+            (labels_[name], f"{med[name]:.3f}", f"{min(times[name]):.3f}",
+             f"{max(times[name]):.3f}", f"{1e3 * med[name] / (2 * T):.2f}",
+             f"{paired_median(times['naive'], times[name]):.2f}")
+            for name in ("ours", "evolve", "naive", "gemm")
+        ],
+    )
+    print(f"**Speed-up ours vs naive: {speedup:.2f}x** (target >= 5x: "
+          f"{'met' if speedup >= 5 else 'MISSED'}). An engine at the GEMM bound "
+          f"would be {paired_median(times['naive'], times['gemm']):.2f}x faster than "
+          f"the naive reference.\n")
+
+    gemm = gemm_throughput(gemm_repeat)
+    flops_step = 2 * FLOP_L1
+    achieved = 2 * T * flops_step / med["ours"]
+    frac = paired_median(times["gemm"], times["ours"])
+    print("## 2. float32 GEMM throughput and the engine's share of it\n")
+    table(
+        ["GEMM (stand-alone, median of repeats)", "ms", "GFLOP/s"],
+        [
+            (f"forward ({BATCH} x {N_FEATURES}) @ ({N_FEATURES} x 80)",
+             f"{1e3 * gemm['fwd_s']:.3f}", f"{gemm['fwd_flops'] / 1e9:.1f}"),
+            (f"weight grad ({N_FEATURES} x {BATCH}, transposed view) @ ({BATCH} x 80)",
+             f"{1e3 * gemm['wgrad_s']:.3f}", f"{gemm['wgrad_flops'] / 1e9:.1f}"),
+            ("fused update W.addmm_(x.T, dz, alpha=-lr) (the engine's)",
+             f"{1e3 * gemm['fused_s']:.3f}", f"{FLOP_L1 / gemm['fused_s'] / 1e9:.1f}"),
+            ("(alt. layout) forward x @ W.T, W (80 x 12288)",
+             f"{1e3 * gemm['fwd_t_s']:.3f}", f"{FLOP_L1 / gemm['fwd_t_s'] / 1e9:.1f}"),
+            ("(alt. layout) weight grad dz.T @ x -> (80 x 12288)",
+             f"{1e3 * gemm['wgrad_t_s']:.3f}", f"{FLOP_L1 / gemm['wgrad_t_s'] / 1e9:.1f}"),
+            ("layer-1 pair (forward + weight grad)",
+             f"{1e3 * (gemm['fwd_s'] + gemm['wgrad_s']):.3f}",
+             f"{gemm['l1_flops'] / 1e9:.1f}"),
+            ("layer-1 pair, in the rounds of part 1",
+             f"{1e3 * med['gemm'] / (2 * T):.3f}",
+             f"{2 * T * flops_step / med['gemm'] / 1e9:.1f}"),
+            (f"square {gemm['square_n']}^3", f"{1e3 * gemm['square_s']:.1f}",
+             f"{gemm['square_flops'] / 1e9:.1f}"),
+        ],
+    )
+    print(
+        f"Counted FLOPs per step and pathway: layer 1 forward 2*64*12288*80 + weight "
+        f"gradient 2*64*12288*80 = {flops_step / 1e6:.1f} MFLOP (layers 2-3 and head, "
+        f"not counted: {small_layer_flops(n_classes) / 1e6:.2f} MFLOP).\n"
+        f"Engine: {2 * T} steps x {flops_step / 1e6:.1f} MFLOP in {med['ours']:.3f} s "
+        f"(median) = {achieved / 1e9:.1f} GFLOP/s; "
+        f"**{100 * frac:.0f} % of the layer-1 GEMM throughput** (paired median of "
+        f"GEMM-only time / engine time over the rounds; "
+        f"{100 * achieved / gemm['l1_flops']:.0f} % of the stand-alone figure, "
+        f"{100 * achieved / gemm['square_flops']:.0f} % of the square GEMM). "
+        f"(target >= 50 %: {'met' if frac >= 0.5 else 'MISSED'})\n"
+    )
+
+    # ---- 3. scaling ------------------------------------------------------------------
+    print(f"## 3. Scaling with the number of training samples (synthetic, base = {n_real})\n")
+    g = torch.Generator().manual_seed(args.seed)
+    factors = (1, 2, 4, 8)
+    sizes = {f: f * n_real for f in factors}
+    scale_runners = {}
+    for f in factors:
+        X = torch.randn(sizes[f], N_FEATURES, generator=g)
+        y = torch.randint(0, N_CLASSES_SYNTH, (sizes[f],), generator=g)
+        scale_runners[f] = EngineRunner(
+            X, y, N_CLASSES_SYNTH, max(1, sizes[f] // BATCH), args.seed
+        )
+    srng = np.random.RandomState(args.seed + 1)
+    spairs = [(distinct_genotype(srng), distinct_genotype(srng))
+              for _ in range(scale_rounds + 1)]
+    stimes = interleaved(scale_runners, spairs)
+    del scale_runners, X, y
+    scale_rows = []
+    for f in factors:
+        mem = measure_memory(sizes[f], args.threads, args.seed)
+        extra = mem["peak"] - mem["baseline"]
+        per_sample = [t / sizes[f] for t in stimes[f]]
+        base = [t / sizes[1] for t in stimes[1]]
+        scale_rows.append((f, sizes[f], max(1, sizes[f] // BATCH),
+                           statistics.median(stimes[f]), paired_median(per_sample, base),
+                           mem, extra))
+    table(
+        ["size", "n_samples", "T", "s / generation", "us / sample", "per-sample vs 1x",
+         "X.nbytes (MB)", "peak - baseline RSS (MB)", "extra / X.nbytes"],
+        [
+            (f"{f}x", n, steps, f"{t:.3f}", f"{1e6 * t / n:.1f}", f"{rel:.2f}",
+             f"{m['nbytes'] / 1e6:.0f}", f"{extra / 1e6:.0f}",
+             f"{extra / m['nbytes']:.2f}")
+            for f, n, steps, t, rel, m, extra in scale_rows
+        ],
+    )
+    # Slope between the two largest sizes: below ~2048 samples the
+    # standardiser's fixed-size float64 chunks dominate (a constant).
+    first, last = scale_rows[-2], scale_rows[-1]
+    slope = (last[6] - first[6]) / (last[5]["nbytes"] - first[5]["nbytes"])
+    intercept = last[6] - slope * last[5]["nbytes"]
+    linear = last[4]
+    fit_times = ", ".join(f"{r[5]['fit_s']:.1f}" for r in scale_rows)
+    print(
+        f"Time per sample at 8x / at 1x = {linear:.2f} (paired median over "
+        f"{scale_rounds} interleaved rounds; linear cost: ~1; target: "
+        f"{'met' if linear <= 1.15 else 'MISSED'} at 15 % tolerance). "
+        f"Extra memory = {slope:.2f} x X.nbytes + {intercept / 1e6:.0f} MB "
+        f"(line through 4x and 8x; target slope <= 2, 1 % tolerance: "
+        f"{'met' if slope <= 2.02 else 'MISSED'}). "
+        f"Baseline = VmRSS after imports and X creation "
+        f"({', '.join(str(round(r[5]['baseline'] / 1e6)) for r in scale_rows)} MB); "
+        f"peak = {scale_rows[0][5]['peak_source']} (ru_maxrss after fit: "
+        f"{', '.join(str(round(r[5]['maxrss'] / 1e6)) for r in scale_rows)} MB, and "
+        f"already {', '.join(str(round(r[5]['maxrss_before'] / 1e6)) for r in scale_rows)}"
+        f" MB before fit: a subprocess inherits the parent's high-water mark at exec); "
+        f"fit wall time {fit_times} s.\n"
+    )
+
+    # ---- 4. profile --------------------------------------------------------------------
+    prof_pairs = pairs[: (3 if quick else 6)]
+    parts, total, gemm_gen, faults = profile_generation(
+        X_real, y_real, n_classes, prof_pairs, T, args.seed
+    )
+    share_fwd = gemm["fwd_s"] / (gemm["fwd_s"] + gemm["wgrad_s"])
+    ideal = {"forward: layer-1 addmm": share_fwd * gemm_gen,
+             "update: layer-1 fused addmm_": (1 - share_fwd) * gemm_gen}
+    print(f"## 4. Where one generation's time goes (EMO-DB, T = {T}, ms / generation, "
+          f"mean of {len(prof_pairs) - 1} generations)\n")
+    rows = []
+    for key, value in parts.items():
+        bound = f"{1e3 * ideal[key]:.1f}" if key in ideal else ""
+        rows.append((key, f"{1e3 * value:.1f}", f"{100 * value / total:.1f}",
+                     f"{1e3 * value / (2 * T):.3f}", bound))
+    other = total - sum(parts.values())
+    rows.append(("timers / loop overhead", f"{1e3 * other:.1f}",
+                 f"{100 * other / total:.1f}", f"{1e3 * other / (2 * T):.3f}", ""))
+    rows.append(("total", f"{1e3 * total:.1f}", "100.0", f"{1e3 * total / (2 * T):.3f}",
+                 f"{1e3 * gemm_gen:.1f}"))
+    table(["part", "ms", "%", "ms / step", "GEMM-only ms"], rows)
+    print(
+        "Measured by re-running train_pathway's loop with a timed copy of sgd_step "
+        "(same operations, bit-identical result). 'forward: rest + loss gradient' = "
+        "relu, view-sum, /k, layers 2-3, head, argmax count, softmax - one-hot; "
+        "'backward: rest' = head and layers 3-2 (input gradients and their fused "
+        "addmm_ updates), bias updates, the layer-1 dz (repeat, ReLU mask). "
+        "GEMM-only ms: a GemmRunner generation (bare torch.mm, out=) run after each "
+        "profiled one, split between forward and weight gradient in the stand-alone "
+        "proportion.\n"
+    )
+    print(f"Minor page faults: {faults / (2 * T):.0f} per step "
+          f"({faults * 4096 / (2 * T) / 1e6:.1f} MB of fresh pages per step, at 4 KiB).\n")
+    if not quick:
+        print("torch.profiler, one pathway (T steps), top operators by self CPU time:\n")
+        print("```")
+        print(torch_profile(X_real, y_real, n_classes, pairs[0][0], T, args.seed))
+        print("```\n")
+    print(f"Load average at end: {load_avg()}; total benchmark time "
+          f"{time.perf_counter() - t_start:.0f} s.")
+
+
+if __name__ == "__main__":
+    main()
