@@ -12,7 +12,7 @@ References
    arXiv:2006.13211, 2020.
 """
 
-from . import datasets, transformers
+from . import baselines, datasets, plotting, transformers
 from ._classifier import PathNetClassifier
 from ._metrics import emotion_report, uap_score, uar_score, war_score
 from .transformers import FaceCropper, LogMelSegmenter
@@ -23,8 +23,10 @@ __all__ = [
     "FaceCropper",
     "LogMelSegmenter",
     "PathNetClassifier",
+    "baselines",
     "datasets",
     "emotion_report",
+    "plotting",
     "transformers",
     "uap_score",
     "uar_score",

@@ -219,6 +219,7 @@ def run_transfer_experiment(
             f"({time.perf_counter() - t0:.0f} s)"
         )
     X, y, groups = features[target]
+    n_folds = (LeaveOneGroupOut() if cv is None else cv).get_n_splits(X, y, groups)
     results = {
         "sources": list(sources),
         "target": target,
@@ -228,6 +229,7 @@ def run_transfer_experiment(
         "n_clips": int(len(X)),
         "n_segments": int(sum(len(c) for c in X)),
         "n_groups": int(len(np.unique(groups))),
+        "n_folds": int(n_folds),
         "methods": {},
     }
     if "transfer" in methods:
@@ -239,14 +241,14 @@ def run_transfer_experiment(
         source_seconds = time.perf_counter() - t0
         log(f"  frozen modules per layer: {[m.tolist() for m in transferred.frozen_modules_]}"
             f" ({source_seconds:.0f} s)")
-        log(f"transfer -> {target}, {results['n_groups']} folds ...")
+        log(f"transfer -> {target}, {n_folds} folds ...")
         res = evaluate(transferred, X, y, groups, cv=cv, log=log)
         res["source_seconds"] = source_seconds
         res["source_paths"] = [p.tolist() for p in transferred.source_paths_]
         res["source_fitness"] = transferred.source_fitness_
         results["methods"]["transfer"] = res
     if "scratch" in methods:
-        log(f"scratch on {target}, {results['n_groups']} folds ...")
+        log(f"scratch on {target}, {n_folds} folds ...")
         results["methods"]["scratch"] = evaluate(base, X, y, groups, cv=cv, log=log)
     results["seconds"] = time.perf_counter() - t_start
     return results

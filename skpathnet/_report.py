@@ -23,7 +23,8 @@ def format_markdown(results):
     sources = " + ".join(results["sources"])
     lines = [
         f"## {sources} -> {results['target']} ({results['modality']}, "
-        f"{results['protocol']}, {results['n_groups']} folds)",
+        f"{results['protocol']}, {results['n_folds']} folds, "
+        f"{results['n_groups']} speakers/subjects)",
         "",
         f"{results['n_clips']} clips, {results['n_segments']} segments; "
         f"{results['params']['n_generations']} generations, population "

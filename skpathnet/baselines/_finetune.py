@@ -1,0 +1,566 @@
+"""Conventional fine-tuning transfer, with the capacity of one PathNet pathway."""
+
+import numbers
+
+import numpy as np
+import torch
+from skorch import NeuralNetClassifier
+from skorch.callbacks import Callback
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from .._classifier import PathNetClassifier, _split_sources
+from .._clips import mean_per_clip
+from .._scaling import fit_standardizer, standardize
+from .._threads import torch_threads
+
+__all__ = ["FineTuneClassifier"]
+
+# Attributes written by fit_transfer: they travel through sklearn.clone.
+_TRANSFER_ATTRS = ("source_classes_", "source_history_", "_source_state")
+# Attributes written by fit: reset by fit_transfer.
+_TARGET_ATTRS = ("classes_", "history_", "net_", "_target_scaler")
+
+
+class _MLP(torch.nn.Module):
+    """A trunk of Linear + ReLU layers and a task-specific linear output layer."""
+
+    def __init__(self, n_features, hidden_units, n_classes):
+        super().__init__()
+        layers = []
+        width = n_features
+        for units in hidden_units:
+            layers += [torch.nn.Linear(width, units), torch.nn.ReLU()]
+            width = units
+        self.trunk = torch.nn.Sequential(*layers)
+        self.head = torch.nn.Linear(width, n_classes)
+
+    def forward(self, X):
+        return self.head(self.trunk(X))
+
+
+class _ValScore(Callback):
+    """Record the clip-level accuracy on a validation set after each epoch."""
+
+    def __init__(self, segments, clip_index, y_enc):
+        self.segments = segments
+        self.clip_index = clip_index
+        self.y_enc = y_enc
+
+    def on_epoch_end(self, net, **kwargs):
+        # A DataLoader draws a seed from torch's generator even without
+        # shuffling: fork it so that monitoring leaves training unchanged.
+        with torch.random.fork_rng(devices=[]):
+            proba = net.predict_proba(self.segments)
+        proba = mean_per_clip(proba, self.clip_index)
+        net.history.record("val_score", float(np.mean(proba.argmax(1) == self.y_enc)))
+
+
+def _trunk(n_features, hidden_units):
+    return _MLP(n_features, hidden_units, 1).trunk
+
+
+def _load(factory, state, *args):
+    """Build ``factory(*args)`` and load ``state``, leaving torch's RNG untouched."""
+    with torch.random.fork_rng(devices=[]):
+        module = factory(*args)
+    module.load_state_dict(state)
+    return module
+
+
+def _state(module):
+    """A detached CPU copy of ``module``'s parameters (never aliased)."""
+    return {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
+
+
+class FineTuneClassifier(ClassifierMixin, BaseEstimator):
+    """Fine-tuning transfer baseline: an MLP of PathNet-pathway capacity.
+
+    A multilayer perceptron (``hidden_units`` fully connected layers, each
+    followed by a ReLU, then a task-specific linear output layer) trained
+    with plain SGD on the softmax cross-entropy, through skorch's
+    :class:`~skorch.classifier.NeuralNetClassifier`.
+
+    :meth:`fit_transfer` trains it on one source corpus, or on several one
+    after another (the cascaded, two-stage fine-tuning of Ng et al. [1]_:
+    source 1, then source 2 starting from source 1's trunk), each with its
+    own output layer. A later :meth:`fit` on the target starts from the last
+    source's trunk, every trunk layer trainable, with a new output layer:
+    conventional fine-tuning, the baseline PathNet transfer is compared
+    with [2]_. The transferred trunk survives :func:`sklearn.base.clone`,
+    so every ``cross_validate`` or ``GridSearchCV`` fold starts from it.
+
+    Each source keeps its output layer, and :meth:`predict_source` scores a
+    source task with the *current* trunk, as updated by later training (the
+    next source, then the target): the drop of source accuracy after target
+    training measures catastrophic forgetting, which PathNet's frozen
+    pathways avoid.
+
+    Parameters
+    ----------
+    hidden_units : tuple of int, default=(80, 80, 80)
+        Units of each hidden layer. "Same capacity as PathNet": a PathNet
+        pathway (Nguyen et al. 2020: L = 3 layers, N = 4 active modules of
+        20 units per layer) has 4 x 20 = 80 hidden units per layer, so the
+        default is 3 layers of 80 units. The first layer, which holds nearly
+        all the parameters for 3 x 64 x 64 = 12288 input features, then has
+        exactly as many weights as a pathway's first layer
+        (12288 x 80 + 80); the later layers are fully connected (80 x 80)
+        where a pathway averages its modules' outputs (4 x 20 x 20), an
+        upper bound in favour of the baseline.
+    max_epochs : int, default=400
+        Passes over the training segments, for each source and for the
+        target; 0 trains nothing (the target model is then the source
+        trunk with an untrained output layer). The default matches PathNet's
+        default budget of SGD steps: 200 generations x 2 pathways x
+        ``n_samples / batch_size`` steps.
+    learning_rate : float, default=0.02
+        Learning rate of plain SGD (no momentum, no weight decay), as for
+        PathNet (Nguyen et al. 2020: 0.02).
+    batch_size : int, default=64
+        Mini-batch size in segments, for training and prediction.
+    standardize : bool, default=True
+        Standardise each input feature with the training set's mean and
+        standard deviation (each source and the target use their own
+        statistics), as :class:`~skpathnet.PathNetClassifier` does.
+    device : {"cpu", "cuda"} or str, default="cpu"
+        Torch device for the network and the mini-batches.
+    n_threads : int or None, default=None
+        Torch CPU threads during fit and predict (restored afterwards); set
+        to 1 with ``n_jobs`` workers. None leaves torch's setting.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation and mini-batch order. Torch is seeded inside
+        :func:`torch.random.fork_rng`, so torch's global random state is
+        left as it was. With an int, results are reproducible on CPU (for a
+        fixed ``n_threads``).
+    verbose : int, default=0
+        0: silent; 1: skorch's table of per-epoch losses.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Target class labels.
+    net_ : skorch.classifier.NeuralNetClassifier
+        The trained target network; ``net_.module_.trunk`` and
+        ``net_.module_.head`` are the trunk and the target output layer.
+        It expects standardised, flattened segments.
+    history_ : list of dict
+        One record per target epoch: ``epoch`` (from 1), ``train_loss``
+        (mean cross-entropy), and ``val_score`` (clip-level accuracy on
+        ``X_val``) when :meth:`fit` got a validation set.
+    n_features_in_ : int
+        Number of input features per segment (12288 for 3 x 64 x 64 images).
+    source_classes_ : list of ndarray
+        After :meth:`fit_transfer`: class labels of each source task.
+    source_history_ : list of list of dict
+        Per-epoch records of each source task (as ``history_``).
+
+    See Also
+    --------
+    skpathnet.PathNetClassifier : PathNet transfer with frozen pathways.
+
+    Notes
+    -----
+    Inputs are those of :class:`~skpathnet.PathNetClassifier`: a 2-D array
+    of shape (n_samples, n_features), an image batch of shape
+    (n_samples, 3, 64, 64) (flattened), or clips (a list or 1-D object array
+    whose item ``i`` has shape ``(n_segments_i, 3, 64, 64)``). With clips,
+    training uses every segment with its clip's label and
+    :meth:`predict_proba` averages each clip's segment posteriors.
+
+    A classical (non-neural) baseline needs no class of its own: flatten
+    the segments and fit any scikit-learn classifier, e.g.::
+
+        from sklearn.linear_model import LogisticRegression
+        from skpathnet._clips import flatten_clips, mean_per_clip
+
+        segments, clip_index = flatten_clips(X_train)        # (n_seg, 12288)
+        clf = LogisticRegression(max_iter=1000).fit(segments, y_train[clip_index])
+        seg, idx = flatten_clips(X_test)
+        proba = mean_per_clip(clf.predict_proba(seg), idx)   # one row per clip
+        y_pred = clf.classes_[proba.argmax(1)]
+
+    (:class:`~sklearn.linear_model.SGDClassifier` with ``loss="log_loss"``
+    scales better to many segments; put a
+    :class:`~sklearn.preprocessing.StandardScaler` first.)
+
+    References
+    ----------
+    .. [1] H.-W. Ng, V. D. Nguyen, V. Vonikakis and S. Winkler, "Deep
+       learning for emotion recognition on small datasets using transfer
+       learning", Proc. ACM ICMI, pp. 443-449, 2015.
+    .. [2] D. Nguyen, D. T. Nguyen, S. Sridharan, M. Abdelrazek, S. Denman,
+       S. N. Tran, R. Zeng and C. Fookes, "Meta Transfer Learning for
+       Emotion Recognition", arXiv:2006.13211, 2020.
+    .. [3] J. Yosinski, J. Clune, Y. Bengio and H. Lipson, "How transferable
+       are features in deep neural networks?", NeurIPS, 2014.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpathnet.baselines import FineTuneClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(128, 10)).astype("float32")
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> clf = FineTuneClassifier(max_epochs=20, learning_rate=0.1, random_state=0)
+    >>> clf.fit(X, y).score(X, y) > 0.8
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        hidden_units=(80, 80, 80),
+        max_epochs=400,
+        learning_rate=0.02,
+        batch_size=64,
+        standardize=True,
+        device="cpu",
+        n_threads=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_units = hidden_units
+        self.max_epochs = max_epochs
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.standardize = standardize
+        self.device = device
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # Input conventions shared with PathNetClassifier (one implementation).
+    _prepare_X = PathNetClassifier._prepare_X
+    _check_y = staticmethod(PathNetClassifier._check_y)
+    _device = PathNetClassifier._device
+
+    # -- sklearn protocol -----------------------------------------------------
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.classifier_tags.poor_score = True
+        return tags
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "net_")
+
+    def __sklearn_clone__(self):
+        new = super().__sklearn_clone__()
+        for name in _TRANSFER_ATTRS:
+            if hasattr(self, name):
+                setattr(new, name, getattr(self, name))
+        return new
+
+    # -- training -------------------------------------------------------------
+    def fit(self, X, y, *, X_val=None, y_val=None):
+        """Train on (X, y), starting from the source trunk if transferred.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, 3, 64, 64), or clips
+            Training data; clips are a sequence of ``n_samples`` arrays of
+            shape ``(n_segments_i, 3, 64, 64)`` (see Notes).
+        y : array-like of shape (n_samples,)
+            One label per sample (clip).
+        X_val, y_val : same kinds as X, y, default=None
+            Optional held-out data scored after each epoch
+            (``history_[e]["val_score"]``, clip-level accuracy). Not used
+            for training or early stopping.
+
+        Returns
+        -------
+        self : FineTuneClassifier
+
+        Raises
+        ------
+        ValueError
+            If a parameter is invalid, inputs are malformed or non-finite, or
+            the feature count or ``hidden_units`` differ from the transferred
+            source's.
+        """
+        self._check_params()
+        segments, clip_index, owned = self._prepare_X(X, reset=True)
+        y = self._check_y(y, clip_index)
+        trunk = None
+        source = getattr(self, "_source_state", None)
+        if source is not None:
+            if segments.shape[1] != source["n_features"]:
+                raise ValueError(
+                    f"X has {segments.shape[1]} features per segment, but the "
+                    f"transferred source trunk expects {source['n_features']}. Use the "
+                    "same front end (and parameters) for source and target."
+                )
+            if tuple(self.hidden_units) != source["hidden_units"]:
+                raise ValueError(
+                    f"hidden_units={tuple(self.hidden_units)} differs from the "
+                    f"transferred source trunk's {source['hidden_units']}."
+                )
+            trunk = source["trunk"]
+        for name in _TARGET_ATTRS:
+            if hasattr(self, name):
+                delattr(self, name)
+        classes, y_enc = np.unique(y, return_inverse=True)
+        val = None
+        if X_val is not None:
+            val_segments, val_index, val_owned = self._prepare_X(X_val, reset=False)
+            y_val = self._check_y(y_val, val_index)
+            # Encoded like y; labels unseen in training (-1) always count as misses.
+            val_y = np.full(len(y_val), -1, dtype=np.int64)
+            seen = np.isin(y_val, classes)
+            val_y[seen] = np.searchsorted(classes, y_val[seen])
+            val = (val_segments, val_index, val_owned, val_y)
+        rng = check_random_state(self.random_state)
+        with torch_threads(self.n_threads):
+            net, scaler, history = self._fit_stage(
+                segments, y_enc[clip_index], len(classes), _seed(rng),
+                trunk=trunk, owned=owned, val=val,
+            )
+        self.classes_ = classes
+        self.net_ = net
+        self.history_ = history
+        self._target_scaler = scaler
+        return self
+
+    def fit_transfer(self, source_X, source_y):
+        """Train on source corpora, one after another, and keep the trunk.
+
+        Calling ``fit_transfer`` again replaces the previous sources, and
+        any target fit is discarded.
+
+        Parameters
+        ----------
+        source_X : X-like, or list of X-like
+            One source corpus (any input accepted by :meth:`fit`), or a list
+            of several: the first trains a fresh network, each next one
+            fine-tunes the previous trunk (all layers trainable) with its own
+            new output layer (cascaded fine-tuning, Ng et al. 2015).
+        source_y : array-like of shape (n_samples,), or list of them
+            Labels of each source corpus. A list whose items are themselves
+            arrays or lists means several corpora.
+
+        Returns
+        -------
+        self : FineTuneClassifier
+
+        Raises
+        ------
+        ValueError
+            If the sources have different numbers of features per segment,
+            or source_X and source_y list different numbers of corpora.
+        """
+        self._check_params()
+        sources = _split_sources(source_X, source_y)
+        for name in _TRANSFER_ATTRS + _TARGET_ATTRS:
+            if hasattr(self, name):
+                delattr(self, name)
+        rng = check_random_state(self.random_state)
+        trunk = None
+        tasks, classes_list, histories = [], [], []
+        n_features = None
+        with torch_threads(self.n_threads):
+            for index, (X, y) in enumerate(sources):
+                segments, clip_index, owned = self._prepare_X(X, reset=index == 0)
+                if n_features is None:
+                    n_features = segments.shape[1]
+                y = self._check_y(y, clip_index)
+                classes, y_enc = np.unique(y, return_inverse=True)
+                net, scaler, history = self._fit_stage(
+                    segments, y_enc[clip_index], len(classes), _seed(rng),
+                    trunk=trunk, owned=owned,
+                )
+                trunk = _state(net.module_.trunk)
+                tasks.append({"head": _state(net.module_.head), "scaler": scaler})
+                classes_list.append(classes)
+                histories.append(history)
+        self.source_classes_ = classes_list
+        self.source_history_ = histories
+        self._source_state = {
+            "n_features": n_features,
+            "hidden_units": tuple(self.hidden_units),
+            "trunk": trunk,
+            "tasks": tasks,
+        }
+        return self
+
+    def _fit_stage(self, segments, y_seg, n_classes, seed, *, trunk, owned, val=None):
+        """Train one task; return ``(net, scaler, history)``.
+
+        ``trunk`` (a trunk state dict or None) initialises the trunk; the
+        output layer is always new. Torch is seeded with ``seed`` inside a
+        forked random state.
+        """
+        device = self._device()
+        scaler = None
+        if self.standardize:
+            scaler = fit_standardizer(segments)
+            segments = standardize(segments, *scaler, inplace=owned)
+        callbacks = []
+        if val is not None:
+            val_segments, val_index, val_owned, val_y = val
+            if scaler is not None:
+                val_segments = standardize(val_segments, *scaler, inplace=val_owned)
+            callbacks.append(("val_score", _ValScore(val_segments, val_index, val_y)))
+        options = {} if self.verbose else {"callbacks__print_log": None}
+        net = NeuralNetClassifier(
+            _MLP,
+            module__n_features=segments.shape[1],
+            module__hidden_units=tuple(int(u) for u in self.hidden_units),
+            module__n_classes=n_classes,
+            criterion=torch.nn.CrossEntropyLoss,
+            optimizer=torch.optim.SGD,
+            lr=self.learning_rate,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            iterator_train__shuffle=True,
+            train_split=None,
+            classes=list(range(n_classes)),
+            callbacks=callbacks,
+            callbacks__valid_acc=None,
+            device=str(device),
+            verbose=int(self.verbose),
+            **options,
+        )
+        y_seg = np.asarray(y_seg, dtype=np.int64)
+        with torch.random.fork_rng(devices=[]):
+            # Only the CPU generator is used (initialisation, shuffling).
+            torch.default_generator.manual_seed(seed)
+            net.initialize()
+            if trunk is not None:
+                net.module_.trunk.load_state_dict(trunk)
+            net.partial_fit(np.ascontiguousarray(segments, dtype=np.float32), y_seg)
+        history = [
+            {k: row[k] for k in ("epoch", "train_loss", "val_score") if k in row}
+            for row in net.history
+        ]
+        return net, scaler, history
+
+    # -- prediction -----------------------------------------------------------
+    def predict_proba(self, X):
+        """Class probabilities, one row per sample (clip).
+
+        For clips, the posteriors of a clip's segments are averaged.
+
+        Parameters
+        ----------
+        X : array-like or clips
+            As for :meth:`fit`.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes), float32
+            Columns in the order of ``classes_``.
+        """
+        check_is_fitted(self)
+        proba, clip_index = self._segment_proba(X, self.net_.module_.head, self._target_scaler)
+        return mean_per_clip(proba, clip_index)
+
+    def predict(self, X):
+        """Predicted label of each sample (clip), shape (n_samples,)."""
+        check_is_fitted(self)
+        return self.classes_[self.predict_proba(X).argmax(1)]
+
+    def predict_proba_segments(self, X):
+        """Class probabilities of every segment.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_segments, n_classes), float32
+            Segments in clip order; for non-clip input,
+            ``n_segments == n_samples``.
+        """
+        check_is_fitted(self)
+        return self._segment_proba(X, self.net_.module_.head, self._target_scaler)[0]
+
+    def predict_segments(self, X):
+        """Predicted label of every segment, shape (n_segments,)."""
+        check_is_fitted(self)
+        return self.classes_[self.predict_proba_segments(X).argmax(1)]
+
+    def predict_proba_source(self, X, *, source=0):
+        """Class probabilities of source task ``source`` (one row per clip).
+
+        Uses the source's own output layer on the *current* trunk: after
+        target training, the fine-tuned one (so source accuracy shows
+        forgetting); before, the trunk as left by the last source.
+
+        Parameters
+        ----------
+        X : array-like or clips
+            Source-task inputs, as for :meth:`fit`; standardised with that
+            source's statistics.
+        source : int, default=0
+            Index of the source task, in :meth:`fit_transfer` order.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_source_classes), float32
+            Columns in the order of ``source_classes_[source]``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If :meth:`fit_transfer` has not run.
+        """
+        check_is_fitted(self, "_source_state")
+        task = self._source_state["tasks"][source]
+        n_classes = len(self.source_classes_[source])
+        head = _load(
+            torch.nn.Linear, task["head"], self._source_state["hidden_units"][-1], n_classes
+        )
+        proba, clip_index = self._segment_proba(X, head, task["scaler"])
+        return mean_per_clip(proba, clip_index)
+
+    def predict_source(self, X, *, source=0):
+        """Predicted source-task label of each sample (clip)."""
+        classes = self.source_classes_[source]
+        return classes[self.predict_proba_source(X, source=source).argmax(1)]
+
+    def _current_trunk(self):
+        """The trunk as updated by the latest training, as a torch module."""
+        if hasattr(self, "net_"):
+            return self.net_.module_.trunk
+        state = self._source_state
+        return _load(_trunk, state["trunk"], state["n_features"], state["hidden_units"])
+
+    def _segment_proba(self, X, head, scaler):
+        segments, clip_index, owned = self._prepare_X(X, reset=False)
+        if scaler is not None:
+            segments = standardize(segments, *scaler, inplace=owned)
+        device = self._device()
+        trunk = self._current_trunk().to(device).eval()
+        head = head.to(device).eval()
+        chunks = []
+        with torch_threads(self.n_threads), torch.inference_mode():
+            for start in range(0, len(segments), 4096):
+                batch = torch.from_numpy(
+                    np.ascontiguousarray(segments[start : start + 4096], dtype=np.float32)
+                ).to(device)
+                chunks.append(torch.softmax(head(trunk(batch)), 1).cpu().numpy())
+        return np.concatenate(chunks), clip_index
+
+    # -- input checks ---------------------------------------------------------
+    def _check_params(self):
+        units = self.hidden_units
+        if (
+            not isinstance(units, (tuple, list))
+            or len(units) == 0
+            or not all(isinstance(u, numbers.Integral) and u >= 1 for u in units)
+        ):
+            raise ValueError(
+                f"hidden_units must be a non-empty tuple of positive integers; got {units!r}."
+            )
+        if not isinstance(self.max_epochs, numbers.Integral) or self.max_epochs < 0:
+            raise ValueError(
+                f"max_epochs must be a non-negative integer; got {self.max_epochs!r}."
+            )
+        if not isinstance(self.batch_size, numbers.Integral) or self.batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer; got {self.batch_size!r}.")
+        if not (isinstance(self.learning_rate, numbers.Real) and self.learning_rate > 0):
+            raise ValueError(f"learning_rate must be a positive float; got {self.learning_rate!r}.")
+        self._device()
+
+
+def _seed(rng):
+    return int(rng.randint(np.iinfo(np.int32).max))

@@ -1,0 +1,25 @@
+"""Figures of Nguyen et al. (2020) with matplotlib.
+
+Every function draws on the given ``ax`` (or on a new figure) and returns
+the :class:`~matplotlib.axes.Axes`; none calls ``plt.show``. Pyplot is
+imported only when a function needs a new figure.
+
+- :func:`plot_confusion_matrix`: row-normalised confusion matrix (Figs. 14, 18).
+- :func:`plot_roc_curves`: one-vs-rest ROC curve per emotion (Figs. 16-17).
+- :func:`plot_generation_curves`: accuracy over generations, with and
+  without transfer (Fig. 15).
+- :func:`plot_pathways`: the layer x module grid with source, frozen and
+  target pathways (Figs. 19-23).
+"""
+
+from ._confusion import plot_confusion_matrix
+from ._curves import plot_generation_curves
+from ._pathways import plot_pathways
+from ._roc import plot_roc_curves
+
+__all__ = [
+    "plot_confusion_matrix",
+    "plot_generation_curves",
+    "plot_pathways",
+    "plot_roc_curves",
+]
