@@ -71,6 +71,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skpathnet import PathNetClassifier
 from skpathnet._clips import flatten_clips, make_clips, mean_per_clip
+from skpathnet._report import _jsonable
 from skpathnet._experiment import (
     CORPORA,
     VISUAL_SHARED_EMOTIONS,
@@ -416,14 +417,6 @@ def run(args, name, protocol, data, transferred, log):
     print("\n" + md, flush=True)
     log(f"saved {stem}.json, {stem}.md and {len(figures)} figures")
     return results
-
-
-def _jsonable(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return repr(value)
 
 
 def main(argv=None):
