@@ -6,38 +6,19 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from ._clips import flatten_clips, is_clips, mean_per_clip
+from ._clips import mean_per_clip
 from ._evolution import evolve
 from ._pathnet import PathNetwork, Pathway, TaskHead
 from ._scaling import fit_standardizer, standardize
 from ._threads import torch_threads
+from ._transfer import TransferMixin, split_sources
 
 __all__ = ["PathNetClassifier"]
 
-# Attributes written by fit_transfer: they travel through sklearn.clone.
-_TRANSFER_ATTRS = (
-    "source_paths_",
-    "source_classes_",
-    "source_fitness_",
-    "source_history_",
-    "frozen_modules_",
-    "_source_state",
-)
-# Attributes written by fit: reset by fit_transfer.
-_TARGET_ATTRS = (
-    "classes_",
-    "best_path_",
-    "best_fitness_",
-    "history_",
-    "n_steps_",
-    "_target_state",
-)
 
-
-class PathNetClassifier(ClassifierMixin, BaseEstimator):
+class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
     """PathNet classifier with evolutionary pathway search and transfer.
 
     A super-network of ``n_layers`` layers of ``n_modules`` modules (a module
@@ -178,6 +159,25 @@ class PathNetClassifier(ClassifierMixin, BaseEstimator):
     True
     """
 
+    # Attributes written by fit_transfer: they travel through sklearn.clone.
+    _transfer_attrs = (
+        "source_paths_",
+        "source_classes_",
+        "source_fitness_",
+        "source_history_",
+        "frozen_modules_",
+        "_source_state",
+    )
+    # Attributes written by fit: reset by fit_transfer.
+    _target_attrs = (
+        "classes_",
+        "best_path_",
+        "best_fitness_",
+        "history_",
+        "n_steps_",
+        "_target_state",
+    )
+
     def __init__(
         self,
         *,
@@ -225,13 +225,6 @@ class PathNetClassifier(ClassifierMixin, BaseEstimator):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "_target_state")
 
-    def __sklearn_clone__(self):
-        new = super().__sklearn_clone__()
-        for name in _TRANSFER_ATTRS:
-            if hasattr(self, name):
-                setattr(new, name, getattr(self, name))
-        return new
-
     # -- training -------------------------------------------------------------
     def fit(self, X, y, *, X_val=None, y_val=None):
         """Evolve pathways on (X, y) and keep the best one.
@@ -273,9 +266,7 @@ class PathNetClassifier(ClassifierMixin, BaseEstimator):
                     f"transferred source pathway expects {expected}. Use the same "
                     "front end (and parameters) for source and target."
                 )
-        for name in _TARGET_ATTRS:
-            if hasattr(self, name):
-                delattr(self, name)
+        self._forget(self._target_attrs)
         classes, y_enc = np.unique(y, return_inverse=True)
         rng = check_random_state(self.random_state)
         with torch_threads(self.n_threads):
@@ -330,10 +321,8 @@ class PathNetClassifier(ClassifierMixin, BaseEstimator):
             or source_X and source_y list different numbers of corpora.
         """
         self._check_params()
-        sources = _split_sources(source_X, source_y)
-        for name in _TRANSFER_ATTRS + _TARGET_ATTRS:
-            if hasattr(self, name):
-                delattr(self, name)
+        sources = split_sources(source_X, source_y)
+        self._forget(self._transfer_attrs + self._target_attrs)
         rng = check_random_state(self.random_state)
         paths, classes_list, fitness, histories, tasks = [], [], [], [], []
         frozen = None
@@ -573,67 +562,6 @@ class PathNetClassifier(ClassifierMixin, BaseEstimator):
             )
         self._device()
 
-    def _device(self):
-        try:
-            device = torch.device(self.device)
-        except (RuntimeError, TypeError) as exc:
-            raise ValueError(f"device must be 'cpu' or 'cuda'; got {self.device!r}.") from exc
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(
-                f"device={self.device!r} was requested but torch finds no CUDA GPU; "
-                "use device='cpu'."
-            )
-        return device
-
-    def _prepare_X(self, X, *, reset):
-        """Return ``(segments, clip_index, owned)`` for any accepted input.
-
-        ``segments`` is float32 of shape (n_segments, n_features); ``owned``
-        says whether it is a private copy that may be modified in place.
-        """
-        if is_clips(X):
-            segments, clip_index = flatten_clips(X)
-            segments = validate_data(self, segments, reset=reset, dtype=np.float32)
-            return segments, clip_index, True
-        X_checked = check_array(X, allow_nd=True, dtype=np.float32)
-        if X_checked.ndim > 2:
-            X_checked = X_checked.reshape(len(X_checked), -1)
-        owned = X_checked is not X and not np.shares_memory(X_checked, np.asarray(X))
-        X_checked = validate_data(self, X_checked, reset=reset, dtype=np.float32)
-        return X_checked, np.arange(len(X_checked)), owned
-
-    @staticmethod
-    def _check_y(y, clip_index):
-        if y is None:
-            raise ValueError("requires y to be passed, but the target y is None.")
-        y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
-        n_clips = int(clip_index[-1]) + 1 if len(clip_index) else 0
-        if len(y) != n_clips:
-            raise ValueError(
-                f"Found input variables with inconsistent numbers of samples: "
-                f"X has {n_clips} samples (clips), y has {len(y)}."
-            )
-        return y
-
     def _frozen_layers(self):
         state = getattr(self, "_source_state", None)
         return None if state is None else state["frozen"]
-
-
-def _split_sources(source_X, source_y):
-    """Return ``[(X, y), ...]`` for one or several source corpora."""
-    several = (
-        isinstance(source_y, (list, tuple))
-        and len(source_y) > 0
-        and all(np.ndim(item) >= 1 for item in source_y)
-    )
-    if not several:
-        return [(source_X, source_y)]
-    if not isinstance(source_X, (list, tuple)) or len(source_X) != len(source_y):
-        raise ValueError(
-            "source_y lists several corpora, so source_X must be a list of the "
-            f"same length; got {len(source_y)} label arrays and "
-            f"{type(source_X).__name__} source_X."
-        )
-    return list(zip(source_X, source_y))

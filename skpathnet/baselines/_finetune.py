@@ -10,18 +10,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._classifier import PathNetClassifier, _split_sources
 from .._clips import mean_per_clip
 from .._scaling import fit_standardizer, standardize
 from .._threads import torch_threads
+from .._transfer import TransferMixin, split_sources
 
 __all__ = ["FineTuneClassifier"]
-
-# Attributes written by fit_transfer: they travel through sklearn.clone.
-_TRANSFER_ATTRS = ("source_classes_", "source_history_", "_source_state")
-# Attributes written by fit: reset by fit_transfer.
-_TARGET_ATTRS = ("classes_", "history_", "net_", "_target_scaler")
-
 
 class _MLP(torch.nn.Module):
     """A trunk of Linear + ReLU layers and a task-specific linear output layer."""
@@ -74,7 +68,7 @@ def _state(module):
     return {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
 
 
-class FineTuneClassifier(ClassifierMixin, BaseEstimator):
+class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
     """Fine-tuning transfer baseline: an MLP of PathNet-pathway capacity.
 
     A multilayer perceptron (``hidden_units`` fully connected layers, each
@@ -231,10 +225,10 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    # Input conventions shared with PathNetClassifier (one implementation).
-    _prepare_X = PathNetClassifier._prepare_X
-    _check_y = staticmethod(PathNetClassifier._check_y)
-    _device = PathNetClassifier._device
+    # Attributes written by fit_transfer: they travel through sklearn.clone.
+    _transfer_attrs = ("source_classes_", "source_history_", "_source_state")
+    # Attributes written by fit: reset by fit_transfer.
+    _target_attrs = ("classes_", "history_", "net_", "_target_scaler")
 
     # -- sklearn protocol -----------------------------------------------------
     def __sklearn_tags__(self):
@@ -245,13 +239,6 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "net_")
-
-    def __sklearn_clone__(self):
-        new = super().__sklearn_clone__()
-        for name in _TRANSFER_ATTRS:
-            if hasattr(self, name):
-                setattr(new, name, getattr(self, name))
-        return new
 
     # -- training -------------------------------------------------------------
     def fit(self, X, y, *, X_val=None, y_val=None):
@@ -298,9 +285,7 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
                     f"transferred source trunk's {source['hidden_units']}."
                 )
             trunk = source["trunk"]
-        for name in _TARGET_ATTRS:
-            if hasattr(self, name):
-                delattr(self, name)
+        self._forget(self._target_attrs)
         classes, y_enc = np.unique(y, return_inverse=True)
         val = None
         if X_val is not None:
@@ -351,10 +336,8 @@ class FineTuneClassifier(ClassifierMixin, BaseEstimator):
             or source_X and source_y list different numbers of corpora.
         """
         self._check_params()
-        sources = _split_sources(source_X, source_y)
-        for name in _TRANSFER_ATTRS + _TARGET_ATTRS:
-            if hasattr(self, name):
-                delattr(self, name)
+        sources = split_sources(source_X, source_y)
+        self._forget(self._transfer_attrs + self._target_attrs)
         rng = check_random_state(self.random_state)
         trunk = None
         tasks, classes_list, histories = [], [], []

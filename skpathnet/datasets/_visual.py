@@ -8,7 +8,6 @@ does not follow the corpus's naming scheme raises a ValueError naming it.
 """
 
 import re
-from pathlib import Path
 
 import numpy as np
 
