@@ -27,3 +27,6 @@ demo-visual: install
 
 test: install
 	$(PY) -m pytest -q -ra --durations=10
+
+benchmark: install
+	$(PY) benchmarks/bench_engine.py

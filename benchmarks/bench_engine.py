@@ -195,6 +195,91 @@ class EvolveRunner(EngineRunner):
         return time.perf_counter() - start
 
 
+class ParallelRunner(EngineRunner):
+    """Our engine, ``tournament="parallel"``: both pathways side by side."""
+
+    def generation(self, pair):
+        from skpathnet._parallel import train_pathways_parallel
+
+        start = time.perf_counter()
+        train_pathways_parallel(
+            self.network, list(pair), self.head, self.X, self.y, n_steps=self.n_steps,
+            batch_size=BATCH, learning_rate=LR, generator=self.shuffle,
+        )
+        return time.perf_counter() - start
+
+
+class RelatedPairRunner(ParallelRunner):
+    """Parallel tournament on a pair as evolution makes them: a winner's mutant.
+
+    The timed pair is (a, mutate(a)): the shape of a tournament once the
+    population descends from a few winners (see ``pair_overlap``).
+    """
+
+    def __init__(self, X, y, n_classes, n_steps, seed):
+        super().__init__(X, y, n_classes, n_steps, seed)
+        self.rng = np.random.RandomState(seed + 1)
+
+    def generation(self, pair):
+        from skpathnet._evolution import mutate
+
+        return super().generation((pair[0], mutate(pair[0], N_MODULES, self.rng)))
+
+
+def evolution_run(X, y, n_classes, n_steps, n_generations, tournament, seed):
+    """Time ``evolve`` with population 20 as a fit would run it.
+
+    Returns
+    -------
+    seconds : float
+    fitness : float
+        Mean winner fitness over the last 10 generations.
+    union : float
+        Mean number of distinct layer-1 modules of the two pathways.
+    """
+    from skpathnet._evolution import evolve
+
+    network, head, shuffle = build_engine(X.shape[1], n_classes, seed)
+    start = time.perf_counter()
+    _, _, history = evolve(
+        network, head, X, y, n_layers=N_LAYERS, n_active=N_ACTIVE, n_modules=N_MODULES,
+        population_size=20, n_generations=n_generations, n_steps=n_steps, batch_size=BATCH,
+        learning_rate=LR, mutation_rate=None, mutation_shift=2,
+        rng=np.random.RandomState(seed), generator=shuffle, tournament=tournament,
+    )
+    seconds = time.perf_counter() - start
+    fitness = np.mean([r["fitness"][r["winner"]] for r in history[-10:]])
+    union = np.mean([len(np.union1d(a[0], b[0])) for a, b in (r["genotypes"] for r in history)])
+    return seconds, fitness, union
+
+
+def pair_overlap(n_generations=200, population=20, runs=200, seed=0):
+    """Distinct layer-1 modules of the two tournament pathways, by generation.
+
+    Neutral-drift simulation of the genetic algorithm (random winners, the
+    paper's population, mutation and genotype shape): a lower bound on how
+    fast pairs come to share modules, since selection only adds to it.
+
+    Returns
+    -------
+    mean_union : ndarray of shape (n_generations,)
+        Mean number of distinct modules in the union of the pair's layer-1
+        genes (8 = disjoint pathways of 4 modules, 4 = identical ones).
+    """
+    from skpathnet._evolution import mutate, random_genotype
+
+    rng = np.random.RandomState(seed)
+    union = np.zeros(n_generations)
+    for _ in range(runs):
+        pop = [random_genotype(N_LAYERS, N_ACTIVE, N_MODULES, rng) for _ in range(population)]
+        for g in range(n_generations):
+            a, b = rng.choice(population, 2, replace=False)
+            union[g] += len(np.union1d(pop[a][0], pop[b][0]))
+            win, lose = (a, b) if rng.rand() < 0.5 else (b, a)
+            pop[lose] = mutate(pop[win], N_MODULES, rng)
+    return union / runs
+
+
 class NaiveSuperNet(nn.Module):
     """Textbook PathNet: one nn.Linear per module, loop over active modules."""
 
@@ -309,6 +394,32 @@ def paired_median(num, den):
 
 
 # --------------------------------------------------------------------------- GEMM
+def gemm_widths(repeat, widths=tuple(range(20, 181, 20))):
+    """Layer-1 step time (forward ``addmm`` + fused ``addmm_`` update) by width.
+
+    Width = active modules x 20 units: 80 for a serial pathway of 4 modules,
+    up to 160 for the union of a parallel tournament's two pathways.
+    Interleaved over widths; median of ``repeat`` rounds.
+
+    Returns
+    -------
+    ms : dict width -> milliseconds per step
+    """
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(BATCH, N_FEATURES, generator=g)
+    ops = {n: (torch.randn(N_FEATURES, n, generator=g) * 0.01, torch.zeros(n),
+               torch.randn(BATCH, n, generator=g)) for n in widths}
+    times = {n: [] for n in widths}
+    for r in range(repeat + 3):
+        for n, (w, b, dz) in ops.items():
+            start = time.perf_counter()
+            torch.addmm(b, x, w)
+            w.addmm_(x.t(), dz, alpha=-1e-9)
+            if r >= 3:
+                times[n].append(time.perf_counter() - start)
+    return {n: 1e3 * statistics.median(t) for n, t in times.items()}
+
+
 def gemm_throughput(repeat):
     g = torch.Generator().manual_seed(0)
     k_h = N_ACTIVE * N_UNITS
@@ -651,6 +762,8 @@ def main(argv=None):
     runners = {
         "ours": EngineRunner(X_real, y_real, n_classes, T, args.seed),
         "evolve": EvolveRunner(X_real, y_real, n_classes, T, args.seed),
+        "parallel": ParallelRunner(X_real, y_real, n_classes, T, args.seed),
+        "related": RelatedPairRunner(X_real, y_real, n_classes, T, args.seed),
         "naive": NaiveRunner(X_real, y_real, n_classes, T, args.seed),
         "gemm": GemmRunner(T, args.seed),
     }
@@ -672,6 +785,8 @@ def main(argv=None):
     labels_ = {
         "ours": "ours: train_pathway x 2",
         "evolve": "ours: evolve(n_generations=1) (random genotypes)",
+        "parallel": 'ours, tournament="parallel": both pathways side by side',
+        "related": 'ours, tournament="parallel", pair (a, mutate(a))',
         "naive": "naive: nn.Linear/module + DataLoader + optim.SGD",
         "gemm": "GEMM only: 2T x (layer-1 forward + weight grad)",
     }
@@ -682,8 +797,20 @@ def main(argv=None):
             (labels_[name], f"{med[name]:.3f}", f"{min(times[name]):.3f}",
              f"{max(times[name]):.3f}", f"{1e3 * med[name] / (2 * T):.2f}",
              f"{paired_median(times['naive'], times[name]):.2f}")
-            for name in ("ours", "evolve", "naive", "gemm")
+            for name in ("ours", "evolve", "parallel", "related", "naive", "gemm")
         ],
+    )
+    par_speedup = paired_median(times["naive"], times["parallel"])
+    rel_speedup = paired_median(times["naive"], times["related"])
+    overlap = pair_overlap(runs=50 if quick else 200, seed=args.seed)
+    quarters = [overlap[i:i + 50].mean() for i in range(0, 200, 50)]
+    print(
+        f'tournament="parallel" vs naive: {par_speedup:.2f}x on random pairs '
+        f"(union of {N_ACTIVE}+{N_ACTIVE} random modules), {rel_speedup:.2f}x on a "
+        f"winner and its mutant. Distinct layer-1 modules of the tournament pair in a "
+        f"neutral-drift simulation of 200 generations (population 20), mean per "
+        f"50-generation quarter: " + ", ".join(f"{q:.2f}" for q in quarters)
+        + f" (8 = disjoint, {N_ACTIVE} = identical).\n"
     )
     print(f"**Speed-up ours vs naive: {speedup:.2f}x** (target >= 5x: "
           f"{'met' if speedup >= 5 else 'MISSED'}). An engine at the GEMM bound "
@@ -718,6 +845,13 @@ def main(argv=None):
              f"{gemm['square_flops'] / 1e9:.1f}"),
         ],
     )
+    widths = gemm_widths(gemm_repeat)
+    print("Layer-1 step (forward `addmm` + fused `addmm_` update, batch 64) by width "
+          "(modules x 20 units), interleaved, median:\n")
+    table(["width", "modules", "ms / step", "ms per module", "GFLOP/s"],
+          [(n, n // N_UNITS, f"{ms:.3f}", f"{ms / (n // N_UNITS):.3f}",
+            f"{2 * 2 * BATCH * N_FEATURES * n / ms / 1e6:.1f}")
+           for n, ms in widths.items()])
     print(
         f"Counted FLOPs per step and pathway: layer 1 forward 2*64*12288*80 + weight "
         f"gradient 2*64*12288*80 = {flops_step / 1e6:.1f} MFLOP (layers 2-3 and head, "
@@ -729,6 +863,22 @@ def main(argv=None):
         f"{100 * achieved / gemm['l1_flops']:.0f} % of the stand-alone figure, "
         f"{100 * achieved / gemm['square_flops']:.0f} % of the square GEMM). "
         f"(target >= 50 %: {'met' if frac >= 0.5 else 'MISSED'})\n"
+    )
+
+    # ---- 2b. whole evolutions, serial vs parallel tournaments ---------------------
+    n_gen = 5 if quick else 40
+    print(f"## 2b. {n_gen} generations of evolution, population 20, serial vs parallel "
+          f"tournaments (EMO-DB segments, same seed)\n")
+    evo_rows = []
+    for mode in ("serial", "parallel"):
+        seconds, fitness, union = evolution_run(X_real, y_real, n_classes, T, n_gen, mode,
+                                                args.seed)
+        evo_rows.append((mode, seconds, fitness, union))
+    table(
+        ["tournament", "s / generation", "speed-up vs serial", "winner fitness, last 10 gens",
+         "mean layer-1 union of the pair"],
+        [(mode, f"{sec / n_gen:.3f}", f"{evo_rows[0][1] / sec:.2f}", f"{fit:.3f}",
+          f"{uni:.2f}") for mode, sec, fit, uni in evo_rows],
     )
 
     # ---- 3. scaling ------------------------------------------------------------------

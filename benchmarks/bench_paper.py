@@ -419,6 +419,48 @@ def run(args, name, protocol, data, transferred, log):
     return results
 
 
+def merge(args, log):
+    """Join the JSON of runs that split the methods between processes.
+
+    Each ``--merge`` folder holds ``<experiment>/<protocol>-g<generations>.json``
+    written by a run with ``--out`` that folder and some of the ``--methods``
+    (for example PathNet in one process and fine-tuning in another, each on
+    one core). The joined JSON, Markdown and figures go to ``--out``; the
+    pathway figures are copied from the part that drew them. The wall time
+    is that of the longest part, since the parts ran at the same time.
+    """
+    import shutil
+
+    name = args.experiment
+    for protocol in ["loso", "kfold"] if args.protocol == "both" else [args.protocol]:
+        stem = f"{protocol}-g{args.generations}"
+        parts = [json.loads((Path(d) / name / f"{stem}.json").read_text()) for d in args.merge]
+        results = parts[0]
+        for part in parts[1:]:
+            for key in ("methods", "curves", "forgetting", "pathways"):
+                results.setdefault(key, {}).update(part.get(key, {}))
+        results["methods"] = {m: results["methods"][m] for m in METHODS
+                              if m in results["methods"]}
+        for res in results["methods"].values():
+            res.setdefault("macro_AUC", macro_auc(res))  # JSON written before it existed
+        results["seconds"] = max(p["seconds"] for p in parts)
+        results["merged_from"] = [str(Path(d) / name / f"{stem}.json") for d in args.merge]
+        out_dir = Path(args.out) / name
+        out_dir.mkdir(parents=True, exist_ok=True)
+        figures = make_figures(name, protocol, results, out_dir, results.get("curves"))
+        for d in args.merge:
+            for png in (Path(d) / name).glob("pathways-*.png"):
+                shutil.copy(png, out_dir / png.name)
+                figures.append(out_dir / png.name)
+        results["figures"] = [str(p) for p in figures]
+        (out_dir / f"{stem}.json").write_text(json.dumps(results, indent=1, default=_jsonable))
+        md = markdown(results)
+        (out_dir / f"{stem}.md").write_text(md)
+        print("\n" + md, flush=True)
+        log(f"merged {len(parts)} parts into {out_dir / stem}.json")
+    return 0
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--experiment", choices=[*EXPERIMENTS, "all"], default="all")
@@ -444,6 +486,9 @@ def main(argv=None):
                    "were 20x slower than 1 while another job ran)")
     p.add_argument("--cache", default=".skpathnet_cache", help="joblib feature cache")
     p.add_argument("--data-home", default=None)
+    p.add_argument("--merge", nargs="+", default=None, metavar="DIR",
+                   help="join the results of runs that split --methods between processes "
+                   "(their --out folders) into --out, without training anything")
     args = p.parse_args(argv)
     warnings.filterwarnings("ignore", message="The groups parameter is ignored")
     if args.epochs is None:
@@ -453,6 +498,10 @@ def main(argv=None):
     def log(msg):
         print(f"[{time.perf_counter() - t_all:6.0f} s] {msg}", flush=True)
 
+    if args.merge:
+        if args.experiment == "all":
+            p.error("--merge needs one --experiment")
+        return merge(args, log)
     names = list(EXPERIMENTS) if args.experiment == "all" else [args.experiment]
     protocols = ["loso", "kfold"] if args.protocol == "both" else [args.protocol]
     memory = Memory(args.cache, verbose=0) if args.cache else None

@@ -34,6 +34,9 @@ def build_parser():
                    help="generations per task (overrides --full)")
     p.add_argument("--population", type=int, default=20, help="population size (paper: 20)")
     p.add_argument("--seed", type=int, default=0, help="random_state")
+    p.add_argument("--tournament", choices=["serial", "parallel"], default="serial",
+                   help="train a tournament's two pathways one after the other (the "
+                   "paper's) or side by side on shared mini-batches (faster)")
     p.add_argument("--methods", nargs="+", choices=["transfer", "scratch"],
                    default=["transfer", "scratch"])
     p.add_argument("--folds", type=int, default=None,
@@ -58,6 +61,7 @@ def main(argv=None):
         n_generations=generations,
         population_size=args.population,
         random_state=args.seed,
+        tournament=args.tournament,
         device=args.device,
         verbose=not args.quiet,
     )

@@ -13,7 +13,7 @@ from ._evolution import evolve
 from ._pathnet import PathNetwork, Pathway, TaskHead
 from ._scaling import fit_standardizer, standardize
 from ._threads import torch_threads
-from ._transfer import TransferMixin, split_sources
+from ._transfer import TransferMixin
 
 __all__ = ["PathNetClassifier"]
 
@@ -67,6 +67,18 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         A mutating gene moves by an integer drawn uniformly from
         ``[-mutation_shift, mutation_shift]``, wrapping modulo ``n_modules``
         (Fernando et al. 2017, Sec. 2: [-2, 2]).
+    tournament : {"serial", "parallel"}, default="serial"
+        How the two pathways of a binary tournament are trained. "serial":
+        one after the other, the second starting from the modules the first
+        has just updated (Nguyen et al. 2020, Sec. 3.3). "parallel": side by
+        side on the same mini-batches, a module used by both getting the sum
+        of their gradients (the synchronous form of the parallel evolution of
+        Fernando et al. 2017, Sec. 2). "parallel" evaluates the first layer
+        once per step for the union of both pathways' modules, so it is
+        faster when the pathways share modules (on 2 CPU cores: about 1.1x
+        per generation for unrelated pathways, 1.7x for a winner and its
+        mutant; see ``benchmarks/RESULTS.md``), but not bit-identical to
+        "serial".
     standardize : bool, default=True
         Standardise each input feature with the training set's mean and
         standard deviation (each source uses its own statistics). Not part of
@@ -192,6 +204,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         n_steps=None,
         mutation_rate=None,
         mutation_shift=2,
+        tournament="serial",
         standardize=True,
         device="cpu",
         n_threads=None,
@@ -209,6 +222,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         self.n_steps = n_steps
         self.mutation_rate = mutation_rate
         self.mutation_shift = mutation_shift
+        self.tournament = tournament
         self.standardize = standardize
         self.device = device
         self.n_threads = n_threads
@@ -320,49 +334,33 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
             If the sources have different numbers of features per segment,
             or source_X and source_y list different numbers of corpora.
         """
-        self._check_params()
-        sources = split_sources(source_X, source_y)
-        self._forget(self._transfer_attrs + self._target_attrs)
         rng = check_random_state(self.random_state)
         paths, classes_list, fitness, histories, tasks = [], [], [], [], []
         frozen = None
-        n_features = None
-        with torch_threads(self.n_threads):
-            for task_index, (X, y) in enumerate(sources):
-                segments, clip_index, owned = self._prepare_X(X, reset=task_index == 0)
-                if n_features is None:
-                    n_features = segments.shape[1]
-                y = self._check_y(y, clip_index)
-                classes, y_enc = np.unique(y, return_inverse=True)
-                task = self._train_task(
-                    segments,
-                    y_enc[clip_index],
-                    len(classes),
-                    rng,
-                    owned=owned,
-                    frozen=frozen,
-                    task=task_index,
-                    keep_network=True,
-                )
-                # Freeze the best pathway's modules (with those already frozen).
-                network = task.pop("network")
-                layers = [
-                    np.union1d(network.frozen[layer], np.unique(task["path"][layer]))
-                    for layer in range(self.n_layers)
-                ]
-                frozen = (layers, network.module_state(layers))
-                paths.append(task["path"])
-                classes_list.append(classes)
-                fitness.append(task["fitness"])
-                histories.append(task["history"])
-                tasks.append(task["state"])
+        for index, segments, owned, classes, y_seg in self._source_tasks(source_X, source_y):
+            task = self._train_task(
+                segments, y_seg, len(classes), rng, owned=owned, frozen=frozen,
+                task=index, keep_network=True,
+            )
+            # Freeze the best pathway's modules (with those already frozen).
+            network = task.pop("network")
+            layers = [
+                np.union1d(network.frozen[layer], np.unique(task["path"][layer]))
+                for layer in range(self.n_layers)
+            ]
+            frozen = (layers, network.module_state(layers))
+            paths.append(task["path"])
+            classes_list.append(classes)
+            fitness.append(task["fitness"])
+            histories.append(task["history"])
+            tasks.append(task["state"])
         self.source_paths_ = paths
         self.source_classes_ = classes_list
         self.source_fitness_ = fitness
         self.source_history_ = histories
         self.frozen_modules_ = frozen[0]
         self._source_state = {
-            "n_features": n_features,
+            "n_features": self.n_features_in_,
             "frozen": frozen,
             "tasks": tasks,
         }
@@ -410,6 +408,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
             rng=rng,
             generator=shuffle,
             frozen_cache=network.frozen_first_layer_sum(X_t),
+            tournament=self.tournament,
             on_generation=None if on_generation is None else on_generation(network, head, scaler),
             task=task,
             verbose=self.verbose,
@@ -556,6 +555,10 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(f"n_steps must be None or a positive integer; got {self.n_steps!r}.")
         if not (isinstance(self.learning_rate, numbers.Real) and self.learning_rate > 0):
             raise ValueError(f"learning_rate must be a positive float; got {self.learning_rate!r}.")
+        if self.tournament not in ("serial", "parallel"):
+            raise ValueError(
+                f'tournament must be "serial" or "parallel"; got {self.tournament!r}.'
+            )
         if self.mutation_rate is not None and not (0 <= self.mutation_rate <= 1):
             raise ValueError(
                 f"mutation_rate must be None or in [0, 1]; got {self.mutation_rate!r}."

@@ -3,13 +3,14 @@
 The genetic algorithm of Fernando et al. [1]_ (Sec. 2) with the settings of
 Nguyen et al. [2]_ (Sec. 3.3, "PathNet Settings"): a population of random
 genotypes; each generation two of them, drawn at random, are trained in turn
-for ``T`` steps; the one with the lower fitness is overwritten by the winner
-and mutated.
+(or side by side, ``tournament="parallel"``) for ``T`` steps; the one with
+the lower fitness is overwritten by the winner and mutated.
 """
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from ._parallel import train_pathways_parallel
 from ._pathnet import train_pathway
 
 __all__ = ["random_genotype", "mutate", "evolve"]
@@ -75,6 +76,7 @@ def evolve(
     rng,
     generator,
     frozen_cache=None,
+    tournament="serial",
     on_generation=None,
     task=0,
     verbose=False,
@@ -89,6 +91,11 @@ def evolve(
         The task's final layer, shared by the population, trained in place.
     X : torch.Tensor of shape (n_samples, n_features)
     y : torch.Tensor of shape (n_samples,), int64
+    tournament : {"serial", "parallel"}, default="serial"
+        "serial": the two pathways are trained one after the other, the
+        second starting from the modules the first has updated (Nguyen et
+        al. 2020, Sec. 3.3). "parallel": both are trained side by side on
+        the same mini-batches (:func:`~skpathnet._parallel.train_pathways_parallel`).
     on_generation : callable, default=None
         Called as ``on_generation(record)`` after each tournament; may add
         keys to ``record``.
@@ -119,23 +126,17 @@ def evolve(
         range(n_generations), disable=not verbose, desc=f"task {task}", unit="gen"
     ):
         a, b = rng.choice(population_size, size=2, replace=False)
-        scores = []
-        for slot in (a, b):
-            scores.append(
-                train_pathway(
-                    network,
-                    population[slot],
-                    head,
-                    X,
-                    y,
-                    n_steps=n_steps,
-                    batch_size=batch_size,
-                    learning_rate=learning_rate,
-                    generator=generator,
-                    frozen_cache=frozen_cache,
-                )
+        train = dict(
+            n_steps=n_steps, batch_size=batch_size, learning_rate=learning_rate,
+            generator=generator, frozen_cache=frozen_cache,
+        )
+        if tournament == "parallel":
+            scores = train_pathways_parallel(
+                network, [population[a], population[b]], head, X, y, **train
             )
-            fitness[slot] = scores[-1]
+        else:
+            scores = [train_pathway(network, population[s], head, X, y, **train) for s in (a, b)]
+        fitness[[a, b]] = scores
         winner = 0 if scores[0] >= scores[1] else 1
         win_slot, lose_slot = (a, b) if winner == 0 else (b, a)
         record = {

@@ -27,7 +27,10 @@ import math
 import numpy as np
 import torch
 
-__all__ = ["PathNetwork", "Pathway", "TaskHead", "active_modules", "sgd_step", "train_pathway"]
+__all__ = [
+    "PathNetwork", "Pathway", "TaskHead", "active_modules", "minibatches", "run_steps",
+    "sgd_step", "train_pathway",
+]
 
 
 def active_modules(genotype, frozen):
@@ -291,6 +294,28 @@ def _take(network, layer, idx):
     return w.contiguous(), b
 
 
+def minibatches(n_samples, n_steps, batch_size, generator, device):
+    """Yield ``n_steps`` mini-batches of shuffled sample indices.
+
+    Samples are drawn without replacement from a random permutation; a new
+    permutation starts when fewer than ``batch_size`` samples are left in the
+    current one (or at once if ``batch_size > n_samples``: then each
+    mini-batch is a whole permutation).
+
+    Yields
+    ------
+    idx : torch.Tensor of shape (min(batch_size, n_samples),), int64
+    """
+    order = torch.randperm(n_samples, generator=generator, device=device)
+    position = 0
+    for _ in range(n_steps):
+        if position + batch_size > n_samples:
+            order = torch.randperm(n_samples, generator=generator, device=device)
+            position = 0
+        yield order[position : position + batch_size]
+        position += batch_size
+
+
 def train_pathway(
     network, genotype, head, X, y, *, n_steps, batch_size, learning_rate, generator,
     frozen_cache=None,
@@ -322,26 +347,49 @@ def train_pathway(
         et al. (2020), Sec. 3.3.
     """
     pathway = network.gather(genotype)
-    n = len(X)
-    order = torch.randperm(n, generator=generator, device=X.device)
-    position = 0
-    correct = torch.zeros((), dtype=torch.long, device=X.device)
-    seen = 0
+    correct, seen = run_steps(
+        sgd_step, pathway, head, X, y, n_steps=n_steps, batch_size=batch_size,
+        learning_rate=learning_rate, generator=generator, frozen_cache=frozen_cache,
+    )
+    pathway.scatter()
+    return float(correct) / max(seen, 1)
+
+
+def run_steps(
+    step, pathways, head, X, y, *, n_steps, batch_size, learning_rate, generator,
+    frozen_cache=None,
+):
+    """Run ``n_steps`` SGD steps of ``step`` on shuffled mini-batches.
+
+    Parameters
+    ----------
+    step : callable
+        ``step(pathways, head, x, target, learning_rate, cache)`` updates in
+        place and returns the number of correct answers (a tensor), e.g.
+        :func:`sgd_step`.
+    pathways : Pathway or PathwayGroup
+    head : TaskHead
+    X, y, n_steps, batch_size, learning_rate, generator, frozen_cache
+        As in :func:`train_pathway`. Each mini-batch is gathered from ``X``
+        (and ``frozen_cache``) by index on their device.
+
+    Returns
+    -------
+    correct : torch.Tensor
+        Sum of the step's correct counts (same shape as one step's).
+    seen : int
+        Number of samples seen.
+    """
+    correct, seen = 0, 0
     with torch.no_grad():
-        for _ in range(n_steps):
-            if position + batch_size > n:
-                order = torch.randperm(n, generator=generator, device=X.device)
-                position = 0
-            idx = order[position : position + batch_size]
-            position += batch_size
+        for idx in minibatches(len(X), n_steps, batch_size, generator, X.device):
             cache = None if frozen_cache is None else frozen_cache.index_select(0, idx)
-            correct += sgd_step(
-                pathway, head, X.index_select(0, idx), y.index_select(0, idx),
+            correct = correct + step(
+                pathways, head, X.index_select(0, idx), y.index_select(0, idx),
                 learning_rate, cache,
             )
             seen += len(idx)
-    pathway.scatter()
-    return float(correct.item()) / max(seen, 1)
+    return correct, seen
 
 
 def sgd_step(pathway, head, x, target, learning_rate, frozen_cache=None):

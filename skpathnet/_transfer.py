@@ -13,6 +13,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, column_or_1d, validate_data
 
 from ._clips import flatten_clips, is_clips
+from ._threads import torch_threads
 
 __all__ = ["TransferMixin", "split_sources"]
 
@@ -40,6 +41,26 @@ class TransferMixin:
         for name in names:
             if hasattr(self, name):
                 delattr(self, name)
+
+    def _source_tasks(self, source_X, source_y):
+        """Start a ``fit_transfer``: check, drop any earlier fit, yield each source.
+
+        The parameters and the pairing of ``source_X`` with ``source_y`` are
+        checked before anything is dropped. Each source is yielded, with
+        ``n_threads`` torch threads set, as ``(index, segments, owned,
+        classes, y_seg)``: its float32 segments of shape (n_segments,
+        n_features), whether they are a private copy, its sorted class
+        labels, and each segment's encoded label (int, shape (n_segments,)).
+        """
+        self._check_params()
+        sources = split_sources(source_X, source_y)
+        self._forget(self._transfer_attrs + self._target_attrs)
+        with torch_threads(self.n_threads):
+            for index, (X, y) in enumerate(sources):
+                segments, clip_index, owned = self._prepare_X(X, reset=index == 0)
+                y = self._check_y(y, clip_index)
+                classes, y_enc = np.unique(y, return_inverse=True)
+                yield index, segments, owned, classes, y_enc[clip_index]
 
     def _device(self):
         try:
@@ -83,7 +104,6 @@ class TransferMixin:
                 f"X has {n_clips} samples (clips), y has {len(y)}."
             )
         return y
-
 
 
 def split_sources(source_X, source_y):

@@ -25,7 +25,7 @@ def test_visual_transfer_job_writes_reports(data_home, tmp_path, capsys):
     code = main([
         "transfer", "--modality", "visual", "--source", "jaffe", "--target", "ckplus",
         "--folds", "2", "--generations", "1", "--population", "2", "--quiet",
-        "--data-home", str(data_home), "--out", str(out), "--cache", str(tmp_path / "cache"),
+        "--tournament", "parallel", "--data-home", str(data_home), "--out", str(out), "--cache", str(tmp_path / "cache"),
     ])
     assert code == 0
     printed = capsys.readouterr().out
@@ -33,6 +33,7 @@ def test_visual_transfer_job_writes_reports(data_home, tmp_path, capsys):
     results = json.loads((out / "jaffe-to-ckplus-g1.json").read_text())
     assert results["n_folds"] == 2 and results["n_clips"] == 927  # contempt dropped
     assert set(results["methods"]) == {"transfer", "scratch"}
+    assert results["params"]["tournament"] == "parallel"
     labels = set(results["methods"]["transfer"]["clip"]["recall"])
     assert labels == {"anger", "disgust", "fear", "happiness", "sadness", "surprise"}
     assert (out / "jaffe-to-ckplus-g1.md").read_text().startswith("## jaffe -> ckplus")

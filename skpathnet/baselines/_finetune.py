@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._clips import mean_per_clip
 from .._scaling import fit_standardizer, standardize
 from .._threads import torch_threads
-from .._transfer import TransferMixin, split_sources
+from .._transfer import TransferMixin
 
 __all__ = ["FineTuneClassifier"]
 
@@ -335,32 +335,21 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
             If the sources have different numbers of features per segment,
             or source_X and source_y list different numbers of corpora.
         """
-        self._check_params()
-        sources = split_sources(source_X, source_y)
-        self._forget(self._transfer_attrs + self._target_attrs)
         rng = check_random_state(self.random_state)
         trunk = None
         tasks, classes_list, histories = [], [], []
-        n_features = None
-        with torch_threads(self.n_threads):
-            for index, (X, y) in enumerate(sources):
-                segments, clip_index, owned = self._prepare_X(X, reset=index == 0)
-                if n_features is None:
-                    n_features = segments.shape[1]
-                y = self._check_y(y, clip_index)
-                classes, y_enc = np.unique(y, return_inverse=True)
-                net, scaler, history = self._fit_stage(
-                    segments, y_enc[clip_index], len(classes), _seed(rng),
-                    trunk=trunk, owned=owned,
-                )
-                trunk = _state(net.module_.trunk)
-                tasks.append({"head": _state(net.module_.head), "scaler": scaler})
-                classes_list.append(classes)
-                histories.append(history)
+        for _, segments, owned, classes, y_seg in self._source_tasks(source_X, source_y):
+            net, scaler, history = self._fit_stage(
+                segments, y_seg, len(classes), _seed(rng), trunk=trunk, owned=owned,
+            )
+            trunk = _state(net.module_.trunk)
+            tasks.append({"head": _state(net.module_.head), "scaler": scaler})
+            classes_list.append(classes)
+            histories.append(history)
         self.source_classes_ = classes_list
         self.source_history_ = histories
         self._source_state = {
-            "n_features": n_features,
+            "n_features": self.n_features_in_,
             "hidden_units": tuple(self.hidden_units),
             "trunk": trunk,
             "tasks": tasks,
