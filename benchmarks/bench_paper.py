@@ -461,6 +461,38 @@ def merge(args, log):
     return 0
 
 
+def summary(args):
+    """Print one row per experiment: clip-level LOSO WAR and UAR of every method.
+
+    Reads ``<out>/<experiment>/loso-g<generations>.json`` of each experiment
+    that has one; also ``kfold-g<generations>.json`` for the k-fold WAR.
+    """
+    head = "| experiment | " + " | ".join(METHODS) + " |"
+    lines = [head, "|---|" + "---|" * len(METHODS)]
+    for name in EXPERIMENTS:
+        runs = {}
+        for protocol in ("loso", "kfold"):
+            path = Path(args.out) / name / f"{protocol}-g{args.generations}.json"
+            if path.exists():
+                runs[protocol] = json.loads(path.read_text())["methods"]
+        if "loso" not in runs:
+            continue
+        cells = []
+        for method in METHODS:
+            res = runs["loso"].get(method)
+            if res is None:
+                cells.append("")
+                continue
+            fs = res["fold_scores"]
+            cell = f"{fmt(fs['clip_WAR'])} / {fmt(fs['clip_UAR'])}"
+            if method in runs.get("kfold", {}):
+                cell += f" (k-fold {runs['kfold'][method]['fold_scores']['clip_WAR'][0]:.3f})"
+            cells.append(cell)
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    print("\n".join(lines))
+    return 0
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--experiment", choices=[*EXPERIMENTS, "all"], default="all")
@@ -486,6 +518,9 @@ def main(argv=None):
                    "were 20x slower than 1 while another job ran)")
     p.add_argument("--cache", default=".skpathnet_cache", help="joblib feature cache")
     p.add_argument("--data-home", default=None)
+    p.add_argument("--summary", action="store_true",
+                   help="print the clip-level WAR / UAR of every saved experiment in --out "
+                   "as one table, without training anything")
     p.add_argument("--merge", nargs="+", default=None, metavar="DIR",
                    help="join the results of runs that split --methods between processes "
                    "(their --out folders) into --out, without training anything")
@@ -498,6 +533,8 @@ def main(argv=None):
     def log(msg):
         print(f"[{time.perf_counter() - t_all:6.0f} s] {msg}", flush=True)
 
+    if args.summary:
+        return summary(args)
     if args.merge:
         if args.experiment == "all":
             p.error("--merge needs one --experiment")

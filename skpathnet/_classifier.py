@@ -75,10 +75,10 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         of their gradients (the synchronous form of the parallel evolution of
         Fernando et al. 2017, Sec. 2). "parallel" evaluates the first layer
         once per step for the union of both pathways' modules, so it is
-        faster when the pathways share modules (on 2 CPU cores: about 1.1x
-        per generation for unrelated pathways, 1.7x for a winner and its
-        mutant; see ``benchmarks/RESULTS.md``), but not bit-identical to
-        "serial".
+        faster when the pathways share modules (on 2 CPU cores: 1.7x per
+        generation for a winner and its mutant, none for unrelated
+        pathways, 1.09x over a 40-generation evolution; see
+        ``benchmarks/RESULTS.md``), but not bit-identical to "serial".
     standardize : bool, default=True
         Standardise each input feature with the training set's mean and
         standard deviation (each source uses its own statistics). Not part of

@@ -293,9 +293,10 @@ def test_bad_params_raise(params, match):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_cuda_path_runs():
+@pytest.mark.parametrize("tournament", ["serial", "parallel"])
+def test_cuda_path_runs(tournament):
     X, y = blobs()
-    clf = PathNetClassifier(**{**FAST, "device": "cuda"}).fit(X, y)
+    clf = PathNetClassifier(**{**FAST, "device": "cuda", "tournament": tournament}).fit(X, y)
     assert clf.score(X, y) > 0.8
 
 
