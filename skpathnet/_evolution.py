@@ -122,14 +122,14 @@ def evolve(
     ]
     fitness = np.full(population_size, -np.inf)
     history = []
+    train = dict(
+        n_steps=n_steps, batch_size=batch_size, learning_rate=learning_rate,
+        generator=generator, frozen_cache=frozen_cache,
+    )
     for generation in tqdm(
         range(n_generations), disable=not verbose, desc=f"task {task}", unit="gen"
     ):
         a, b = rng.choice(population_size, size=2, replace=False)
-        train = dict(
-            n_steps=n_steps, batch_size=batch_size, learning_rate=learning_rate,
-            generator=generator, frozen_cache=frozen_cache,
-        )
         if tournament == "parallel":
             scores = train_pathways_parallel(
                 network, [population[a], population[b]], head, X, y, **train
