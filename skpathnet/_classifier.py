@@ -6,7 +6,6 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
 
 from ._clips import mean_per_clip
 from ._evolution import evolve
@@ -35,6 +34,11 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
     as in Nguyen et al. [2]_ (Sec. 3.3). The transferred knowledge survives
     :func:`sklearn.base.clone`, so ``cross_validate`` and ``GridSearchCV``
     use it in every fold.
+
+    Each source keeps its final layer, and :meth:`predict_source` scores a
+    source task with its frozen pathway, which target training cannot
+    change: source accuracy after :meth:`fit` equals that before it (no
+    catastrophic forgetting).
 
     Parameters
     ----------
@@ -450,76 +454,12 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
 
         return factory
 
-    # -- prediction -----------------------------------------------------------
-    def predict_proba(self, X):
-        """Class probabilities, one row per sample (clip).
+    # -- prediction (public methods in TransferMixin) --------------------------
+    def _target_segment_proba(self, X):
+        return self._segment_proba(X, self._target_state)
 
-        For clips, the posteriors of a clip's segments are averaged.
-
-        Parameters
-        ----------
-        X : array-like or clips
-            As for :meth:`fit`.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes), float32
-            Columns in the order of ``classes_``.
-        """
-        check_is_fitted(self)
-        proba, clip_index = self._segment_proba(X, self._target_state)
-        return mean_per_clip(proba, clip_index)
-
-    def predict(self, X):
-        """Predicted label of each sample (clip), shape (n_samples,)."""
-        check_is_fitted(self)
-        return self.classes_[self.predict_proba(X).argmax(1)]
-
-    def predict_proba_segments(self, X):
-        """Class probabilities of every segment.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_segments, n_classes), float32
-            Segments in clip order (all segments of clip 0 first); for
-            non-clip input, ``n_segments == n_samples``.
-        """
-        check_is_fitted(self)
-        return self._segment_proba(X, self._target_state)[0]
-
-    def predict_segments(self, X):
-        """Predicted label of every segment, shape (n_segments,).
-
-        Compare with ``np.repeat(y, [len(c) for c in X])`` for the
-        segment-level scores that papers often report.
-        """
-        check_is_fitted(self)
-        return self.classes_[self.predict_proba_segments(X).argmax(1)]
-
-    def predict_proba_source(self, X, *, source=0):
-        """Class probabilities of source task ``source`` (one row per clip).
-
-        Uses the frozen source pathway and the source's own final layer, so
-        that forgetting can be measured after target training.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_source_classes), float32
-            Columns in the order of ``source_classes_[source]``.
-
-        Raises
-        ------
-        sklearn.exceptions.NotFittedError
-            If :meth:`fit_transfer` has not run.
-        """
-        check_is_fitted(self, "_source_state")
-        proba, clip_index = self._segment_proba(X, self._source_state["tasks"][source])
-        return mean_per_clip(proba, clip_index)
-
-    def predict_source(self, X, *, source=0):
-        """Predicted source-task label of each sample (clip)."""
-        classes = self.source_classes_[source]
-        return classes[self.predict_proba_source(X, source=source).argmax(1)]
+    def _source_segment_proba(self, X, source):
+        return self._segment_proba(X, self._source_state["tasks"][source])
 
     def _segment_proba(self, X, state):
         segments, clip_index, owned = self._prepare_X(X, reset=False)

@@ -7,12 +7,14 @@ source_y)`` sources, and carry their transfer state through
 :func:`sklearn.base.clone`; this mixin holds that common code once.
 """
 
+import numbers
+
 import numpy as np
 import torch
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, column_or_1d, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
-from ._clips import flatten_clips, is_clips
+from ._clips import flatten_clips, is_clips, mean_per_clip
 from ._threads import torch_threads
 
 __all__ = ["TransferMixin", "split_sources"]
@@ -23,7 +25,11 @@ class TransferMixin:
 
     Subclasses list the attributes written by ``fit_transfer`` in
     ``_transfer_attrs`` (copied by :func:`sklearn.base.clone`) and those
-    written by ``fit`` in ``_target_attrs``.
+    written by ``fit`` in ``_target_attrs``, and give the segment
+    posteriors of the target task (``_target_segment_proba(X)``) and of
+    source task ``k`` (``_source_segment_proba(X, k)``); each returns
+    ``(proba, clip_index)``, float32 of shape (n_segments, n_classes) and
+    int of shape (n_segments,). The prediction methods are written here once.
     """
 
     _transfer_attrs = ()
@@ -62,6 +68,103 @@ class TransferMixin:
                 classes, y_enc = np.unique(y, return_inverse=True)
                 yield index, segments, owned, classes, y_enc[clip_index]
 
+    # -- prediction -----------------------------------------------------------
+    def predict_proba(self, X):
+        """Class probabilities, one row per sample (clip).
+
+        For clips, the posteriors of a clip's segments are averaged.
+
+        Parameters
+        ----------
+        X : array-like or clips
+            As for :meth:`fit`.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes), float32
+            Columns in the order of ``classes_``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If :meth:`fit` has not run.
+        """
+        check_is_fitted(self)
+        return mean_per_clip(*self._target_segment_proba(X))
+
+    def predict(self, X):
+        """Predicted label of each sample (clip), shape (n_samples,)."""
+        check_is_fitted(self)
+        return self.classes_[self.predict_proba(X).argmax(1)]
+
+    def predict_proba_segments(self, X):
+        """Class probabilities of every segment.
+
+        Parameters
+        ----------
+        X : array-like or clips
+            As for :meth:`fit`.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_segments, n_classes), float32
+            Segments in clip order (all segments of clip 0 first); for
+            non-clip input, ``n_segments == n_samples``.
+        """
+        check_is_fitted(self)
+        return self._target_segment_proba(X)[0]
+
+    def predict_segments(self, X):
+        """Predicted label of every segment, shape (n_segments,).
+
+        Compare with ``np.repeat(y, [len(c) for c in X])`` for the
+        segment-level scores that papers often report.
+        """
+        check_is_fitted(self)
+        return self.classes_[self.predict_proba_segments(X).argmax(1)]
+
+    def predict_proba_source(self, X, *, source=0):
+        """Class probabilities of source task ``source`` (one row per clip).
+
+        Scores the source task with its own output layer, so that
+        forgetting can be measured after target training (see the class
+        docstring for which weights each estimator uses).
+
+        Parameters
+        ----------
+        X : array-like or clips
+            Source-task inputs, as for :meth:`fit`; standardised with that
+            source's statistics.
+        source : int, default=0
+            Index of the source task, in :meth:`fit_transfer` order.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_source_classes), float32
+            Columns in the order of ``source_classes_[source]``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If :meth:`fit_transfer` has not run.
+        ValueError
+            If ``source`` is not the index of a source task.
+        """
+        check_is_fitted(self, "_source_state")
+        n_sources = len(self.source_classes_)
+        if not isinstance(source, numbers.Integral) or not 0 <= source < n_sources:
+            raise ValueError(
+                f"source must be an integer in [0, {n_sources}), the index of a "
+                f"fit_transfer source; got {source!r}."
+            )
+        return mean_per_clip(*self._source_segment_proba(X, source))
+
+    def predict_source(self, X, *, source=0):
+        """Predicted source-task label of each sample (clip), shape (n_samples,)."""
+        proba = self.predict_proba_source(X, source=source)
+        return self.source_classes_[source][proba.argmax(1)]
+
+    # -- shared checks ----------------------------------------------------------
     def _device(self):
         try:
             device = torch.device(self.device)

@@ -8,7 +8,6 @@ from skorch import NeuralNetClassifier
 from skorch.callbacks import Callback
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
 
 from .._clips import mean_per_clip
 from .._scaling import fit_standardizer, standardize
@@ -408,86 +407,17 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         ]
         return net, scaler, history
 
-    # -- prediction -----------------------------------------------------------
-    def predict_proba(self, X):
-        """Class probabilities, one row per sample (clip).
+    # -- prediction (public methods in TransferMixin) --------------------------
+    def _target_segment_proba(self, X):
+        return self._segment_proba(X, self.net_.module_.head, self._target_scaler)
 
-        For clips, the posteriors of a clip's segments are averaged.
-
-        Parameters
-        ----------
-        X : array-like or clips
-            As for :meth:`fit`.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes), float32
-            Columns in the order of ``classes_``.
-        """
-        check_is_fitted(self)
-        proba, clip_index = self._segment_proba(X, self.net_.module_.head, self._target_scaler)
-        return mean_per_clip(proba, clip_index)
-
-    def predict(self, X):
-        """Predicted label of each sample (clip), shape (n_samples,)."""
-        check_is_fitted(self)
-        return self.classes_[self.predict_proba(X).argmax(1)]
-
-    def predict_proba_segments(self, X):
-        """Class probabilities of every segment.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_segments, n_classes), float32
-            Segments in clip order; for non-clip input,
-            ``n_segments == n_samples``.
-        """
-        check_is_fitted(self)
-        return self._segment_proba(X, self.net_.module_.head, self._target_scaler)[0]
-
-    def predict_segments(self, X):
-        """Predicted label of every segment, shape (n_segments,)."""
-        check_is_fitted(self)
-        return self.classes_[self.predict_proba_segments(X).argmax(1)]
-
-    def predict_proba_source(self, X, *, source=0):
-        """Class probabilities of source task ``source`` (one row per clip).
-
-        Uses the source's own output layer on the *current* trunk: after
-        target training, the fine-tuned one (so source accuracy shows
-        forgetting); before, the trunk as left by the last source.
-
-        Parameters
-        ----------
-        X : array-like or clips
-            Source-task inputs, as for :meth:`fit`; standardised with that
-            source's statistics.
-        source : int, default=0
-            Index of the source task, in :meth:`fit_transfer` order.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_source_classes), float32
-            Columns in the order of ``source_classes_[source]``.
-
-        Raises
-        ------
-        sklearn.exceptions.NotFittedError
-            If :meth:`fit_transfer` has not run.
-        """
-        check_is_fitted(self, "_source_state")
+    def _source_segment_proba(self, X, source):
         task = self._source_state["tasks"][source]
         n_classes = len(self.source_classes_[source])
         head = _load(
             torch.nn.Linear, task["head"], self._source_state["hidden_units"][-1], n_classes
         )
-        proba, clip_index = self._segment_proba(X, head, task["scaler"])
-        return mean_per_clip(proba, clip_index)
-
-    def predict_source(self, X, *, source=0):
-        """Predicted source-task label of each sample (clip)."""
-        classes = self.source_classes_[source]
-        return classes[self.predict_proba_source(X, source=source).argmax(1)]
+        return self._segment_proba(X, head, task["scaler"])
 
     def _current_trunk(self):
         """The trunk as updated by the latest training, as a torch module."""
