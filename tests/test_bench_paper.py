@@ -1,0 +1,50 @@
+"""benchmarks/bench_paper.py end to end at toy settings: split runs, --merge, --summary."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_paper.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_paper", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+@pytest.mark.data
+def test_split_runs_merge_into_one_table(bench, data_home, tmp_path, capsys):
+    toy = ["--experiment", "ckplus-jaffe", "--generations", "1", "--population", "2",
+           "--epochs", "1", "--folds", "2", "--kfold-splits", "2", "--repeats", "1",
+           "--data-home", str(data_home), "--cache", str(tmp_path / "cache")]
+    parts = {"a": ["pathnet-transfer", "linear"], "b": ["finetune"]}
+    for part, methods in parts.items():
+        assert bench.main([*toy, "--methods", *methods, "--out", str(tmp_path / part)]) == 0
+    out = tmp_path / "merged"
+    assert bench.main([*toy, "--out", str(out), "--merge",
+                       str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+
+    loso = json.loads((out / "ckplus-jaffe" / "loso-g1.json").read_text())
+    assert list(loso["methods"]) == ["pathnet-transfer", "finetune", "linear"]  # METHODS order
+    assert len(loso["methods"]["finetune"]["folds"]) == 2
+    assert set(loso["forgetting"]) == {"pathnet-transfer", "finetune"}
+    # PathNet's frozen source pathway: source accuracy unchanged by target training.
+    f = loso["forgetting"]["pathnet-transfer"]
+    assert f["before"] == f["after"]
+    kfold = json.loads((out / "ckplus-jaffe" / "kfold-g1.json").read_text())
+    assert len(kfold["methods"]["linear"]["folds"]) == 2  # 2 splits x 1 repeat
+    for png in ("confusion-loso.png", "roc-kfold.png", "generations.png",
+                "pathways-pathnet-transfer.png"):
+        assert (out / "ckplus-jaffe" / png).stat().st_size > 0
+
+    capsys.readouterr()
+    assert bench.main(["--summary", "--generations", "1", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| ckplus-jaffe | " in printed
+    assert "| ckplus-jaffe (2 x 1 = 2) | " in printed
