@@ -51,6 +51,7 @@ Paper settings: ``--generations 200 --population 20`` (the defaults).
 """
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -156,6 +157,28 @@ def explode(X, y):
     """One one-segment clip per segment (for segment-level random folds)."""
     segments, clip_index = flatten_clips(X)
     return make_clips([s[None] for s in segments]), np.asarray(y)[clip_index]
+
+
+class FoldsFrom:
+    """The folds of ``cv`` from fold ``start`` on, to resume a k-fold run.
+
+    ``RepeatedKFold`` draws its repeats one after another from one seeded
+    generator, so the first repeats do not depend on ``n_repeats``: a run with
+    ``--repeats 2`` and a later one with ``--repeats 5 --skip-folds 10`` cover
+    the 25 folds of ``--repeats 5`` exactly once, and ``--merge`` joins them.
+    """
+
+    def __init__(self, cv, start):
+        self.cv, self.start = cv, start
+
+    def split(self, X, y=None, groups=None):
+        return itertools.islice(self.cv.split(X, y, groups), self.start, None)
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        return self.cv.get_n_splits(X, y, groups) - self.start
+
+    def __repr__(self):
+        return f"{self.cv!r}, folds {self.start + 1}-{self.cv.get_n_splits()}"
 
 
 def fold_scores(res):
@@ -344,6 +367,8 @@ def run(args, name, protocol, data, transferred, log):
     else:
         cv = RepeatedKFold(n_splits=args.kfold_splits, n_repeats=args.repeats,
                            random_state=args.seed)
+        if args.skip_folds:
+            cv = FoldsFrom(cv, args.skip_folds)
         Xe, ye = explode(X, y)
         ge = np.arange(len(Xe))
     results = {
@@ -351,7 +376,8 @@ def run(args, name, protocol, data, transferred, log):
         "paper_setting": exp["paper"], "protocol": protocol, "cv": repr(cv),
         "settings": {"generations": args.generations, "population": args.population,
                      "epochs": args.epochs, "seed": args.seed, "folds": args.folds,
-                     "kfold_splits": args.kfold_splits, "repeats": args.repeats},
+                     "kfold_splits": args.kfold_splits, "repeats": args.repeats,
+                     "skip_folds": args.skip_folds if protocol == "kfold" else 0},
         "labels": [str(c) for c in labels],
         "n_clips": int(len(X)), "n_segments": int(sum(len(c) for c in X)),
         "n_groups": int(len(np.unique(groups))),
@@ -364,6 +390,9 @@ def run(args, name, protocol, data, transferred, log):
         est = transferred.get(method, (None, estimators[method]))[1]
         log(f"[{name} {protocol}] {method}: {cv} ...")
         res = evaluate(est, Xe, ye, ge, cv=cv, labels=labels, log=log)
+        if protocol == "kfold":
+            for i, fold in enumerate(res["folds"]):  # numbered within the whole k-fold run
+                fold["group"] = f"fold {args.skip_folds + i}"
         res["fold_scores"] = fold_scores(res)
         res["macro_AUC"] = macro_auc(res)
         if method in transferred:
@@ -428,6 +457,11 @@ def merge(args, log):
     one core). The joined JSON, Markdown and figures go to ``--out``; the
     pathway figures are copied from the part that drew them. The wall time
     is that of the longest part, since the parts ran at the same time.
+
+    A k-fold method found in several parts is joined fold-wise (the parts
+    being a run and its continuation with ``--skip-folds``, listed in fold
+    order): folds and out-of-fold predictions are concatenated and every
+    score is recomputed; the wall time then adds up over the fold ranges.
     """
     import shutil
 
@@ -437,13 +471,33 @@ def merge(args, log):
         parts = [json.loads((Path(d) / name / f"{stem}.json").read_text()) for d in args.merge]
         results = parts[0]
         for part in parts[1:]:
-            for key in ("methods", "curves", "forgetting", "pathways"):
+            for key in ("curves", "forgetting", "pathways"):
                 results.setdefault(key, {}).update(part.get(key, {}))
+            for method, res in part["methods"].items():
+                if method in results["methods"]:
+                    results["methods"][method] = join_folds(results, results["methods"][method],
+                                                            part, res)
+                else:
+                    results["methods"][method] = res
         results["methods"] = {m: results["methods"][m] for m in METHODS
                               if m in results["methods"]}
         for res in results["methods"].values():
             res.setdefault("macro_AUC", macro_auc(res))  # JSON written before it existed
-        results["seconds"] = max(p["seconds"] for p in parts)
+        if protocol == "kfold":
+            n_folds = {len(res["folds"]) for res in results["methods"].values()}
+            splits = results["settings"]["kfold_splits"]
+            results["settings"]["repeats"] = max(n_folds) // splits
+            results["settings"]["skip_folds"] = 0
+            results["cv"] = repr(RepeatedKFold(n_splits=splits, n_repeats=max(n_folds) // splits,
+                                               random_state=results["settings"]["seed"]))
+            if len(n_folds) > 1:
+                log(f"warning: methods have different numbers of folds: {sorted(n_folds)}")
+        # Parts over the same folds ran side by side; fold ranges ran one after another.
+        by_range = {}
+        for p in parts:
+            start = p["settings"].get("skip_folds", 0)
+            by_range[start] = max(by_range.get(start, 0.0), p["seconds"])
+        results["seconds"] = sum(by_range.values())
         results["merged_from"] = [str(Path(d) / name / f"{stem}.json") for d in args.merge]
         out_dir = Path(args.out) / name
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -459,6 +513,35 @@ def merge(args, log):
         print("\n" + md, flush=True)
         log(f"merged {len(parts)} parts into {out_dir / stem}.json")
     return 0
+
+
+def join_folds(results, res, part, more):
+    """Append the folds of ``more`` (a later k-fold range) to those of ``res``."""
+    if results["protocol"] != "kfold":
+        raise SystemExit(f"--merge: {results['experiment']} {results['protocol']}: a method "
+                         "appears in two parts; only k-fold runs split by --skip-folds "
+                         "can be joined fold-wise")
+    have, start = len(res["folds"]), part["settings"].get("skip_folds", 0)
+    if start != have:
+        raise SystemExit(f"--merge: a part starts at fold {start} but the parts before it "
+                         f"end at fold {have}; list the parts in fold order")
+    pred = {k: res["predictions"][k] + more["predictions"][k]
+            for k in ("y_true", "y_pred", "proba")}
+    pred["labels"] = res["predictions"]["labels"]
+    report = emotion_report(np.asarray(pred["y_true"]), np.asarray(pred["y_pred"]),
+                            labels=pred["labels"])
+    joined = {
+        "clip": report,
+        "segment": report,  # k-fold clips are single segments
+        "folds": res["folds"] + more["folds"],
+        "predictions": pred,
+        "seconds": res["seconds"] + more["seconds"],
+    }
+    if "source_seconds" in res:
+        joined["source_seconds"] = res["source_seconds"] + more.get("source_seconds", 0.0)
+    joined["fold_scores"] = fold_scores(joined)
+    joined["macro_AUC"] = macro_auc(joined)
+    return joined
 
 
 def summary(args):
@@ -538,6 +621,10 @@ def main(argv=None):
                    "(e.g. 10 for CK+48's subjects)")
     p.add_argument("--kfold-splits", type=int, default=5, help="k of the kfold protocol")
     p.add_argument("--repeats", type=int, default=5, help="repeats of the kfold protocol")
+    p.add_argument("--skip-folds", type=int, default=0, metavar="K",
+                   help="kfold protocol: start at fold K of the --repeats x --kfold-splits "
+                   "folds, to finish an earlier run with fewer --repeats (join the two "
+                   "with --merge, earlier part first)")
     p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     p.add_argument("--no-curves", action="store_true",
                    help="skip the first-fold curves, forgetting and pathway figures")
@@ -559,6 +646,9 @@ def main(argv=None):
     warnings.filterwarnings("ignore", message="The groups parameter is ignored")
     if args.epochs is None:
         args.epochs = 2 * args.generations
+    if not 0 <= args.skip_folds < args.kfold_splits * args.repeats:
+        p.error(f"--skip-folds must be in [0, {args.kfold_splits * args.repeats}), the "
+                f"--kfold-splits x --repeats folds; got {args.skip_folds}")
     t_all = time.perf_counter()
 
     def log(msg):

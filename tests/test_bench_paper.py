@@ -48,3 +48,32 @@ def test_split_runs_merge_into_one_table(bench, data_home, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "| ckplus-jaffe | " in printed
     assert "| ckplus-jaffe (2 x 1 = 2) | " in printed
+
+
+@pytest.mark.slow
+@pytest.mark.data
+def test_kfold_run_resumed_with_skip_folds_equals_one_run(bench, data_home, tmp_path):
+    toy = ["--experiment", "ckplus-jaffe", "--protocol", "kfold", "--methods", "linear",
+           "--kfold-splits", "2", "--generations", "1", "--data-home", str(data_home),
+           "--cache", str(tmp_path / "cache")]
+    assert bench.main([*toy, "--repeats", "2", "--out", str(tmp_path / "whole")]) == 0
+    assert bench.main([*toy, "--repeats", "1", "--out", str(tmp_path / "first")]) == 0
+    assert bench.main([*toy, "--repeats", "2", "--skip-folds", "2",
+                       "--out", str(tmp_path / "rest")]) == 0
+    with pytest.raises(SystemExit, match="fold order"):
+        bench.main([*toy, "--out", str(tmp_path / "bad"), "--merge",
+                    str(tmp_path / "rest"), str(tmp_path / "first")])
+    assert bench.main([*toy, "--out", str(tmp_path / "joined"), "--merge",
+                       str(tmp_path / "first"), str(tmp_path / "rest")]) == 0
+
+    def load(part):
+        return json.loads((tmp_path / part / "ckplus-jaffe" / "kfold-g1.json").read_text())
+
+    whole, joined = load("whole"), load("joined")
+    assert joined["settings"]["repeats"] == 2 and joined["cv"] == whole["cv"]
+    a, b = whole["methods"]["linear"], joined["methods"]["linear"]
+    assert [f["group"] for f in b["folds"]] == ["fold 0", "fold 1", "fold 2", "fold 3"]
+    assert [f["clip_WAR"] for f in b["folds"]] == [f["clip_WAR"] for f in a["folds"]]
+    assert b["predictions"] == a["predictions"]
+    assert b["fold_scores"] == a["fold_scores"] and b["clip"] == a["clip"]
+    assert b["macro_AUC"] == a["macro_AUC"]
