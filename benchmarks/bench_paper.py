@@ -504,7 +504,8 @@ def merge(args, log):
         figures = make_figures(name, protocol, results, out_dir, results.get("curves"))
         for d in args.merge:
             for png in (Path(d) / name).glob("pathways-*.png"):
-                shutil.copy(png, out_dir / png.name)
+                if png.resolve() != (out_dir / png.name).resolve():  # --out may be a part
+                    shutil.copy(png, out_dir / png.name)
                 figures.append(out_dir / png.name)
         results["figures"] = [str(p) for p in figures]
         (out_dir / f"{stem}.json").write_text(json.dumps(results, indent=1, default=_jsonable))

@@ -26,7 +26,7 @@ def test_split_runs_merge_into_one_table(bench, data_home, tmp_path, capsys):
     parts = {"a": ["pathnet-transfer", "linear"], "b": ["finetune"]}
     for part, methods in parts.items():
         assert bench.main([*toy, "--methods", *methods, "--out", str(tmp_path / part)]) == 0
-    out = tmp_path / "merged"
+    out = tmp_path / "a"  # in place: part a's pathway figures are already there
     assert bench.main([*toy, "--out", str(out), "--merge",
                        str(tmp_path / "a"), str(tmp_path / "b")]) == 0
 
@@ -63,13 +63,14 @@ def test_kfold_run_resumed_with_skip_folds_equals_one_run(bench, data_home, tmp_
     with pytest.raises(SystemExit, match="fold order"):
         bench.main([*toy, "--out", str(tmp_path / "bad"), "--merge",
                     str(tmp_path / "rest"), str(tmp_path / "first")])
-    assert bench.main([*toy, "--out", str(tmp_path / "joined"), "--merge",
+    # Joined in place, as when the saved results are completed later.
+    assert bench.main([*toy, "--out", str(tmp_path / "first"), "--merge",
                        str(tmp_path / "first"), str(tmp_path / "rest")]) == 0
 
     def load(part):
         return json.loads((tmp_path / part / "ckplus-jaffe" / "kfold-g1.json").read_text())
 
-    whole, joined = load("whole"), load("joined")
+    whole, joined = load("whole"), load("first")
     assert joined["settings"]["repeats"] == 2 and joined["cv"] == whole["cv"]
     a, b = whole["methods"]["linear"], joined["methods"]["linear"]
     assert [f["group"] for f in b["folds"]] == ["fold 0", "fold 1", "fold 2", "fold 3"]
