@@ -549,30 +549,24 @@ def summary(args):
     """Print one row per experiment: clip-level LOSO WAR and UAR of every method.
 
     Reads ``<out>/<experiment>/loso-g<generations>.json`` of each experiment
-    that has one; also ``kfold-g<generations>.json`` for the k-fold WAR. Then
-    prints :func:`leak_table`.
+    that has one, then prints :func:`leak_table` from those and the
+    ``kfold-g<generations>.json`` next to them.
     """
     head = "| experiment | " + " | ".join(METHODS) + " |"
     lines = [head, "|---|" + "---|" * len(METHODS)]
     for name in EXPERIMENTS:
-        runs = {}
-        for protocol in ("loso", "kfold"):
-            path = Path(args.out) / name / f"{protocol}-g{args.generations}.json"
-            if path.exists():
-                runs[protocol] = json.loads(path.read_text())["methods"]
-        if "loso" not in runs:
+        path = Path(args.out) / name / f"loso-g{args.generations}.json"
+        if not path.exists():
             continue
+        loso = json.loads(path.read_text())["methods"]
         cells = []
         for method in METHODS:
-            res = runs["loso"].get(method)
+            res = loso.get(method)
             if res is None:
                 cells.append("")
                 continue
             fs = res["fold_scores"]
-            cell = f"{fmt(fs['clip_WAR'])} / {fmt(fs['clip_UAR'])}"
-            if method in runs.get("kfold", {}):
-                cell += f" (k-fold {runs['kfold'][method]['fold_scores']['clip_WAR'][0]:.3f})"
-            cells.append(cell)
+            cells.append(f"{fmt(fs['clip_WAR'])} / {fmt(fs['clip_UAR'])}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     print("\n".join(lines))
     print("\n" + leak_table(args))
