@@ -522,10 +522,11 @@ def join_folds(results, res, part, more):
         raise SystemExit(f"--merge: {results['experiment']} {results['protocol']}: a method "
                          "appears in two parts; only k-fold runs split by --skip-folds "
                          "can be joined fold-wise")
-    have, start = len(res["folds"]), part["settings"].get("skip_folds", 0)
-    if start != have:
+    end = int(res["folds"][-1]["group"].removeprefix("fold ")) + 1  # k-fold folds: "fold N"
+    start = part["settings"].get("skip_folds", 0)
+    if start != end:
         raise SystemExit(f"--merge: a part starts at fold {start} but the parts before it "
-                         f"end at fold {have}; list the parts in fold order")
+                         f"end at fold {end}; list the parts in fold order")
     pred = {k: res["predictions"][k] + more["predictions"][k]
             for k in ("y_true", "y_pred", "proba")}
     pred["labels"] = res["predictions"]["labels"]
