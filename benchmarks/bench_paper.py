@@ -547,59 +547,62 @@ def join_folds(results, res, part, more):
 
 
 def summary(args):
-    """Print one row per experiment: clip-level LOSO WAR and UAR of every method.
+    """Print two tables from the saved JSON of every experiment in ``--out``.
 
-    Reads ``<out>/<experiment>/loso-g<generations>.json`` of each experiment
-    that has one, then prints :func:`leak_table` from those and the
-    ``kfold-g<generations>.json`` next to them.
+    First one row per experiment with a ``loso-g<generations>.json``: the
+    clip-level LOSO WAR and UAR of every method; then :func:`leak_table` for
+    the experiments that also have a ``kfold-g<generations>.json``. Each file
+    is read once.
     """
-    head = "| experiment | " + " | ".join(METHODS) + " |"
-    lines = [head, "|---|" + "---|" * len(METHODS)]
+    saved = {}
     for name in EXPERIMENTS:
-        path = Path(args.out) / name / f"loso-g{args.generations}.json"
-        if not path.exists():
+        for protocol in ("loso", "kfold"):
+            path = Path(args.out) / name / f"{protocol}-g{args.generations}.json"
+            if path.exists():
+                saved.setdefault(name, {})[protocol] = json.loads(path.read_text())
+    lines = [table_head("experiment")]
+    for name, runs in saved.items():
+        if "loso" not in runs:
             continue
-        loso = json.loads(path.read_text())["methods"]
         cells = []
         for method in METHODS:
-            res = loso.get(method)
-            if res is None:
-                cells.append("")
-                continue
-            fs = res["fold_scores"]
-            cells.append(f"{fmt(fs['clip_WAR'])} / {fmt(fs['clip_UAR'])}")
+            res = runs["loso"]["methods"].get(method)
+            fs = res and res["fold_scores"]
+            cells.append(f"{fmt(fs['clip_WAR'])} / {fmt(fs['clip_UAR'])}" if fs else "")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     print("\n".join(lines))
-    print("\n" + leak_table(args))
+    print("\n" + leak_table(saved))
     return 0
 
 
-def leak_table(args):
+def table_head(first):
+    """Markdown header of a table with one column per method."""
+    return f"| {first} | " + " | ".join(METHODS) + " |\n|---|" + "---|" * len(METHODS)
+
+
+def leak_table(saved):
     """What the random-fold protocol is worth: segment-level WAR, LOSO vs k-fold.
 
-    Both columns are segment-level (a k-fold "clip" is one segment), so the
-    difference is the leak of letting a clip's overlapping segments, and
-    every speaker, fall on both sides of a split.
+    ``saved`` maps experiment -> protocol -> saved results. Both columns are
+    segment-level (a k-fold "clip" is one segment), so the difference is the
+    leak of letting a clip's overlapping segments, and every speaker, fall on
+    both sides of a split.
     """
-    lines = ["| experiment (k-fold folds) | " + " | ".join(METHODS) + " |",
-             "|---|" + "---|" * len(METHODS)]
-    for name in EXPERIMENTS:
-        stem = Path(args.out) / name
-        paths = [stem / f"{p}-g{args.generations}.json" for p in ("loso", "kfold")]
-        if not all(p.exists() for p in paths):
+    lines = [table_head("experiment (k-fold folds)")]
+    for name, runs in saved.items():
+        if set(runs) != {"loso", "kfold"}:
             continue
-        loso, kfold = (json.loads(p.read_text()) for p in paths)
-        n_folds = kfold["settings"]["kfold_splits"] * kfold["settings"]["repeats"]
+        loso, kfold = runs["loso"]["methods"], runs["kfold"]["methods"]
         cells = []
         for method in METHODS:
-            if method not in loso["methods"] or method not in kfold["methods"]:
+            if method not in loso or method not in kfold:
                 cells.append("")
                 continue
-            a = loso["methods"][method]["fold_scores"]["segment_WAR"][0]
-            b = kfold["methods"][method]["fold_scores"]["clip_WAR"][0]
+            a = loso[method]["fold_scores"]["segment_WAR"][0]
+            b = kfold[method]["fold_scores"]["clip_WAR"][0]
             cells.append(f"{a:.3f} -> {b:.3f} ({b - a:+.3f})")
-        lines.append(f"| {name} ({kfold['settings']['kfold_splits']} x "
-                     f"{kfold['settings']['repeats']} = {n_folds}) | " + " | ".join(cells) + " |")
+        k, r = (runs["kfold"]["settings"][key] for key in ("kfold_splits", "repeats"))
+        lines.append(f"| {name} ({k} x {r} = {k * r}) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
