@@ -440,12 +440,19 @@ def run(args, name, protocol, data, transferred, log):
     figures = make_figures(name, protocol, results, out_dir, curves, pathnets)
     results["figures"] = [str(p) for p in figures]
     stem = out_dir / f"{protocol}-g{args.generations}"
-    stem.with_suffix(".json").write_text(json.dumps(results, indent=1, default=_jsonable))
+    save_json(stem.with_suffix(".json"), results)
     md = markdown(results)
     stem.with_suffix(".md").write_text(md)
     print("\n" + md, flush=True)
     log(f"saved {stem}.json, {stem}.md and {len(figures)} figures")
     return results
+
+
+def save_json(path, results):
+    """Write ``results`` as one-line JSON: the out-of-fold posteriors make up
+    nearly all of it, and indenting them would triple the file (the
+    readable view is the Markdown written next to it)."""
+    path.write_text(json.dumps(results, default=_jsonable))
 
 
 def merge(args, log):
@@ -508,7 +515,7 @@ def merge(args, log):
                     shutil.copy(png, out_dir / png.name)
                 figures.append(out_dir / png.name)
         results["figures"] = [str(p) for p in figures]
-        (out_dir / f"{stem}.json").write_text(json.dumps(results, indent=1, default=_jsonable))
+        save_json(out_dir / f"{stem}.json", results)
         md = markdown(results)
         (out_dir / f"{stem}.md").write_text(md)
         print("\n" + md, flush=True)

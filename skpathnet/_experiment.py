@@ -146,7 +146,8 @@ def evaluate(estimator, X, y, groups, *, cv=None, labels=None, log=None):
             "labels": [str(c) for c in labels],
             "y_true": [str(v) for v in clip_true],
             "y_pred": [str(v) for v in clip_pred],
-            "proba": np.concatenate(probas).round(5).tolist(),
+            # float64 so that a rounded value prints as 0.00188, not as its float32 0.0018799999
+            "proba": np.concatenate(probas).astype(np.float64).round(5).tolist(),
         },
         "seconds": time.perf_counter() - start,
     }
