@@ -72,7 +72,7 @@ from sklearn.preprocessing import StandardScaler
 
 from skpathnet import PathNetClassifier
 from skpathnet._clips import flatten_clips, make_clips, mean_per_clip
-from skpathnet._report import _jsonable
+from skpathnet._report import write_json
 from skpathnet._experiment import (
     CORPORA,
     VISUAL_SHARED_EMOTIONS,
@@ -440,19 +440,12 @@ def run(args, name, protocol, data, transferred, log):
     figures = make_figures(name, protocol, results, out_dir, curves, pathnets)
     results["figures"] = [str(p) for p in figures]
     stem = out_dir / f"{protocol}-g{args.generations}"
-    save_json(stem.with_suffix(".json"), results)
+    write_json(stem.with_suffix(".json"), results)
     md = markdown(results)
     stem.with_suffix(".md").write_text(md)
     print("\n" + md, flush=True)
     log(f"saved {stem}.json, {stem}.md and {len(figures)} figures")
     return results
-
-
-def save_json(path, results):
-    """Write ``results`` as one-line JSON: the out-of-fold posteriors make up
-    nearly all of it, and indenting them would triple the file (the
-    readable view is the Markdown written next to it)."""
-    path.write_text(json.dumps(results, default=_jsonable))
 
 
 def merge(args, log):
@@ -515,7 +508,7 @@ def merge(args, log):
                     shutil.copy(png, out_dir / png.name)
                 figures.append(out_dir / png.name)
         results["figures"] = [str(p) for p in figures]
-        save_json(out_dir / f"{stem}.json", results)
+        write_json(out_dir / f"{stem}.json", results)
         md = markdown(results)
         (out_dir / f"{stem}.md").write_text(md)
         print("\n" + md, flush=True)

@@ -62,9 +62,18 @@ def save_results(results, out_dir, stem):
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out / f"{stem}.json", out / f"{stem}.md"
-    json_path.write_text(json.dumps(results, indent=1, default=_jsonable))
+    write_json(json_path, results)
     md_path.write_text(format_markdown(results))
     return json_path, md_path
+
+
+def write_json(path, results):
+    """Write ``results`` to ``path`` as one line of JSON (NumPy values converted).
+
+    The out-of-fold posteriors make up nearly all of it, and indenting them
+    would triple the file; the readable view is the Markdown beside it.
+    """
+    Path(path).write_text(json.dumps(results, default=_jsonable))
 
 
 def _jsonable(value):
