@@ -389,10 +389,9 @@ def run(args, name, protocol, data, transferred, log):
     for method in args.methods:
         est = transferred.get(method, (None, estimators[method]))[1]
         log(f"[{name} {protocol}] {method}: {cv} ...")
-        res = evaluate(est, Xe, ye, ge, cv=cv, labels=labels, log=log)
-        if protocol == "kfold":
-            for i, fold in enumerate(res["folds"]):  # numbered within the whole k-fold run
-                fold["group"] = f"fold {args.skip_folds + i}"
+        # k-fold folds are numbered within the whole k-fold run
+        res = evaluate(est, Xe, ye, ge, cv=cv, labels=labels, log=log,
+                       first_fold=args.skip_folds if protocol == "kfold" else 0)
         res["fold_scores"] = fold_scores(res)
         res["macro_AUC"] = macro_auc(res)
         if method in transferred:

@@ -80,7 +80,7 @@ def extract_features(name, bunch, *, n_jobs=None, memory=None):
     return front_end(name, n_jobs=n_jobs, memory=memory).fit_transform(bunch.filenames)
 
 
-def evaluate(estimator, X, y, groups, *, cv=None, labels=None, log=None):
+def evaluate(estimator, X, y, groups, *, cv=None, labels=None, first_fold=0, log=None):
     """Group-wise cross-validation with clip- and segment-level predictions.
 
     Parameters
@@ -92,6 +92,10 @@ def evaluate(estimator, X, y, groups, *, cv=None, labels=None, log=None):
     cv : cross-validator, default=LeaveOneGroupOut()
     labels : array-like, default=None
         Classes to report; default: the sorted labels of ``y``.
+    first_fold : int, default=0
+        Number of the first fold, for a run that continues another one (its
+        folds are named ``"fold <first_fold + i>"`` where a test fold holds
+        several groups).
     log : callable, default=None
         Called with one progress line per fold.
 
@@ -122,7 +126,7 @@ def evaluate(estimator, X, y, groups, *, cv=None, labels=None, log=None):
         seg_true.append(strue), seg_pred.append(spred)
         record = {
             "group": str(np.unique(groups[test])[0]) if len(np.unique(groups[test])) == 1
-            else f"fold {fold}",
+            else f"fold {first_fold + fold}",
             "n_clips": int(len(test)),
             "clip_WAR": war_score(y[test], pred),
             "clip_UAR": uar_score(y[test], pred),
