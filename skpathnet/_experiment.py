@@ -93,11 +93,13 @@ def evaluate(estimator, X, y, groups, *, cv=None, labels=None, first_fold=0, log
     labels : array-like, default=None
         Classes to report; default: the sorted labels of ``y``.
     first_fold : int, default=0
-        Number of the first fold, for a run that continues another one (its
-        folds are named ``"fold <first_fold + i>"`` where a test fold holds
-        several groups).
+        How many folds came before, for a run that continues another one:
+        the ``i``-th fold (from 0) is saved with the group name
+        ``"fold <first_fold + i>"`` where its test fold holds several groups,
+        and logged as fold ``first_fold + i + 1``.
     log : callable, default=None
-        Called with one progress line per fold.
+        Called with one progress line per fold, e.g.
+        ``"  fold 3 (03): clip WAR 0.512 UAR 0.498, 61 s"``.
 
     Returns
     -------
@@ -124,8 +126,9 @@ def evaluate(estimator, X, y, groups, *, cv=None, labels=None, first_fold=0, log
         full[:, np.searchsorted(labels, model.classes_)] = proba
         clip_true.append(y[test]), clip_pred.append(pred), probas.append(full)
         seg_true.append(strue), seg_pred.append(spred)
+        test_groups = np.unique(groups[test])
         record = {
-            "group": str(np.unique(groups[test])[0]) if len(np.unique(groups[test])) == 1
+            "group": str(test_groups[0]) if len(test_groups) == 1
             else f"fold {first_fold + fold}",
             "n_clips": int(len(test)),
             "clip_WAR": war_score(y[test], pred),
@@ -136,8 +139,10 @@ def evaluate(estimator, X, y, groups, *, cv=None, labels=None, first_fold=0, log
         }
         folds.append(record)
         if log is not None:
+            # counted from 1 over the whole run; a group-named fold also shows its group
+            named = f" ({record['group']})" if len(test_groups) == 1 else ""
             log(
-                f"  fold {fold + 1} ({record['group']}): clip WAR {record['clip_WAR']:.3f} "
+                f"  fold {first_fold + fold + 1}{named}: clip WAR {record['clip_WAR']:.3f} "
                 f"UAR {record['clip_UAR']:.3f}, {record['seconds']:.0f} s"
             )
     clip_true, clip_pred = np.concatenate(clip_true), np.concatenate(clip_pred)

@@ -52,14 +52,19 @@ def test_split_runs_merge_into_one_table(bench, data_home, tmp_path, capsys):
 
 @pytest.mark.slow
 @pytest.mark.data
-def test_kfold_run_resumed_with_skip_folds_equals_one_run(bench, data_home, tmp_path):
+def test_kfold_run_resumed_with_skip_folds_equals_one_run(bench, data_home, tmp_path, capsys):
     toy = ["--experiment", "ckplus-jaffe", "--protocol", "kfold", "--methods", "linear",
            "--kfold-splits", "2", "--generations", "1", "--data-home", str(data_home),
            "--cache", str(tmp_path / "cache")]
     assert bench.main([*toy, "--repeats", "2", "--out", str(tmp_path / "whole")]) == 0
     assert bench.main([*toy, "--repeats", "1", "--out", str(tmp_path / "first")]) == 0
+    capsys.readouterr()
     assert bench.main([*toy, "--repeats", "2", "--skip-folds", "2",
                        "--out", str(tmp_path / "rest")]) == 0
+    # The progress log counts folds over the whole run: the continuation shows folds 3 and 4.
+    logged = capsys.readouterr().out
+    assert "  fold 3: clip WAR" in logged and "  fold 4: clip WAR" in logged
+    assert "  fold 1: " not in logged
     with pytest.raises(SystemExit, match="fold order"):
         bench.main([*toy, "--out", str(tmp_path / "bad"), "--merge",
                     str(tmp_path / "rest"), str(tmp_path / "first")])
