@@ -127,9 +127,9 @@ def evaluate(estimator, X, y, groups, *, cv=None, labels=None, first_fold=0, log
         clip_true.append(y[test]), clip_pred.append(pred), probas.append(full)
         seg_true.append(strue), seg_pred.append(spred)
         test_groups = np.unique(groups[test])
+        one_group = len(test_groups) == 1
         record = {
-            "group": str(test_groups[0]) if len(test_groups) == 1
-            else f"fold {first_fold + fold}",
+            "group": str(test_groups[0]) if one_group else f"fold {first_fold + fold}",
             "n_clips": int(len(test)),
             "clip_WAR": war_score(y[test], pred),
             "clip_UAR": uar_score(y[test], pred),
@@ -140,7 +140,7 @@ def evaluate(estimator, X, y, groups, *, cv=None, labels=None, first_fold=0, log
         folds.append(record)
         if log is not None:
             # counted from 1 over the whole run; a group-named fold also shows its group
-            named = f" ({record['group']})" if len(test_groups) == 1 else ""
+            named = f" ({record['group']})" if one_group else ""
             log(
                 f"  fold {first_fold + fold + 1}{named}: clip WAR {record['clip_WAR']:.3f} "
                 f"UAR {record['clip_UAR']:.3f}, {record['seconds']:.0f} s"
