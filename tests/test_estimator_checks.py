@@ -4,6 +4,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skpathnet import PathNetClassifier
 from skpathnet.baselines import FineTuneClassifier
+from skpathnet.transformers import GroupStandardScaler
 
 # Fast settings: the checks fit dozens of times on tiny data.
 FAST = dict(n_generations=4, population_size=2, n_modules=4, n_active=2, n_units=8,
@@ -13,8 +14,15 @@ FAST = dict(n_generations=4, population_size=2, n_modules=4, n_active=2, n_units
 FINETUNE_FAST = dict(max_epochs=10, learning_rate=0.1, hidden_units=(16, 16, 16),
                      n_threads=1, random_state=0)
 
-# Estimator name -> {check name: reason}. Every check passes for now.
-EXPECTED_FAILURES = {}
+# Estimator name -> {check name: reason}.
+EXPECTED_FAILURES = {
+    "GroupStandardScaler": {
+        "check_methods_subset_invariance": (
+            "by design: a group is standardised with the statistics of its own samples in "
+            "the data transformed, so a subset of a group gets other statistics"
+        ),
+    },
+}
 
 
 def _expected_failures(estimator):
@@ -22,7 +30,7 @@ def _expected_failures(estimator):
 
 
 @parametrize_with_checks(
-    [PathNetClassifier(**FAST), FineTuneClassifier(**FINETUNE_FAST)],
+    [PathNetClassifier(**FAST), FineTuneClassifier(**FINETUNE_FAST), GroupStandardScaler()],
     expected_failed_checks=_expected_failures,
 )
 def test_sklearn_compatible_estimator(estimator, check):

@@ -1,6 +1,14 @@
-"""Front ends that turn audio clips and face videos into 64 x 64 x 3 images."""
+"""Front ends (log-mel segments, face crops, openSMILE functionals) and speaker normalisation."""
 
 from ._face import FaceCropper
+from ._group_scaling import GroupStandardScaler, LabelCoverageWarning
 from ._logmel import LogMelSegmenter
+from ._opensmile import OpenSmileFunctionals
 
-__all__ = ["FaceCropper", "LogMelSegmenter"]
+__all__ = [
+    "FaceCropper",
+    "GroupStandardScaler",
+    "LabelCoverageWarning",
+    "LogMelSegmenter",
+    "OpenSmileFunctionals",
+]

@@ -7,16 +7,15 @@ follows the ragged per-clip convention of :mod:`skpathnet._clips`.
 
 import math
 import numbers
-import os
 
 import librosa
 import numpy as np
-import soundfile as sf
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_memory
 
 from .._clips import make_clips
+from ._audio import check_clips, check_number, file_stamp, read_audio
 
 __all__ = ["LogMelSegmenter"]
 
@@ -210,13 +209,13 @@ class LogMelSegmenter(TransformerMixin, BaseEstimator):
             message names the clip), or a parameter is invalid.
         """
         params = self._extraction_params()
-        clips = _check_clips(X)
+        clips = check_clips(X)
         extract = check_memory(self.memory).cache(_extract_clip, ignore=["name"])
         jobs = []
         for i, clip in enumerate(clips):
             if isinstance(clip, str):
                 name = f"audio file {clip!r} (clip {i})"
-                stamp = _file_stamp(clip, name)
+                stamp = file_stamp(clip, name)
             else:
                 name = f"clip {i} (1-D array)"
                 stamp = None
@@ -234,20 +233,20 @@ class LogMelSegmenter(TransformerMixin, BaseEstimator):
 
     def _extraction_params(self):
         """Validate the parameters and return them in samples and frames."""
-        sr = _check_number("sr", self.sr, integral=True, minimum=1)
+        sr = check_number("sr", self.sr, integral=True, minimum=1)
         input_sr = sr
         if self.input_sr is not None:
-            input_sr = _check_number("input_sr", self.input_sr, minimum=0, strict=True)
-        n_mels = _check_number("n_mels", self.n_mels, integral=True, minimum=1)
-        fmin = _check_number("fmin", self.fmin, minimum=0)
-        fmax = _check_number("fmax", self.fmax, minimum=0)
+            input_sr = check_number("input_sr", self.input_sr, minimum=0, strict=True)
+        n_mels = check_number("n_mels", self.n_mels, integral=True, minimum=1)
+        fmin = check_number("fmin", self.fmin, minimum=0)
+        fmax = check_number("fmax", self.fmax, minimum=0)
         if not fmin < fmax <= sr / 2:
             raise ValueError(
                 f"fmin={self.fmin!r} and fmax={self.fmax!r} are invalid: expected "
                 f"0 <= fmin < fmax <= sr / 2 = {sr / 2:g} Hz."
             )
-        window_ms = _check_number("window_ms", self.window_ms, minimum=0, strict=True)
-        hop_ms = _check_number("hop_ms", self.hop_ms, minimum=0, strict=True)
+        window_ms = check_number("window_ms", self.window_ms, minimum=0, strict=True)
+        hop_ms = check_number("hop_ms", self.hop_ms, minimum=0, strict=True)
         win_length = round(sr * window_ms / 1000)
         hop_length = round(sr * hop_ms / 1000)
         if win_length < 2 or hop_length < 1:
@@ -256,10 +255,10 @@ class LogMelSegmenter(TransformerMixin, BaseEstimator):
                 f"short at sr={sr} Hz: the window needs at least 2 samples and "
                 f"the hop at least 1."
             )
-        segment_frames = _check_number(
+        segment_frames = check_number(
             "segment_frames", self.segment_frames, integral=True, minimum=DELTA_WIDTH
         )
-        segment_overlap = _check_number(
+        segment_overlap = check_number(
             "segment_overlap", self.segment_overlap, integral=True, minimum=0
         )
         if segment_overlap >= segment_frames:
@@ -281,98 +280,6 @@ class LogMelSegmenter(TransformerMixin, BaseEstimator):
             segment_frames=int(segment_frames),
             segment_step=int(segment_frames - segment_overlap),
         )
-
-
-def _check_number(name, value, *, integral=False, minimum=None, strict=False):
-    """Return ``value`` if it is a real (or integral) number above ``minimum``."""
-    kind = numbers.Integral if integral else numbers.Real
-    ok = isinstance(value, kind) and not isinstance(value, bool) and math.isfinite(value)
-    if ok and minimum is not None:
-        ok = value > minimum if strict else value >= minimum
-    if not ok:
-        what = "an integer" if integral else "a number"
-        bound = f" > {minimum}" if strict else f" >= {minimum}"
-        raise ValueError(f"{name}={value!r} is invalid: expected {what}{bound}.")
-    return value
-
-
-def _check_clips(X):
-    """Return ``X`` as a list of str paths and 1-D float arrays."""
-    if isinstance(X, (str, bytes, os.PathLike)):
-        raise ValueError(
-            f"X={X!r} is a single path; pass a sequence of clips, e.g. [path]."
-        )
-    if isinstance(X, np.ndarray) and X.dtype != object and X.dtype.kind not in "US":
-        if X.ndim == 1:
-            raise ValueError(
-                f"X is a numeric 1-D array of shape {X.shape}, i.e. a single clip; "
-                f"pass a sequence of clips, e.g. [y]."
-            )
-        raise ValueError(
-            f"X is a numeric array of shape {X.shape}; pass a sequence of clips "
-            f"(file paths or 1-D sample arrays), e.g. list(X) for equal-length clips."
-        )
-    if isinstance(X, np.ndarray) and X.ndim != 1:
-        raise ValueError(f"X has shape {X.shape}; expected a 1-D sequence of clips.")
-    try:
-        items = list(X)
-    except TypeError:
-        raise ValueError(
-            f"X of type {type(X).__name__} is not a sequence of clips (file paths "
-            f"or 1-D sample arrays)."
-        ) from None
-    if not items:
-        raise ValueError("X holds no clip; pass at least one file path or sample array.")
-    clips = []
-    for i, item in enumerate(items):
-        if isinstance(item, (str, os.PathLike)):
-            clips.append(os.fspath(item))
-            continue
-        y = np.asarray(item)
-        if y.dtype.kind != "f":
-            hint = (
-                " Scale integer PCM to float, e.g. y / 32768 for int16."
-                if y.dtype.kind in "iu"
-                else ""
-            )
-            raise ValueError(
-                f"Clip {i} has dtype {y.dtype}; expected a file path or a 1-D "
-                f"float array of samples.{hint}"
-            )
-        if y.ndim != 1:
-            raise ValueError(
-                f"Clip {i} has shape {y.shape}; expected a 1-D array of mono "
-                f"samples (downmix multi-channel audio first, e.g. y.mean(axis=0))."
-            )
-        clips.append(y)
-    return clips
-
-
-def _file_stamp(path, name):
-    """Return (size, mtime_ns) of ``path``, the cache's view of its content."""
-    try:
-        stat = os.stat(path)
-    except FileNotFoundError:
-        raise FileNotFoundError(
-            f"{name[0].upper()}{name[1:]} not found; check the path "
-            f"(relative paths are resolved from {os.getcwd()!r})."
-        ) from None
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"{name[0].upper()}{name[1:]} is not a file.")
-    return stat.st_size, stat.st_mtime_ns
-
-
-def _read_audio(path, name):
-    """Read a file as mono float32 samples; return (samples, rate in Hz)."""
-    try:
-        y, rate = sf.read(path, dtype="float32", always_2d=True)
-    except (RuntimeError, OSError, TypeError) as exc:
-        raise OSError(
-            f"Could not decode {name}: {exc}. LogMelSegmenter reads what "
-            f"libsndfile reads (WAV, FLAC, OGG, ...); convert the file, or pass "
-            f"its samples as a 1-D float array with input_sr=<its rate>."
-        ) from exc
-    return y.mean(axis=1), int(rate)
 
 
 def _extract_clip(
@@ -398,7 +305,7 @@ def _extract_clip(
     shape (n_segments, 3, n_mels, segment_frames).
     """
     if isinstance(clip, str):
-        y, rate = _read_audio(clip, name)
+        y, rate = read_audio(clip, name)
     else:
         y, rate = clip, input_sr
     min_seconds = win_length / sr

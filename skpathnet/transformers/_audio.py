@@ -1,0 +1,108 @@
+"""Audio input handling shared by the audio front ends.
+
+:class:`~skpathnet.transformers.LogMelSegmenter` and
+:class:`~skpathnet.transformers.OpenSmileFunctionals` take the same clips
+(file paths or 1-D float sample arrays), check them the same way and read
+files with libsndfile; the checks and the reader are written here once.
+"""
+
+import math
+import numbers
+import os
+
+import numpy as np
+import soundfile as sf
+
+__all__ = ["check_clips", "check_number", "file_stamp", "read_audio"]
+
+
+def check_number(name, value, *, integral=False, minimum=None, strict=False):
+    """Return ``value`` if it is a real (or integral) number above ``minimum``."""
+    kind = numbers.Integral if integral else numbers.Real
+    ok = isinstance(value, kind) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and minimum is not None:
+        ok = value > minimum if strict else value >= minimum
+    if not ok:
+        what = "an integer" if integral else "a number"
+        bound = f" > {minimum}" if strict else f" >= {minimum}"
+        raise ValueError(f"{name}={value!r} is invalid: expected {what}{bound}.")
+    return value
+
+
+def check_clips(X):
+    """Return ``X`` as a list of str paths and 1-D float arrays."""
+    if isinstance(X, (str, bytes, os.PathLike)):
+        raise ValueError(
+            f"X={X!r} is a single path; pass a sequence of clips, e.g. [path]."
+        )
+    if isinstance(X, np.ndarray) and X.dtype != object and X.dtype.kind not in "US":
+        if X.ndim == 1:
+            raise ValueError(
+                f"X is a numeric 1-D array of shape {X.shape}, i.e. a single clip; "
+                f"pass a sequence of clips, e.g. [y]."
+            )
+        raise ValueError(
+            f"X is a numeric array of shape {X.shape}; pass a sequence of clips "
+            f"(file paths or 1-D sample arrays), e.g. list(X) for equal-length clips."
+        )
+    if isinstance(X, np.ndarray) and X.ndim != 1:
+        raise ValueError(f"X has shape {X.shape}; expected a 1-D sequence of clips.")
+    try:
+        items = list(X)
+    except TypeError:
+        raise ValueError(
+            f"X of type {type(X).__name__} is not a sequence of clips (file paths "
+            f"or 1-D sample arrays)."
+        ) from None
+    if not items:
+        raise ValueError("X holds no clip; pass at least one file path or sample array.")
+    clips = []
+    for i, item in enumerate(items):
+        if isinstance(item, (str, os.PathLike)):
+            clips.append(os.fspath(item))
+            continue
+        y = np.asarray(item)
+        if y.dtype.kind != "f":
+            hint = (
+                " Scale integer PCM to float, e.g. y / 32768 for int16."
+                if y.dtype.kind in "iu"
+                else ""
+            )
+            raise ValueError(
+                f"Clip {i} has dtype {y.dtype}; expected a file path or a 1-D "
+                f"float array of samples.{hint}"
+            )
+        if y.ndim != 1:
+            raise ValueError(
+                f"Clip {i} has shape {y.shape}; expected a 1-D array of mono "
+                f"samples (downmix multi-channel audio first, e.g. y.mean(axis=0))."
+            )
+        clips.append(y)
+    return clips
+
+
+def file_stamp(path, name):
+    """Return (size, mtime_ns) of ``path``, the cache's view of its content."""
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{name[0].upper()}{name[1:]} not found; check the path "
+            f"(relative paths are resolved from {os.getcwd()!r})."
+        ) from None
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{name[0].upper()}{name[1:]} is not a file.")
+    return stat.st_size, stat.st_mtime_ns
+
+
+def read_audio(path, name):
+    """Read a file as mono float32 samples; return (samples, rate in Hz)."""
+    try:
+        y, rate = sf.read(path, dtype="float32", always_2d=True)
+    except (RuntimeError, OSError, TypeError) as exc:
+        raise OSError(
+            f"Could not decode {name}: {exc}. The audio front ends read what "
+            f"libsndfile reads (WAV, FLAC, OGG, ...); convert the file, or pass "
+            f"its samples as a 1-D float array with input_sr=<its rate>."
+        ) from exc
+    return y.mean(axis=1), int(rate)

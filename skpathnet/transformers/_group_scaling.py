@@ -1,0 +1,283 @@
+"""Speaker (group) normalisation: standardise each speaker's features with its own statistics.
+
+Acoustic features carry the speaker as much as the emotion: a high-pitched
+speaker's neutral clip can look like a low-pitched speaker's angry one.
+Standardising every speaker's features with that speaker's own mean and
+standard deviation removes much of that, and is standard practice in speech
+emotion recognition (e.g. Schuller et al., 2010; Busso et al., 2011). It
+uses the test speaker's *unlabelled* features, never labels.
+"""
+
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from .._clips import flatten_clips, is_clips, make_clips
+
+__all__ = ["GroupStandardScaler", "LabelCoverageWarning"]
+
+
+class LabelCoverageWarning(UserWarning):
+    """Some groups' training labels cover too few classes for group normalisation."""
+
+
+class GroupStandardScaler(TransformerMixin, BaseEstimator):
+    """Standardise each speaker's (group's) features with that group's own statistics.
+
+    Every feature of every sample is replaced by ``(x - mean_g) / std_g``,
+    where ``mean_g`` and ``std_g`` are that feature's mean and population
+    standard deviation over all samples (for clips: all segments) of the
+    sample's group ``g``: its speaker or subject. A group's statistics come
+    from its own features only, labels unused, so a test speaker is
+    normalised with its own unlabelled data, as is usual in speech emotion
+    recognition [1]_ [2]_.
+
+    Parameters
+    ----------
+    with_mean : bool, default=True
+        Subtract each group's mean.
+    with_std : bool, default=True
+        Divide by each group's standard deviation (1 where it is 0).
+    min_class_coverage : float in [0, 1], default=0.5
+        In :meth:`fit` with ``y`` and ``groups``: warn
+        (:class:`LabelCoverageWarning`) when a group's training labels cover
+        at most this fraction of the classes of ``y`` (see Notes), e.g. 3 or
+        fewer of 7 emotions at the default. 0 disables the check.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Features per sample (per segment for clips).
+    group_class_counts_ : dict of str to int
+        After a :meth:`fit` with ``y`` and ``groups``: the number of distinct
+        classes among each group's training labels; else empty.
+
+    Notes
+    -----
+    **Passing the groups.** :meth:`transform` takes ``groups`` (one id per
+    sample); without it, all of ``X`` is one group, e.g. the one test
+    speaker of a leave-one-speaker-out fold. Because a group's output
+    depends on nothing but that group's features, normalising the whole
+    corpus once, before cross-validation, gives exactly the same features as
+    normalising inside each fold whenever the folds split by the same groups
+    (``LeaveOneGroupOut``, ``GroupKFold``)::
+
+        X_norm = GroupStandardScaler().fit_transform(X, groups=speakers)
+        cross_validate(clf, X_norm, y, groups=speakers, cv=LeaveOneGroupOut())
+
+    Inside a :class:`~sklearn.pipeline.Pipeline`, the groups reach the step
+    through sklearn's metadata routing
+    (``sklearn.set_config(enable_metadata_routing=True)``,
+    ``GroupStandardScaler().set_fit_request(groups=True).set_transform_request(groups=True)``,
+    then ``pipe.fit(X, y, groups=g)`` and ``pipe.predict(X, groups=g)``).
+    ``cross_validate(..., params={"groups": g})`` routes them to ``fit``
+    only: sklearn's scorers call ``predict`` without metadata, so each test
+    fold is then normalised as one group, which is right for
+    leave-one-speaker-out and wrong for folds of several test speakers
+    (normalise beforehand, as above, in that case).
+
+    **When not to use it.** A group's statistics are those of its emotions.
+    Where every speaker covers every emotion (acted corpora: EMO-DB,
+    RAVDESS, EMOVO), they are the speaker's. Where a speaker's clips show
+    one or two emotions (talk shows, in-the-wild and call-centre corpora),
+    they are the emotion's, and normalising removes the very signal to be
+    recognised: accuracy can fall far below chance. :meth:`fit` warns when
+    a training group's labels cover at most ``min_class_coverage`` of
+    the classes; test speakers cannot be checked (their labels are
+    unknown), so do not use speaker normalisation on such corpora.
+
+    References
+    ----------
+    .. [1] B. Schuller, B. Vlasenko, F. Eyben, M. Wöllmer, A. Stuhlsatz,
+       A. Wendemuth and G. Rigoll, "Cross-Corpus Acoustic Emotion
+       Recognition: Variances and Strategies", IEEE Transactions on
+       Affective Computing, 1(2), pp. 119-131, 2010.
+    .. [2] C. Busso, A. Metallinou and S. Narayanan, "Iterative feature
+       normalization for emotional speech detection", ICASSP, pp.
+       5692-5695, 2011.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpathnet.transformers import GroupStandardScaler
+    >>> X = np.array([[1.0], [3.0], [10.0], [30.0]])
+    >>> GroupStandardScaler().fit_transform(X, groups=["a", "a", "b", "b"]).ravel()
+    array([-1.,  1., -1.,  1.])
+    """
+
+    def __init__(self, *, with_mean=True, with_std=True, min_class_coverage=0.5):
+        self.with_mean = with_mean
+        self.with_std = with_std
+        self.min_class_coverage = min_class_coverage
+
+    def fit(self, X, y=None, groups=None):
+        """Check the inputs and, given ``y`` and ``groups``, each group's label coverage.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or clips
+            Features; clips are a sequence of ``n_samples`` arrays of shape
+            ``(n_segments_i, ...)``.
+        y : array-like of shape (n_samples,), default=None
+            Training labels, only for the coverage check.
+        groups : array-like of shape (n_samples,), default=None
+            Speaker or subject of each sample.
+
+        Returns
+        -------
+        self : GroupStandardScaler
+
+        Warns
+        -----
+        LabelCoverageWarning
+            If a group's labels cover at most ``min_class_coverage`` of
+            the classes of ``y``; the message lists those groups with their
+            numbers of classes.
+
+        Raises
+        ------
+        ValueError
+            If a parameter is invalid, or ``y`` or ``groups`` do not have one
+            entry per sample.
+        """
+        self._check_params()
+        rows, clip_index, _ = self._rows(X, reset=True)
+        n_samples = _n_samples(clip_index)
+        counts = {}
+        if y is not None and groups is not None:
+            groups = _check_groups(groups, n_samples)
+            y = column_or_1d(y)
+            if len(y) != n_samples:
+                raise ValueError(
+                    f"y has {len(y)} entries but X has {n_samples} samples; pass one label "
+                    "per sample (clip)."
+                )
+            n_classes = len(np.unique(y))
+            for group in np.unique(groups):
+                counts[str(group)] = int(len(np.unique(y[groups == group])))
+            self._warn_coverage(counts, n_classes)
+        self.group_class_counts_ = counts
+        return self
+
+    def transform(self, X, groups=None):
+        """Standardise each group's samples with that group's own mean and std.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or clips
+            As in :meth:`fit`.
+        groups : array-like of shape (n_samples,), default=None
+            Speaker or subject of each sample; None: all samples are one
+            group.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features), or clips
+            Same kind and shapes as ``X``: a float array (float32 stays
+            float32, other dtypes become float64), or a 1-D object array of
+            float32 clips with each clip's shape kept.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If :meth:`fit` has not run.
+        ValueError
+            If ``X`` has a different number of features than in :meth:`fit`,
+            or ``groups`` has not one entry per sample.
+        """
+        check_is_fitted(self)
+        rows, clip_index, shapes = self._rows(X, reset=False)
+        n_samples = _n_samples(clip_index)
+        if groups is None:
+            row_groups = np.zeros(len(rows), dtype=np.int64)
+        else:
+            row_groups = _check_groups(groups, n_samples)[clip_index]
+        out = np.empty_like(rows)
+        for group in np.unique(row_groups):
+            mask = row_groups == group
+            values = rows[mask].astype(np.float64)
+            std = values.std(0)
+            if self.with_mean:
+                values -= values.mean(0)
+            if self.with_std:
+                std[std < 1e-12] = 1.0
+                values /= std
+            out[mask] = values
+        if shapes is None:
+            return out
+        bounds = np.cumsum([shape[0] for shape in shapes])[:-1]
+        return make_clips(
+            part.reshape(shape) for part, shape in zip(np.split(out, bounds), shapes)
+        )
+
+    def fit_transform(self, X, y=None, groups=None):
+        """:meth:`fit`, then :meth:`transform` with the same ``groups``."""
+        return self.fit(X, y, groups=groups).transform(X, groups=groups)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    # -- helpers --------------------------------------------------------------
+    def _check_params(self):
+        for name in ("with_mean", "with_std"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}.")
+        value = self.min_class_coverage
+        if not (isinstance(value, numbers.Real) and 0 <= value <= 1):
+            raise ValueError(f"min_class_coverage must be a float in [0, 1]; got {value!r}.")
+
+    def _rows(self, X, *, reset):
+        """``(rows, clip_index, shapes)``: 2-D rows, each row's sample, clip shapes or None."""
+        if is_clips(X):
+            shapes = [np.shape(clip) for clip in X]
+            rows, clip_index = flatten_clips(X)
+            rows = validate_data(self, rows, reset=reset, dtype=np.float32)
+            return rows, clip_index, shapes
+        rows = validate_data(
+            self, X, reset=reset, dtype=[np.float64, np.float32], allow_nd=True
+        )
+        if rows.ndim > 2:
+            raise ValueError(
+                f"X has shape {rows.shape}; pass a 2-D array (n_samples, n_features) or "
+                "clips (a sequence of per-clip arrays)."
+            )
+        return rows, np.arange(len(rows)), None
+
+    def _warn_coverage(self, counts, n_classes):
+        if self.min_class_coverage == 0 or n_classes < 2:  # 0 disables the check
+            return
+        low = {g: c for g, c in counts.items() if c <= self.min_class_coverage * n_classes}
+        if not low:
+            return
+        listed = ", ".join(f"{g!r}: {c}" for g, c in list(low.items())[:10])
+        more = f" and {len(low) - 10} more" if len(low) > 10 else ""
+        warnings.warn(
+            f"{len(low)} of {len(counts)} groups have training labels of at most "
+            f"{self.min_class_coverage:.0%} of the {n_classes} classes (classes per group: "
+            f"{listed}{more}). Standardising such a group with its own statistics removes "
+            "the emotion signal and can push accuracy below chance; do not use speaker "
+            "normalisation on this corpus (drop GroupStandardScaler), or set "
+            "min_class_coverage=0 if you are sure.",
+            LabelCoverageWarning,
+            stacklevel=3,
+        )
+
+
+def _n_samples(clip_index):
+    return int(clip_index[-1]) + 1 if len(clip_index) else 0
+
+
+def _check_groups(groups, n_samples):
+    groups = column_or_1d(groups)
+    if len(groups) != n_samples:
+        raise ValueError(
+            f"groups has {len(groups)} entries but X has {n_samples} samples; pass one "
+            "speaker or subject id per sample (clip)."
+        )
+    return groups.astype(str) if groups.dtype == object else groups
