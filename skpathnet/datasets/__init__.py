@@ -2,6 +2,7 @@
 
 from ._base import EMOTIONS, get_data_home
 from ._speech import load_emodb, load_emovo, load_ravdess
+from ._user import load_folder, load_manifest
 from ._visual import load_ckplus, load_enterface, load_jaffe, load_savee
 
 __all__ = [
@@ -11,7 +12,9 @@ __all__ = [
     "load_emodb",
     "load_emovo",
     "load_enterface",
+    "load_folder",
     "load_jaffe",
+    "load_manifest",
     "load_ravdess",
     "load_savee",
 ]
