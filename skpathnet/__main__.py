@@ -5,7 +5,7 @@ import sys
 
 from sklearn.model_selection import GroupKFold
 
-from ._experiment import CORPORA, run_transfer_experiment
+from ._experiment import AUDIO_FEATURES, BEST_AUDIO, CORPORA, run_transfer_experiment
 from ._report import format_markdown, save_results
 
 DEFAULT_SOURCES = {"audio": ["ravdess"], "visual": ["ckplus"]}
@@ -28,10 +28,21 @@ def build_parser():
                    help="source corpora, learnt in order (default: ravdess; visual: ckplus)")
     p.add_argument("--target", choices=sorted(CORPORA),
                    help="target corpus (default: emodb; visual: jaffe)")
+    p.add_argument("--paper", action="store_true",
+                   help="the paper's configuration: log-mel segments without speaker "
+                   "normalisation, T = n / 64 SGD steps at learning rate 0.02, 200 "
+                   "generations (default: the best configuration of benchmarks/RESULTS.md)")
+    p.add_argument("--features", choices=sorted(AUDIO_FEATURES), default=None,
+                   help="audio front end: openSMILE ComParE_2016 or eGeMAPSv02 functionals "
+                   "(the opensmile extra), or the paper's log-mel segments (default: "
+                   f"{BEST_AUDIO['features']}; --paper: logmel)")
+    p.add_argument("--speaker-norm", action=argparse.BooleanOptionalAction, default=None,
+                   help="standardise each speaker/subject with its own statistics (default: "
+                   "on for speech, off with --paper and for faces)")
     p.add_argument("--full", action="store_true",
-                   help="the paper's full settings: 200 generations (default: 40)")
-    p.add_argument("--generations", type=int, default=None,
-                   help="generations per task (overrides --full)")
+                   help="200 generations per task, the paper's (default: 40; --paper: 200)")
+    p.add_argument("--generations", type=_positive_int, default=None,
+                   help="generations per task (overrides --full and --paper)")
     p.add_argument("--population", type=int, default=20, help="population size (paper: 20)")
     p.add_argument("--seed", type=int, default=0, help="random_state")
     p.add_argument("--tournament", choices=["serial", "parallel"], default="serial",
@@ -52,12 +63,35 @@ def build_parser():
     return parser
 
 
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text}")
+    return value
+
+
+def configuration(args):
+    """``(features, speaker_norm, params)``: the best configuration, or the paper's."""
+    best = args.modality == "audio" and not args.paper
+    features = args.features or (BEST_AUDIO["features"] if best else "logmel")
+    speaker_norm = args.speaker_norm
+    if speaker_norm is None:
+        speaker_norm = best and BEST_AUDIO["speaker_norm"]
+    params = dict(BEST_AUDIO["params"]) if best else {}
+    if args.generations is not None:
+        params["n_generations"] = args.generations
+    else:
+        params["n_generations"] = 200 if args.full or args.paper else 40
+    return features, speaker_norm, params
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     sources = args.source or DEFAULT_SOURCES[args.modality]
     target = args.target or DEFAULT_TARGETS[args.modality]
-    generations = args.generations or (200 if args.full else 40)
-    params = dict(
+    features, speaker_norm, params = configuration(args)
+    generations = params["n_generations"]
+    params.update(
         n_generations=generations,
         population_size=args.population,
         random_state=args.seed,
@@ -70,11 +104,13 @@ def main(argv=None):
             sources, target, params=params, data_home=args.data_home,
             n_jobs=args.n_jobs, cache=args.cache or None, methods=tuple(args.methods),
             cv=None if args.folds is None else GroupKFold(n_splits=args.folds),
+            features=features, speaker_norm=speaker_norm,
         )
-    except (FileNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError, ImportError) as exc:
         print(f"skpathnet: error: {exc}", file=sys.stderr)
         return 2
-    stem = f"{'+'.join(sources)}-to-{target}-g{generations}"
+    config = "paper" if args.paper else f"{results['features']}{'-norm' if speaker_norm else ''}"
+    stem = f"{'+'.join(sources)}-to-{target}-{config}-g{generations}"
     json_path, md_path = save_results(results, args.out, stem)
     print()
     print(format_markdown(results))

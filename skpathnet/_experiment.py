@@ -15,12 +15,13 @@ from sklearn.base import clone
 from sklearn.model_selection import LeaveOneGroupOut
 
 from ._classifier import PathNetClassifier
+from ._clips import is_clips
 from ._metrics import emotion_report, uar_score, war_score
 from .datasets import load_ckplus, load_emodb, load_emovo, load_jaffe, load_ravdess
-from .transformers import FaceCropper, LogMelSegmenter
+from .transformers import FaceCropper, GroupStandardScaler, LogMelSegmenter, OpenSmileFunctionals
 
-__all__ = ["CORPORA", "VISUAL_SHARED_EMOTIONS", "load_corpus", "extract_features",
-           "evaluate", "run_transfer_experiment"]
+__all__ = ["AUDIO_FEATURES", "BEST_AUDIO", "CORPORA", "VISUAL_SHARED_EMOTIONS", "load_corpus",
+           "extract_features", "evaluate", "run_transfer_experiment"]
 
 #: Corpus name -> (loader, modality).
 CORPORA = {
@@ -30,6 +31,17 @@ CORPORA = {
     "jaffe": (load_jaffe, "visual"),
     "ckplus": (load_ckplus, "visual"),
 }
+
+#: Audio front ends: the paper's log-mel segments, or openSMILE functionals
+#: (the ``opensmile`` extra) by their feature set.
+AUDIO_FEATURES = {"logmel": None, "compare": "ComParE_2016", "egemaps": "eGeMAPSv02"}
+
+#: The best honest PathNet configuration for speech (benchmarks/RESULTS.md,
+#: "Accuracy"): ComParE functionals, speaker normalisation, and more SGD per
+#: tournament than the paper's T = n / 64 steps at learning rate 0.02. Chosen
+#: on RAVDESS speakers, never on the targets.
+BEST_AUDIO = {"features": "compare", "speaker_norm": True,
+              "params": {"n_steps": 50, "learning_rate": 0.05}}
 
 #: The six emotions shared by the visual corpora, to which Nguyen et al.
 #: (2020, Sec. 4) restrict the visual experiments.
@@ -61,33 +73,70 @@ def load_corpus(name, *, data_home=None, labels=None):
     return bunch
 
 
-def front_end(name, *, n_jobs=None, memory=None):
-    """The feature extractor for corpus ``name`` (front-end defaults of the paper).
+def front_end(name, *, features="logmel", n_jobs=None, memory=None):
+    """The feature extractor for corpus ``name``.
 
-    CK+48 images are already face crops of 48 x 48 pixels: the detector
-    runs with a small ``min_size`` and falls back to the whole image.
+    Speech: ``features`` is a key of :data:`AUDIO_FEATURES`, the paper's
+    log-mel segments (front-end defaults of Nguyen et al. 2020, Sec. 3.2) or
+    openSMILE functionals. Faces: the paper's face crops (``features`` is
+    ignored). CK+48 images are already face crops of 48 x 48 pixels: the
+    detector runs with a small ``min_size`` and falls back to the whole image.
+
+    Raises
+    ------
+    ValueError
+        If ``features`` is not a key of :data:`AUDIO_FEATURES`.
     """
     modality = CORPORA[name][1]
     if modality == "audio":
-        return LogMelSegmenter(n_jobs=n_jobs, memory=memory)
+        if features not in AUDIO_FEATURES:
+            raise ValueError(
+                f"Unknown audio features {features!r}; choose from {sorted(AUDIO_FEATURES)}."
+            )
+        if features == "logmel":
+            return LogMelSegmenter(n_jobs=n_jobs, memory=memory)
+        return OpenSmileFunctionals(
+            feature_set=AUDIO_FEATURES[features], n_jobs=n_jobs, memory=memory
+        )
     if name == "ckplus":
         return FaceCropper(min_size=(20, 20), no_face="full_frame", n_jobs=n_jobs, memory=memory)
     return FaceCropper(n_jobs=n_jobs, memory=memory)
 
 
-def extract_features(name, bunch, *, n_jobs=None, memory=None):
-    """Run the corpus's front end over its files; one clip array per file."""
-    return front_end(name, n_jobs=n_jobs, memory=memory).fit_transform(bunch.filenames)
+def extract_features(name, bunch, *, features="logmel", speaker_norm=False, n_jobs=None,
+                     memory=None):
+    """Run the corpus's front end over its files: one row (clip or feature vector) per file.
+
+    With ``speaker_norm``, each speaker's (subject's) features are then
+    standardised with that speaker's own statistics
+    (:class:`~skpathnet.transformers.GroupStandardScaler`; it warns if a
+    speaker's labels cover too few emotions). Done once per corpus, this is
+    exactly the normalisation inside each fold of a group-wise
+    cross-validation, since a speaker's features depend on that speaker
+    alone.
+    """
+    X = front_end(name, features=features, n_jobs=n_jobs, memory=memory).fit_transform(
+        bunch.filenames
+    )
+    if speaker_norm:
+        scaler = GroupStandardScaler().fit(X, bunch.target, groups=bunch.groups)
+        X = scaler.transform(X, groups=bunch.groups)
+    return X
 
 
-def evaluate(estimator, X, y, groups, *, cv=None, labels=None, first_fold=0, log=None):
+def evaluate(estimator, X, y, groups, *, cv=None, labels=None, first_fold=0, log=None,
+             inspect=None):
     """Group-wise cross-validation with clip- and segment-level predictions.
 
     Parameters
     ----------
-    estimator : PathNetClassifier or compatible
-        Cloned for every fold (transfer knowledge travels with the clone).
-    X : clips, ndarray of dtype object and shape (n_clips,)
+    estimator : classifier
+        Cloned for every fold (transfer knowledge travels with the clone);
+        its ``predict_proba`` (else ``decision_function``, one score per
+        class) gives the saved ``proba``. With clips and an estimator that has
+        ``predict_segments`` (:class:`PathNetClassifier`), segments are
+        also scored; otherwise the segment level repeats the clip level.
+    X : clips (ndarray of dtype object and shape (n_clips,)) or ndarray of shape (n_clips, n_features)
     y, groups : ndarray of shape (n_clips,)
     cv : cross-validator, default=LeaveOneGroupOut()
     labels : array-like, default=None
@@ -100,6 +149,10 @@ def evaluate(estimator, X, y, groups, *, cv=None, labels=None, first_fold=0, log
     log : callable, default=None
         Called with one progress line per fold, e.g.
         ``"  fold 3 (03): clip WAR 0.512 UAR 0.498, 61 s"``.
+    inspect : callable, default=None
+        Called as ``inspect(model)`` with each fold's fitted model; the
+        dict it returns is added to that fold's record (e.g. the source
+        accuracy after target training, to measure forgetting).
 
     Returns
     -------
@@ -112,16 +165,24 @@ def evaluate(estimator, X, y, groups, *, cv=None, labels=None, first_fold=0, log
     """
     cv = LeaveOneGroupOut() if cv is None else cv
     labels = np.unique(y) if labels is None else np.asarray(labels)
-    counts = np.array([len(c) for c in X])
+    # segment-level scores for clips and an estimator that answers per segment
+    segments = is_clips(X) and hasattr(estimator, "predict_segments")
+    counts = np.array([len(c) for c in X]) if segments else None
     clip_true, clip_pred, seg_true, seg_pred, probas, folds = [], [], [], [], [], []
     start = time.perf_counter()
     for fold, (train, test) in enumerate(cv.split(X, y, groups)):
         t0 = time.perf_counter()
         model = clone(estimator).fit(X[train], y[train])
-        proba = model.predict_proba(X[test])
-        pred = model.classes_[proba.argmax(1)]
-        spred = model.predict_segments(X[test])
-        strue = np.repeat(y[test], counts[test])
+        pred = model.predict(X[test])
+        if hasattr(model, "predict_proba"):
+            proba = model.predict_proba(X[test])
+        else:  # e.g. a linear SVM: one decision score per class (ranks for ROC/AUC)
+            proba = model.decision_function(X[test])
+        if segments:
+            spred = model.predict_segments(X[test])
+            strue = np.repeat(y[test], counts[test])
+        else:
+            spred, strue = pred, y[test]
         full = np.zeros((len(test), len(labels)), dtype=np.float32)
         full[:, np.searchsorted(labels, model.classes_)] = proba
         clip_true.append(y[test]), clip_pred.append(pred), probas.append(full)
@@ -137,6 +198,8 @@ def evaluate(estimator, X, y, groups, *, cv=None, labels=None, first_fold=0, log
             "segment_UAR": uar_score(strue, spred),
             "seconds": time.perf_counter() - t0,
         }
+        if inspect is not None:
+            record.update(inspect(model))
         folds.append(record)
         if log is not None:
             # counted from 1 over the whole run; a group-named fold also shows its group
@@ -172,6 +235,8 @@ def run_transfer_experiment(
     cache=None,
     cv=None,
     methods=("transfer", "scratch"),
+    features="logmel",
+    speaker_norm=False,
     log=print,
 ):
     """PathNet transfer from ``sources`` to ``target`` against training from scratch.
@@ -192,6 +257,11 @@ def run_transfer_experiment(
         Folder of the joblib feature cache; None disables caching.
     cv : cross-validator, default=LeaveOneGroupOut()
     methods : tuple of {"transfer", "scratch"}
+    features : {"logmel", "compare", "egemaps"}, default="logmel"
+        Audio front end (:func:`front_end`); faces always use face crops.
+    speaker_norm : bool, default=False
+        Standardise each speaker/subject with its own statistics, sources
+        and target (:func:`extract_features`).
     log : callable, default=print
 
     Returns
@@ -217,18 +287,19 @@ def run_transfer_experiment(
     memory = Memory(cache, verbose=0) if cache else None
     base = PathNetClassifier(**(params or {}))
     t_start = time.perf_counter()
-    features = {}
+    data = {}
     for name in dict.fromkeys(names):
         t0 = time.perf_counter()
         bunch = load_corpus(name, data_home=data_home, labels=labels)
-        X = extract_features(name, bunch, n_jobs=n_jobs, memory=memory)
-        features[name] = (X, bunch.target, bunch.groups)
+        X = extract_features(name, bunch, features=features, speaker_norm=speaker_norm,
+                             n_jobs=n_jobs, memory=memory)
+        data[name] = (X, bunch.target, bunch.groups)
         log(
-            f"{name}: {len(X)} clips, {sum(len(c) for c in X)} segments/frames, "
+            f"{name}: {len(X)} clips, {_describe_rows(X)}, "
             f"{len(np.unique(bunch.groups))} {'speakers' if modality == 'audio' else 'subjects'} "
             f"({time.perf_counter() - t0:.0f} s)"
         )
-    X, y, groups = features[target]
+    X, y, groups = data[target]
     n_folds = (LeaveOneGroupOut() if cv is None else cv).get_n_splits(X, y, groups)
     results = {
         "sources": list(sources),
@@ -236,8 +307,10 @@ def run_transfer_experiment(
         "modality": modality,
         "protocol": "leave-one-group-out" if cv is None else str(cv),
         "params": base.get_params(),
+        "features": features if modality == "audio" else "faces",
+        "speaker_norm": bool(speaker_norm),
         "n_clips": int(len(X)),
-        "n_segments": int(sum(len(c) for c in X)),
+        "n_segments": int(sum(len(c) for c in X)) if is_clips(X) else int(len(X)),
         "n_groups": int(len(np.unique(groups))),
         "n_folds": int(n_folds),
         "methods": {},
@@ -246,7 +319,7 @@ def run_transfer_experiment(
         t0 = time.perf_counter()
         log(f"fit_transfer on {' + '.join(sources)} ...")
         transferred = clone(base).fit_transfer(
-            [features[s][0] for s in sources], [features[s][1] for s in sources]
+            [data[s][0] for s in sources], [data[s][1] for s in sources]
         )
         source_seconds = time.perf_counter() - t0
         log(f"  frozen modules per layer: {[m.tolist() for m in transferred.frozen_modules_]}"
@@ -262,3 +335,9 @@ def run_transfer_experiment(
         results["methods"]["scratch"] = evaluate(base, X, y, groups, cv=cv, log=log)
     results["seconds"] = time.perf_counter() - t_start
     return results
+
+
+def _describe_rows(X):
+    if is_clips(X):
+        return f"{sum(len(c) for c in X)} segments/frames"
+    return f"{X.shape[1]} features per clip"

@@ -26,6 +26,8 @@ def format_markdown(results):
         f"{results['protocol']}, {results['n_folds']} folds, "
         f"{results['n_groups']} speakers/subjects)",
         "",
+        f"Features: {results.get('features', 'logmel')}"
+        f"{', speaker-normalised' if results.get('speaker_norm') else ''}; "
         f"{results['n_clips']} clips, {results['n_segments']} segments; "
         f"{results['params']['n_generations']} generations, population "
         f"{results['params']['population_size']}; total {results['seconds']:.0f} s.",

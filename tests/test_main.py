@@ -30,10 +30,73 @@ def test_visual_transfer_job_writes_reports(data_home, tmp_path, capsys):
     assert code == 0
     printed = capsys.readouterr().out
     assert "| transfer | clip |" in printed and "| scratch | segment |" in printed
-    results = json.loads((out / "jaffe-to-ckplus-g1.json").read_text())
+    results = json.loads((out / "jaffe-to-ckplus-faces-g1.json").read_text())
     assert results["n_folds"] == 2 and results["n_clips"] == 927  # contempt dropped
     assert set(results["methods"]) == {"transfer", "scratch"}
     assert results["params"]["tournament"] == "parallel"
     labels = set(results["methods"]["transfer"]["clip"]["recall"])
     assert labels == {"anger", "disgust", "fear", "happiness", "sadness", "surprise"}
-    assert (out / "jaffe-to-ckplus-g1.md").read_text().startswith("## jaffe -> ckplus")
+    assert (out / "jaffe-to-ckplus-faces-g1.md").read_text().startswith("## jaffe -> ckplus")
+
+
+def _tone_corpus(home):
+    """EMO-DB and EMOVO layouts with 2 speakers x 2 emotions x 2 sentences of seeded tones."""
+    import numpy as np
+    import soundfile as sf
+
+    rng = np.random.default_rng(0)
+    t = np.arange(8000) / 16000
+
+    def write(path, f0):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        y = 0.3 * np.sin(2 * np.pi * f0 * t) + 0.01 * rng.standard_normal(len(t))
+        sf.write(path, y.astype(np.float32), 16000)
+
+    for s, speaker in enumerate(["03", "08"]):
+        for code, f0 in (("W", 300.0), ("T", 120.0)):
+            for sentence in ("a01", "a02"):
+                write(home / "emodb" / "wav" / f"{speaker}{sentence}{code}a.wav", f0 + 20 * s)
+    for s, speaker in enumerate(["f1", "m1"]):
+        for code, f0 in (("rab", 320.0), ("tri", 110.0)):
+            for sentence in ("b1", "b2"):
+                write(home / "emovo" / speaker / f"{code}-{speaker}-{sentence}.wav", f0 + 20 * s)
+
+
+def test_configuration_defaults_to_the_best_and_paper_to_the_paper():
+    from skpathnet.__main__ import build_parser, configuration
+
+    parse = build_parser().parse_args
+    features, norm, params = configuration(parse(["transfer"]))
+    assert (features, norm) == ("compare", True)
+    assert params == {"n_steps": 50, "learning_rate": 0.05, "n_generations": 40}
+    assert configuration(parse(["transfer", "--paper"])) == ("logmel", False, {"n_generations": 200})
+    assert configuration(parse(["transfer", "--modality", "visual"]))[:2] == ("logmel", False)
+    assert configuration(parse(["transfer", "--no-speaker-norm", "--features", "egemaps",
+                                "--generations", "3"]))[:2] == ("egemaps", False)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "x"])
+def test_non_positive_generations_are_rejected_before_any_work(value, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["transfer", "--generations", value])
+    assert exit_info.value.code == 2
+    assert "--generations" in capsys.readouterr().err
+
+
+def test_speech_job_on_functionals_with_speaker_norm(tmp_path, capsys):
+    pytest.importorskip("opensmile")
+    _tone_corpus(tmp_path / "data")
+    out = tmp_path / "out"
+    code = main([
+        "transfer", "--source", "emovo", "--target", "emodb", "--features", "egemaps",
+        "--generations", "2", "--population", "2", "--quiet", "--n-jobs", "1",
+        "--data-home", str(tmp_path / "data"), "--out", str(out), "--cache", "",
+    ])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "88 features per clip" in printed and "speaker-normalised" in printed
+    results = json.loads((out / "emovo-to-emodb-egemaps-norm-g2.json").read_text())
+    assert results["features"] == "egemaps" and results["speaker_norm"] is True
+    assert results["n_folds"] == 2 and results["n_clips"] == 8
+    assert results["params"]["n_steps"] == 50 and results["params"]["learning_rate"] == 0.05
+    assert set(results["methods"]) == {"transfer", "scratch"}
