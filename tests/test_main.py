@@ -37,3 +37,10 @@ def test_visual_transfer_job_writes_reports(data_home, tmp_path, capsys):
     labels = set(results["methods"]["transfer"]["clip"]["recall"])
     assert labels == {"anger", "disgust", "fear", "happiness", "sadness", "surprise"}
     assert (out / "jaffe-to-ckplus-g1.md").read_text().startswith("## jaffe -> ckplus")
+
+
+def test_module_option_is_parsed():
+    from skpathnet.__main__ import build_parser
+
+    assert build_parser().parse_args(["transfer"]).module == "linear"
+    assert build_parser().parse_args(["transfer", "--module", "conv"]).module == "conv"
