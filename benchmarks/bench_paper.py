@@ -218,6 +218,7 @@ def build_estimators(args):
     pn = PathNetClassifier(
         n_generations=args.generations, population_size=args.population,
         random_state=args.seed, device=args.device, n_threads=args.threads,
+        module=getattr(args, "module", "linear"),
     )
     ft = FineTuneClassifier(max_epochs=args.epochs, random_state=args.seed, device=args.device,
                             n_threads=args.threads)
@@ -629,6 +630,8 @@ def main(argv=None):
     p.add_argument("--out", default="benchmarks/results")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--module", choices=["linear", "conv"], default="linear",
+                   help="PathNet module type (paper: linear)")
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads (default 1: on a shared 2-core machine, 2 threads "
                    "were 20x slower than 1 while another job ran)")

@@ -48,6 +48,9 @@ def build_parser():
     p.add_argument("--tournament", choices=["serial", "parallel"], default="serial",
                    help="train a tournament's two pathways one after the other (the "
                    "paper's) or side by side on shared mini-batches (faster)")
+    p.add_argument("--module", choices=["linear", "conv"], default="linear",
+                   help="PathNet module type: a linear layer of 20 units (the paper's) or a "
+                   "3x3 convolution of 8 channels on the 3x64x64 images")
     p.add_argument("--methods", nargs="+", choices=["transfer", "scratch"],
                    default=["transfer", "scratch"])
     p.add_argument("--folds", type=int, default=None,
@@ -96,6 +99,7 @@ def main(argv=None):
         population_size=args.population,
         random_state=args.seed,
         tournament=args.tournament,
+        module=args.module,
         device=args.device,
         verbose=not args.quiet,
     )

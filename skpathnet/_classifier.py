@@ -7,9 +7,11 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 
-from ._clips import mean_per_clip
-from ._evolution import evolve
-from ._pathnet import PathNetwork, Pathway, TaskHead
+from ._clips import is_clips, mean_per_clip
+from .engine import (
+    ConvModules, EvolutionSettings, LinearModules, PathNetwork, Pathways, TaskHead,
+    TrainSettings, evolve,
+)
 from ._scaling import fit_standardizer, standardize
 from ._threads import torch_threads
 from ._transfer import TransferMixin
@@ -21,8 +23,9 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
     """PathNet classifier with evolutionary pathway search and transfer.
 
     A super-network of ``n_layers`` layers of ``n_modules`` modules (a module
-    is a linear layer of ``n_units`` units followed by a ReLU; the outputs of
-    a layer's active modules are averaged) is trained by a genetic algorithm
+    is a linear layer of ``n_units`` units, or with ``module="conv"`` a small
+    convolution, followed by a ReLU; the outputs of a layer's active modules
+    are averaged) is trained by a genetic algorithm
     over pathways [1]_: binary tournaments between pathways, each trained
     with SGD for ``T`` steps, the fitter one overwriting and mutating the
     other. Each task has its own final (classification) layer.
@@ -51,7 +54,44 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         ``N``, genes per layer of a genotype: a pathway activates at most
         ``N`` distinct modules per layer (ibid.: N = 4).
     n_units : int, default=20
-        Units of each module's linear layer (ibid.: 20 units, ReLU).
+        Units of each module's linear layer (ibid.: 20 units, ReLU). Not used
+        by convolutional modules.
+    module : {"linear", "conv"}, default="linear"
+        Module type. "linear": a fully connected layer of ``n_units`` units
+        on the flattened input (Nguyen et al. 2020, Sec. 3.3). "conv": a
+        ``kernel_size x kernel_size`` convolution with ``n_channels`` output
+        channels (stride 1, same padding) and a ReLU; a layer averages its
+        active modules' feature maps and halves their resolution with 2 x 2
+        average pooling, and global average pooling feeds each task's final
+        layer (``n_channels -> n_classes``). Convolutional modules are those
+        of Fernando et al. (2017) for image input and what Nguyen et al.
+        (2020, end of Sec. 4.1) propose as future work ("convolution
+        operation in each module rather than linear multiplication") to
+        capture spatial structure with far fewer parameters per pathway.
+        Needs image inputs: ``(n_samples, C, H, W)`` or clips of
+        ``(n_segments_i, C, H, W)``. Trained with autograd (plain SGD).
+    n_channels : int, default=8
+        Output channels of each convolutional module (``module="conv"``).
+        8 kernels per module as in the convolutional modules of Fernando et
+        al. (2017, Atari experiments); a 4-module layer then has 32 channels.
+    kernel_size : int, default=3
+        Odd kernel side of each convolutional module (``module="conv"``):
+        3 x 3, the smallest kernel that sees a neighbourhood, so three layers
+        (with pooling) cover 15 x 15 input pixels.
+    first_layer : {"auto", "direct", "row_space"}, default="auto"
+        How linear modules of the first layer are trained. "direct": SGD on
+        the ``(n_features, n_units)`` weights. "row_space": SGD in the row
+        space of the standardised training matrix ``X`` (n x d): the
+        updates ``W -= lr * X_b.T @ delta`` keep ``W - W_0`` in that space,
+        so ``W = W_0 + X.T @ C`` and a step costs one ``batch x n`` GEMM
+        instead of two ``batch x d`` ones (see
+        :mod:`skpathnet.engine._network`); exact in exact arithmetic, equal
+        to "direct" up to float32 rounding (activations within 1e-4, the
+        same accuracy within 0.02 in ``tests/test_engine.py``), and it
+        needs an ``n x n`` float32 Gram matrix. "auto": "row_space" when
+        ``n_samples <= n_features / 2`` (e.g. EMO-DB: 4169 log-mel segments
+        of 12288 features), else "direct"; convolutional modules always
+        train directly.
     population_size : int, default=20
         Number of genotypes in the population (ibid.: 20).
     n_generations : int, default=200
@@ -118,6 +158,11 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         got a validation set.
     n_steps_ : int
         ``T`` used by the last fit.
+    first_layer_ : {"direct", "row_space"}
+        How the last fit trained the first layer (``first_layer`` resolved).
+    input_shape_ : tuple of int
+        Shape of one input segment as given (e.g. ``(3, 64, 64)``, or
+        ``(n_features,)`` for 2-D input).
     n_features_in_ : int
         Number of input features per segment (12288 for 3 x 64 x 64 images).
     source_paths_ : list of ndarray of shape (n_layers, n_active)
@@ -191,6 +236,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         "best_fitness_",
         "history_",
         "n_steps_",
+        "first_layer_",
         "_target_state",
     )
 
@@ -201,6 +247,10 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         n_modules=20,
         n_active=4,
         n_units=20,
+        module="linear",
+        n_channels=8,
+        kernel_size=3,
+        first_layer="auto",
         population_size=20,
         n_generations=200,
         learning_rate=0.02,
@@ -219,6 +269,10 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         self.n_modules = n_modules
         self.n_active = n_active
         self.n_units = n_units
+        self.module = module
+        self.n_channels = n_channels
+        self.kernel_size = kernel_size
+        self.first_layer = first_layer
         self.population_size = population_size
         self.n_generations = n_generations
         self.learning_rate = learning_rate
@@ -284,6 +338,11 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
                     f"transferred source pathway expects {expected}. Use the same "
                     "front end (and parameters) for source and target."
                 )
+            if self.module == "conv" and self.input_shape_ != self._source_state["input_shape"]:
+                raise ValueError(
+                    f"X has segments of shape {self.input_shape_}, but the transferred "
+                    f"source pathway expects {self._source_state['input_shape']}."
+                )
         self._forget(self._target_attrs)
         classes, y_enc = np.unique(y, return_inverse=True)
         rng = check_random_state(self.random_state)
@@ -306,6 +365,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         self.best_fitness_ = task["fitness"]
         self.history_ = task["history"]
         self.n_steps_ = task["n_steps"]
+        self.first_layer_ = task["first_layer"]
         self._target_state = task["state"]
         return self
 
@@ -365,6 +425,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         self.frozen_modules_ = frozen[0]
         self._source_state = {
             "n_features": self.n_features_in_,
+            "input_shape": self.input_shape_,
             "frozen": frozen,
             "tasks": tasks,
         }
@@ -386,51 +447,59 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         shuffle = torch.Generator(device=device).manual_seed(
             int(rng.randint(np.iinfo(np.int32).max))
         )
-        network = PathNetwork(
-            X_t.shape[1], self.n_layers, self.n_modules, self.n_units,
-            device=device, generator=init,
-        )
+        modules = self._module_type(X_t.shape[1])
+        network = PathNetwork(modules, self.n_layers, self.n_modules, device=device,
+                              generator=init)
         if frozen is not None:
             network.load_frozen(*frozen)
-        head = TaskHead(self.n_units, n_classes, device=device, generator=init)
+        head = TaskHead(modules.n_outputs, n_classes, device=device, generator=init)
         n_steps = self.n_steps or max(1, len(X_t) // self.batch_size)
-        best, best_fitness, history = evolve(
-            network,
-            head,
-            X_t,
-            y_t,
-            n_layers=self.n_layers,
+        settings = EvolutionSettings(
+            train=TrainSettings(n_steps=n_steps, batch_size=self.batch_size,
+                                learning_rate=self.learning_rate),
             n_active=self.n_active,
-            n_modules=self.n_modules,
             population_size=self.population_size,
             n_generations=self.n_generations,
-            n_steps=n_steps,
-            batch_size=self.batch_size,
-            learning_rate=self.learning_rate,
             mutation_rate=self.mutation_rate,
             mutation_shift=self.mutation_shift,
-            rng=rng,
-            generator=shuffle,
-            frozen_cache=network.frozen_first_layer_sum(X_t),
             tournament=self.tournament,
-            on_generation=None if on_generation is None else on_generation(network, head, scaler),
-            task=task,
-            verbose=self.verbose,
         )
+        first_layer = self._resolve_first_layer(*X_t.shape)
+        inputs = network.bind(X_t, first_layer=first_layer)
+        best, best_fitness, history = evolve(
+            network, head, inputs, y_t, settings, rng=rng, generator=shuffle,
+            on_generation=None if on_generation is None else on_generation(network, head, scaler),
+            task=task, verbose=self.verbose,
+        )
+        del inputs
         result = {
             "path": best,
             "fitness": best_fitness,
             "history": history,
             "n_steps": n_steps,
+            "first_layer": first_layer,
             "state": {
-                "pathway": network.gather(best).state(),
+                "pathway": Pathways.gather(network, [best]).state(),
                 "head": head.state(),
                 "scaler": scaler,
+                "modules": modules,
             },
         }
         if keep_network:
             result["network"] = network
         return result
+
+    def _module_type(self, n_features):
+        if self.module == "conv":
+            return ConvModules(tuple(self.input_shape_), self.n_channels, self.kernel_size)
+        return LinearModules(n_features, self.n_units)
+
+    def _resolve_first_layer(self, n_samples, n_features):
+        if self.module == "conv":
+            return "direct"
+        if self.first_layer == "auto":
+            return "row_space" if n_samples <= n_features / 2 else "direct"
+        return self.first_layer
 
     def _val_monitor(self, X_val, y_val, classes):
         """Return ``factory(network, head, scaler) -> on_generation`` for X_val."""
@@ -443,10 +512,11 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
             if scaler is not None:
                 seg = standardize(segments, *scaler, inplace=owned)
             X_t = torch.from_numpy(np.ascontiguousarray(seg, dtype=np.float32)).to(device)
+            inputs = network.encode(X_t)  # kernel rows in row-space mode
 
             def on_generation(record):
                 genotype = record["genotypes"][record["winner"]]
-                logits = network.gather(genotype).logits(X_t, head)
+                logits = Pathways.gather(network, [genotype]).logits(inputs, head)
                 proba = mean_per_clip(torch.softmax(logits, 1).cpu().numpy(), clip_index)
                 record["val_score"] = float(np.mean(classes[proba.argmax(1)] == y_val))
 
@@ -467,7 +537,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
             segments = standardize(segments, *state["scaler"], inplace=owned)
         device = self._device()
         with torch_threads(self.n_threads):
-            pathway = Pathway.from_state(state["pathway"], n_units=self.n_units, device=device)
+            pathway = Pathways.from_state(state["modules"], state["pathway"], device=device)
             head = TaskHead.from_state(state["head"], device=device)
             X_t = torch.from_numpy(np.ascontiguousarray(segments, dtype=np.float32)).to(device)
             proba = torch.softmax(pathway.logits(X_t, head), 1).cpu().numpy()
@@ -499,12 +569,65 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f'tournament must be "serial" or "parallel"; got {self.tournament!r}.'
             )
+        if self.module not in ("linear", "conv"):
+            raise ValueError(f'module must be "linear" or "conv"; got {self.module!r}.')
+        if self.first_layer not in ("auto", "direct", "row_space"):
+            raise ValueError(
+                f'first_layer must be "auto", "direct" or "row_space"; got {self.first_layer!r}.'
+            )
+        if self.module == "conv":
+            if self.first_layer == "row_space":
+                raise ValueError('first_layer="row_space" needs module="linear".')
+            for name in ("n_channels", "kernel_size"):
+                value = getattr(self, name)
+                if not isinstance(value, numbers.Integral) or value < 1:
+                    raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+            if self.kernel_size % 2 == 0:
+                raise ValueError(f"kernel_size must be odd; got {self.kernel_size!r}.")
         if self.mutation_rate is not None and not (0 <= self.mutation_rate <= 1):
             raise ValueError(
                 f"mutation_rate must be None or in [0, 1]; got {self.mutation_rate!r}."
             )
         self._device()
 
+    def _prepare_X(self, X, *, reset):
+        """As :meth:`TransferMixin._prepare_X`, recording and checking segment shapes.
+
+        Raises
+        ------
+        ValueError
+            With ``module="conv"``, if a segment is not an image ``(C, H, W)``
+            or (after fit) has another shape than the training segments.
+        """
+        shape = _segment_shape(X)
+        if self.module == "conv" and len(shape) != 3:
+            raise ValueError(
+                'module="conv" needs images: X of shape (n_samples, C, H, W), or clips '
+                f"of arrays of shape (n_segments_i, C, H, W); got segments of shape {shape}. "
+                'Use module="linear" for flat feature vectors.'
+            )
+        if not reset and self.module == "conv" and hasattr(self, "input_shape_"):
+            if shape != tuple(self.input_shape_):
+                raise ValueError(
+                    f"X has segments of shape {shape}, but this estimator was fitted on "
+                    f"{tuple(self.input_shape_)}."
+                )
+        out = super()._prepare_X(X, reset=reset)
+        if reset:
+            self.input_shape_ = shape
+        return out
+
     def _frozen_layers(self):
         state = getattr(self, "_source_state", None)
         return None if state is None else state["frozen"]
+
+
+def _segment_shape(X):
+    """Shape of one segment of X (before flattening), e.g. (3, 64, 64)."""
+    if is_clips(X):
+        return tuple(int(d) for d in X[0].shape[1:])
+    try:
+        shape = np.shape(X)
+    except (TypeError, ValueError):  # ragged or exotic input: check_array decides
+        return ()
+    return tuple(int(d) for d in shape[1:]) if len(shape) >= 2 else tuple(shape)

@@ -8,8 +8,10 @@ from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, cross_valida
 
 from skpathnet import PathNetClassifier
 from skpathnet._clips import make_clips
-from skpathnet._evolution import mutate, random_genotype
-from skpathnet._pathnet import PathNetwork, TaskHead, train_pathway
+from skpathnet.engine import (
+    Inputs, LinearModules, PathNetwork, Pathways, TaskHead, TrainSettings, autograd_sgd_step,
+    linear_sgd_step, mutate, random_genotype, train_pathways,
+)
 
 FAST = dict(n_generations=6, population_size=4, n_modules=6, n_active=2, n_units=8,
             learning_rate=0.2, n_steps=8, random_state=0)
@@ -141,17 +143,17 @@ def test_validation_scores_are_recorded():
 def test_frozen_modules_never_change_in_the_engine():
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(0)
-    net = PathNetwork(12, 3, 6, 8, device=torch.device("cpu"), generator=gen)
+    net = PathNetwork(LinearModules(12, 8), 3, 6, device=torch.device("cpu"), generator=gen)
     frozen = [np.array([1, 4]), np.array([0]), np.array([2, 3])]
     net.load_frozen(frozen, net.module_state(frozen))
-    before = [w.clone() for w in net.weights] + [b.clone() for b in net.biases]
+    before = [p.weight.clone() for p in net.layers] + [p.bias.clone() for p in net.layers]
     head = TaskHead(8, 3, device=torch.device("cpu"), generator=gen)
     X = torch.randn(256, 12)
     y = torch.randint(0, 3, (256,))
     genotype = np.array([[1, 2], [0, 5], [3, 4]])  # overlaps the frozen modules
-    train_pathway(net, genotype, head, X, y, n_steps=20, batch_size=64, learning_rate=0.5,
-                  generator=gen, frozen_cache=net.frozen_first_layer_sum(X))
-    after = net.weights + net.biases
+    train_pathways(net, [genotype], head, net.bind(X), y,
+                   TrainSettings(n_steps=20, batch_size=64, learning_rate=0.5), gen)
+    after = [p.weight for p in net.layers] + [p.bias for p in net.layers]
     for layer in range(3):
         for m in range(6):
             same = torch.equal(before[layer][m], after[layer][m])
@@ -165,14 +167,14 @@ def test_frozen_modules_never_change_in_the_engine():
 
 def test_frozen_cache_matches_direct_forward():
     gen = torch.Generator().manual_seed(0)
-    net = PathNetwork(12, 3, 6, 8, device=torch.device("cpu"), generator=gen)
+    net = PathNetwork(LinearModules(12, 8), 3, 6, device=torch.device("cpu"), generator=gen)
     frozen = [np.array([1, 4]), np.array([0]), np.array([2])]
     net.load_frozen(frozen, net.module_state(frozen))
     head = TaskHead(8, 3, device=torch.device("cpu"), generator=gen)
     X = torch.randn(50, 12)
-    pathway = net.gather(np.array([[1, 2], [0, 5], [3, 4]]))
-    direct = pathway.forward(X, head)
-    cached = pathway.forward(X, head, net.frozen_first_layer_sum(X))
+    pathway = Pathways.gather(net, [np.array([[1, 2], [0, 5], [3, 4]])])
+    direct = pathway.logits(Inputs(X), head)
+    cached = pathway.logits(Inputs(X, None, net.frozen_first_layer_sum(X)), head)
     torch.testing.assert_close(direct, cached)
 
 
@@ -300,53 +302,34 @@ def test_cuda_path_runs(tournament):
     assert clf.score(X, y) > 0.8
 
 
-def _autograd_step(pathway, head, x, target, lr, cache=None):
-    """Reference: the same SGD step through torch autograd."""
-    params = [t for tr, _, _ in pathway.layers if tr is not None for t in tr]
-    params += [head.weight, head.bias]
-    for p in params:
-        p.requires_grad_(True)
-    logits = pathway.forward(x, head, cache)
-    torch.nn.functional.cross_entropy(logits, target).backward()
-    with torch.no_grad():
-        for p in params:
-            p.sub_(p.grad, alpha=lr)
-            p.grad = None
-            p.requires_grad_(False)
-    return (logits.argmax(1) == target).sum()
-
-
 @pytest.mark.parametrize("with_frozen", [False, True])
 def test_hand_written_backward_matches_autograd(with_frozen):
-    from skpathnet._pathnet import sgd_step
-
     gen = torch.Generator().manual_seed(0)
     nets, heads = [], []
     for _ in range(2):
         g = torch.Generator().manual_seed(0)
-        net = PathNetwork(12, 3, 6, 8, device=torch.device("cpu"), generator=g)
+        net = PathNetwork(LinearModules(12, 8), 3, 6, device=torch.device("cpu"), generator=g)
         if with_frozen:
             frozen = [np.array([1, 4]), np.array([0]), np.array([2, 3])]
             net.load_frozen(frozen, net.module_state(frozen))
         nets.append(net)
         heads.append(TaskHead(8, 3, device=torch.device("cpu"), generator=g))
     genotype = np.array([[1, 2], [0, 5], [3, 4]])
-    ours, ref = nets[0].gather(genotype), nets[1].gather(genotype)
+    ours, ref = Pathways.gather(nets[0], [genotype]), Pathways.gather(nets[1], [genotype])
     X = torch.randn(64 * 5, 12, generator=gen)
     y = torch.randint(0, 3, (64 * 5,), generator=gen)
-    cache = nets[0].frozen_first_layer_sum(X) if with_frozen else None
+    inputs = nets[0].bind(X)
     for step in range(5):
-        sl = slice(64 * step, 64 * (step + 1))
-        c = None if cache is None else cache[sl]
+        idx = torch.arange(64 * step, 64 * (step + 1))
         with torch.no_grad():
-            n_ours = sgd_step(ours, heads[0], X[sl], y[sl], 0.3, c)
-        n_ref = _autograd_step(ref, heads[1], X[sl], y[sl], 0.3, c)
+            n_ours = linear_sgd_step(ours, heads[0], inputs.rows(idx), y[idx], idx, 0.3)
+            n_ref = autograd_sgd_step(ref, heads[1], inputs.rows(idx), y[idx], idx, 0.3)
         assert int(n_ours) == int(n_ref)
-    for (tr_a, fx_a, _), (tr_b, fx_b, _) in zip(ours.layers, ref.layers):
-        for a, b in zip(tr_a, tr_b):
+    for a_layer, b_layer in zip(ours.layers, ref.layers):
+        for a, b in zip(a_layer.trainable, b_layer.trainable):
             torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
-        if fx_a is not None:
-            for a, b in zip(fx_a, fx_b):
+        if a_layer.fixed is not None:
+            for a, b in zip(a_layer.fixed, b_layer.fixed):
                 assert torch.equal(a, b)
     torch.testing.assert_close(heads[0].weight, heads[1].weight, rtol=1e-5, atol=1e-6)
 
@@ -354,20 +337,15 @@ def test_hand_written_backward_matches_autograd(with_frozen):
 def test_engine_matches_the_autograd_reference_in_accuracy(monkeypatch):
     """The hand-written backward changes floating-point order, not results.
 
-    A fit with the autograd reference step (the engine before it was written
-    out by hand) and a fit with the engine give the same accuracy (within 2
-    points) and probabilities within 1e-3 for the same random_state.
+    A fit with the autograd step and a fit with the hand-written one give the
+    same best pathway, accuracy within 2 points and probabilities within 1e-3
+    for the same random_state.
     """
-    import skpathnet._pathnet as engine
+    import skpathnet.engine._sgd as sgd
 
     X, y = blobs(n=200, seed=7)
     ours = PathNetClassifier(**FAST).fit(X, y)
-
-    def reference(pathway, head, x, target, lr, cache=None):
-        with torch.enable_grad():
-            return _autograd_step(pathway, head, x, target, lr, cache)
-
-    monkeypatch.setattr(engine, "sgd_step", reference)
+    monkeypatch.setattr(sgd, "linear_sgd_step", autograd_sgd_step)
     ref = PathNetClassifier(**FAST).fit(X, y)
     np.testing.assert_array_equal(ours.best_path_, ref.best_path_)
     assert abs(ours.score(X, y) - ref.score(X, y)) <= 0.02

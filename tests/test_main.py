@@ -100,3 +100,10 @@ def test_speech_job_on_functionals_with_speaker_norm(tmp_path, capsys):
     assert results["n_folds"] == 2 and results["n_clips"] == 8
     assert results["params"]["n_steps"] == 50 and results["params"]["learning_rate"] == 0.05
     assert set(results["methods"]) == {"transfer", "scratch"}
+
+
+def test_module_option_is_parsed():
+    from skpathnet.__main__ import build_parser
+
+    assert build_parser().parse_args(["transfer"]).module == "linear"
+    assert build_parser().parse_args(["transfer", "--module", "conv"]).module == "conv"

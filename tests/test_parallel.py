@@ -6,8 +6,10 @@ import torch
 from sklearn.base import clone
 
 from skpathnet import PathNetClassifier
-from skpathnet._parallel import PathwayGroup, group_sgd_step, train_pathways_parallel
-from skpathnet._pathnet import PathNetwork, TaskHead, sgd_step
+from skpathnet.engine import (
+    LinearModules, PathNetwork, Pathways, TaskHead, TrainSettings, linear_sgd_step,
+    train_pathways,
+)
 from test_classifier import FAST as SERIAL_FAST
 from test_classifier import blobs
 
@@ -20,15 +22,19 @@ GENOTYPES = [np.array([[1, 2], [0, 5], [3, 4]]), np.array([[2, 3], [5, 1], [4, 4
 
 def _network(with_frozen, seed=0):
     g = torch.Generator().manual_seed(seed)
-    net = PathNetwork(12, 3, 6, 8, device=CPU, generator=g)
+    net = PathNetwork(LinearModules(12, 8), 3, 6, device=CPU, generator=g)
     if with_frozen:
         net.load_frozen(FROZEN, net.module_state(FROZEN))
     return net, TaskHead(8, 3, device=CPU, generator=g)
 
 
+def _stacked(net):
+    return [p.weight for p in net.layers] + [p.bias for p in net.layers]
+
+
 def _reference_step(net, head, genotypes, x, target, lr):
     """Autograd on the stacked tensors: SGD on the sum of the pathways' losses."""
-    params = net.weights + net.biases + [head.weight, head.bias]
+    params = _stacked(net) + [head.weight, head.bias]
     for p in params:
         p.requires_grad_(True)
     loss = 0.0
@@ -37,7 +43,8 @@ def _reference_step(net, head, genotypes, x, target, lr):
         h = x
         for layer, genes in enumerate(genotype):
             active = np.union1d(np.unique(genes), net.frozen[layer])
-            outs = [torch.relu(h @ net.weights[layer][m] + net.biases[layer][m]) for m in active]
+            w, b = net.layers[layer]
+            outs = [torch.relu(h @ w[m] + b[m]) for m in active]
             h = torch.stack(outs).mean(0)
         logits = h @ head.weight + head.bias
         loss = loss + torch.nn.functional.cross_entropy(logits, target)
@@ -45,7 +52,7 @@ def _reference_step(net, head, genotypes, x, target, lr):
     loss.backward()
     with torch.no_grad():
         for layer, frozen in enumerate(net.frozen):
-            for p in (net.weights[layer], net.biases[layer]):
+            for p in net.layers[layer]:
                 p.grad[frozen] = 0.0  # frozen modules are never updated
         for p in params:
             p.sub_(p.grad, alpha=lr)
@@ -61,58 +68,62 @@ def test_group_step_is_sgd_on_the_summed_loss(frozen):
     gen = torch.Generator().manual_seed(1)
     X = torch.randn(64 * 4, 12, generator=gen)
     y = torch.randint(0, 3, (64 * 4,), generator=gen)
-    group = PathwayGroup(net, GENOTYPES)
-    cache = net.frozen_first_layer_sum(X) if frozen == "cached" else None
+    group = Pathways.gather(net, GENOTYPES)
+    inputs = net.bind(X)
+    if frozen != "cached":
+        inputs = inputs._replace(frozen_sum=None)
     for step in range(4):
-        sl = slice(64 * step, 64 * (step + 1))
+        idx = torch.arange(64 * step, 64 * (step + 1))
         with torch.no_grad():
-            ours = group_sgd_step(group, head, X[sl], y[sl], 0.3,
-                                  None if cache is None else cache[sl])
-        expected = _reference_step(ref, ref_head, GENOTYPES, X[sl], y[sl], 0.3)
+            ours = linear_sgd_step(group, head, inputs.rows(idx), y[idx], idx, 0.3)
+        expected = _reference_step(ref, ref_head, GENOTYPES, X[idx], y[idx], 0.3)
         assert ours.tolist() == expected
     group.scatter()
-    for a, b in zip(net.weights + net.biases, ref.weights + ref.biases):
+    for a, b in zip(_stacked(net), _stacked(ref)):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(head.weight, ref_head.weight, rtol=1e-5, atol=1e-6)
     if with_frozen:
         fresh, _ = _network(True)
         for layer, idx in enumerate(FROZEN):
-            assert torch.equal(net.weights[layer][idx], fresh.weights[layer][idx])
-            assert torch.equal(net.biases[layer][idx], fresh.biases[layer][idx])
+            assert torch.equal(net.layers[layer].weight[idx], fresh.layers[layer].weight[idx])
+            assert torch.equal(net.layers[layer].bias[idx], fresh.layers[layer].bias[idx])
 
 
-def test_a_group_of_one_is_the_serial_step():
+def test_a_group_of_twins_is_the_serial_step_at_twice_the_rate():
     (net, head), (ref, ref_head) = _network(True), _network(True)
     gen = torch.Generator().manual_seed(2)
     x, y = torch.randn(64, 12, generator=gen), torch.randint(0, 3, (64,), generator=gen)
-    group, pathway = PathwayGroup(net, GENOTYPES[:1]), ref.gather(GENOTYPES[0])
+    # a group of two identical pathways takes twice the serial step on each module
+    group = Pathways.gather(net, [GENOTYPES[0], GENOTYPES[0]])
+    pathway = Pathways.gather(ref, [GENOTYPES[0]])
+    idx = torch.arange(64)
     with torch.no_grad():
-        n_group = group_sgd_step(group, head, x, y, 0.3)
-        n_serial = sgd_step(pathway, ref_head, x, y, 0.3)
-    assert n_group.tolist() == [int(n_serial)]
+        n_group = linear_sgd_step(group, head, net.bind(x).rows(idx), y, idx, 0.15)
+        n_serial = linear_sgd_step(pathway, ref_head, ref.bind(x).rows(idx), y, idx, 0.3)
+    assert n_group.tolist() == [int(n_serial)] * 2
     group.scatter()
     pathway.scatter()
-    for a, b in zip(net.weights + net.biases, ref.weights + ref.biases):
+    for a, b in zip(_stacked(net), _stacked(ref)):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
 
 
 def test_only_the_pathways_trainable_modules_change():
     net, head = _network(True)
-    before = [t.clone() for t in net.weights + net.biases]
+    before = [t.clone() for t in _stacked(net)]
     gen = torch.Generator().manual_seed(3)
     X = torch.randn(256, 12, generator=gen)
     y = torch.randint(0, 3, (256,), generator=gen)
-    fitness = train_pathways_parallel(
-        net, GENOTYPES, head, X, y, n_steps=10, batch_size=64, learning_rate=0.5,
-        generator=gen, frozen_cache=net.frozen_first_layer_sum(X),
+    fitness = train_pathways(
+        net, GENOTYPES, head, net.bind(X), y,
+        TrainSettings(n_steps=10, batch_size=64, learning_rate=0.5), gen,
     )
     assert len(fitness) == 2 and all(0.0 <= f <= 1.0 for f in fitness)
     n_layers = 3
     for layer in range(n_layers):
         used = set(GENOTYPES[0][layer]) | set(GENOTYPES[1][layer])
         for m in range(6):
-            same = torch.equal(before[layer][m], net.weights[layer][m])
-            same_b = torch.equal(before[n_layers + layer][m], net.biases[layer][m])
+            same = torch.equal(before[layer][m], net.layers[layer].weight[m])
+            same_b = torch.equal(before[n_layers + layer][m], net.layers[layer].bias[m])
             if m in FROZEN[layer] or m not in used:
                 assert same and same_b, (layer, m)
             else:

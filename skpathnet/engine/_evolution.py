@@ -5,15 +5,59 @@ Nguyen et al. [2]_ (Sec. 3.3, "PathNet Settings"): a population of random
 genotypes; each generation two of them, drawn at random, are trained in turn
 (or side by side, ``tournament="parallel"``) for ``T`` steps; the one with
 the lower fitness is overwritten by the winner and mutated.
+
+References
+----------
+.. [1] C. Fernando et al., "PathNet: Evolution Channels Gradient Descent in
+   Super Neural Networks", arXiv:1701.08734, 2017.
+.. [2] D. Nguyen et al., "Meta Transfer Learning for Emotion Recognition",
+   arXiv:2006.13211, 2020.
 """
+
+from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from ._parallel import train_pathways_parallel
-from ._pathnet import train_pathway
+from ._sgd import TrainSettings, train_pathways
 
-__all__ = ["random_genotype", "mutate", "evolve"]
+__all__ = ["EvolutionSettings", "evolve", "mutate", "random_genotype"]
+
+
+@dataclass(frozen=True)
+class EvolutionSettings:
+    """Settings of one task's evolution.
+
+    Parameters
+    ----------
+    train : TrainSettings
+        How each tournament's pathways are trained.
+    n_active : int, default=4
+        ``N``, genes per layer (Nguyen et al. 2020, Sec. 3.3: 4).
+    population_size : int, default=20
+        (ibid.: 20).
+    n_generations : int, default=200
+        Binary tournaments per task (ibid.: 200).
+    mutation_rate : float or None, default=None
+        Per-gene mutation probability; None: ``1 / (n_layers * n_active)``
+        (Fernando et al. 2017, Sec. 2).
+    mutation_shift : int, default=2
+        Maximum shift of a mutating gene (Fernando et al. 2017, Sec. 2: 2).
+    tournament : {"serial", "parallel"}, default="serial"
+        "serial": the two pathways are trained one after the other, the
+        second starting from the modules the first has updated (Nguyen et
+        al. 2020, Sec. 3.3). "parallel": both side by side on the same
+        mini-batches (:func:`~._sgd.train_pathways` with ``P = 2``).
+    """
+
+    train: TrainSettings
+    n_active: int = 4
+    population_size: int = 20
+    n_generations: int = 200
+    mutation_rate: Optional[float] = None
+    mutation_shift: int = 2
+    tournament: str = "serial"
 
 
 def random_genotype(n_layers, n_active, n_modules, rng):
@@ -57,45 +101,25 @@ def mutate(genotype, n_modules, rng, *, rate=None, max_shift=2):
     return np.where(mask, genotype + shift, genotype) % n_modules
 
 
-def evolve(
-    network,
-    head,
-    X,
-    y,
-    *,
-    n_layers,
-    n_active,
-    n_modules,
-    population_size,
-    n_generations,
-    n_steps,
-    batch_size,
-    learning_rate,
-    mutation_rate,
-    mutation_shift,
-    rng,
-    generator,
-    frozen_cache=None,
-    tournament="serial",
-    on_generation=None,
-    task=0,
-    verbose=False,
-):
+def evolve(network, head, inputs, y, settings, *, rng, generator, on_generation=None,
+           task=0, verbose=False):
     """Evolve pathways by binary tournaments; return the best one.
 
     Parameters
     ----------
     network : PathNetwork
-        Trained in place.
+        Trained in place. If it is in row-space mode
+        (:meth:`~._network.PathNetwork.bind`), it is materialised at the end.
     head : TaskHead
         The task's final layer, shared by the population, trained in place.
-    X : torch.Tensor of shape (n_samples, n_features)
+    inputs : Inputs
+        The training rows, from :meth:`~._network.PathNetwork.bind`.
     y : torch.Tensor of shape (n_samples,), int64
-    tournament : {"serial", "parallel"}, default="serial"
-        "serial": the two pathways are trained one after the other, the
-        second starting from the modules the first has updated (Nguyen et
-        al. 2020, Sec. 3.3). "parallel": both are trained side by side on
-        the same mini-batches (:func:`~skpathnet._parallel.train_pathways_parallel`).
+    settings : EvolutionSettings
+    rng : numpy.random.RandomState
+        Draws genotypes, tournaments and mutations.
+    generator : torch.Generator
+        Mini-batch shuffles, on the device of ``inputs``.
     on_generation : callable, default=None
         Called as ``on_generation(record)`` after each tournament; may add
         keys to ``record``.
@@ -108,8 +132,7 @@ def evolve(
     -------
     best : ndarray of shape (n_layers, n_active), int64
         The population member with the highest last measured fitness (ties:
-        the lowest index); every member trained at least once if
-        ``n_generations * 2 >= population_size``.
+        the lowest index).
     best_fitness : float
     history : list of dict
         One record per generation: ``task``, ``generation``, ``genotypes``
@@ -117,25 +140,27 @@ def evolve(
         population slots), ``fitness`` (tuple of two floats) and ``winner``
         (0 or 1).
     """
+    s = settings
+    n_layers, n_modules = network.n_layers, network.n_modules
     population = [
-        random_genotype(n_layers, n_active, n_modules, rng) for _ in range(population_size)
+        random_genotype(n_layers, s.n_active, n_modules, rng) for _ in range(s.population_size)
     ]
-    fitness = np.full(population_size, -np.inf)
+    fitness = np.full(s.population_size, -np.inf)
     history = []
-    train = dict(
-        n_steps=n_steps, batch_size=batch_size, learning_rate=learning_rate,
-        generator=generator, frozen_cache=frozen_cache,
-    )
     for generation in tqdm(
-        range(n_generations), disable=not verbose, desc=f"task {task}", unit="gen"
+        range(s.n_generations), disable=not verbose, desc=f"task {task}", unit="gen"
     ):
-        a, b = rng.choice(population_size, size=2, replace=False)
-        if tournament == "parallel":
-            scores = train_pathways_parallel(
-                network, [population[a], population[b]], head, X, y, **train
+        a, b = rng.choice(s.population_size, size=2, replace=False)
+        if s.tournament == "parallel":
+            scores = train_pathways(
+                network, [population[a], population[b]], head, inputs, y, s.train, generator
             )
         else:
-            scores = [train_pathway(network, population[s], head, X, y, **train) for s in (a, b)]
+            scores = [
+                train_pathways(network, [population[slot]], head, inputs, y, s.train,
+                               generator)[0]
+                for slot in (a, b)
+            ]
         fitness[[a, b]] = scores
         winner = 0 if scores[0] >= scores[1] else 1
         win_slot, lose_slot = (a, b) if winner == 0 else (b, a)
@@ -148,12 +173,14 @@ def evolve(
             "winner": winner,
         }
         population[lose_slot] = mutate(
-            population[win_slot], n_modules, rng, rate=mutation_rate, max_shift=mutation_shift
+            population[win_slot], n_modules, rng, rate=s.mutation_rate,
+            max_shift=s.mutation_shift,
         )
         fitness[lose_slot] = -np.inf
         if on_generation is not None:
             on_generation(record)
         history.append(record)
+    network.materialize()
     best_slot = int(np.argmax(fitness))
     if not np.isfinite(fitness[best_slot]):
         # No generation ran: nothing was trained, keep the first genotype.

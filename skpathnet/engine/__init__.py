@@ -1,0 +1,30 @@
+"""The PathNet engine: torch only (no scikit-learn), used by PathNetClassifier.
+
+- :mod:`._modules`: module types (:class:`LinearModules`, :class:`ConvModules`)
+  and :class:`Params`;
+- :mod:`._network`: :class:`PathNetwork` (stacked modules, frozen modules,
+  row-space mode of layer 1), :class:`TaskHead`, :class:`Inputs`;
+- :mod:`._pathway`: :class:`Pathways` (gather / scatter of ``P >= 1``
+  pathways) and the one :func:`forward` pass;
+- :mod:`._sgd`: :class:`TrainSettings`, the SGD steps and
+  :func:`train_pathways`;
+- :mod:`._evolution`: :class:`EvolutionSettings`, :func:`evolve`,
+  :func:`mutate`, :func:`random_genotype`.
+"""
+
+from ._evolution import EvolutionSettings, evolve, mutate, random_genotype
+from ._modules import ConvModules, LinearModules, Params
+from ._network import Inputs, PathNetwork, RowSpace, TaskHead, active_modules
+from ._pathway import GatheredLayer, LayerState, Pathways, forward
+from ._sgd import (
+    TrainSettings, autograd_sgd_step, linear_sgd_step, minibatches, run_steps, step_for,
+    train_pathways,
+)
+
+__all__ = [
+    "ConvModules", "EvolutionSettings", "GatheredLayer", "Inputs", "LayerState",
+    "LinearModules", "Params", "PathNetwork", "Pathways", "RowSpace", "TaskHead",
+    "TrainSettings", "active_modules", "autograd_sgd_step", "evolve", "forward",
+    "linear_sgd_step", "minibatches", "mutate", "random_genotype", "run_steps", "step_for",
+    "train_pathways",
+]

@@ -1,0 +1,261 @@
+"""Pathways through a PathNetwork: gather, the one forward pass, scatter.
+
+:class:`Pathways` gathers the active modules of ``P >= 1`` pathways into
+operator-ready leaf tensors, so that training (:mod:`._sgd`) and prediction
+run the same :func:`forward` on them, then scatters the trained values back.
+With ``P = 1`` it is one pathway (the serial tournament, and prediction).
+With ``P > 1`` it holds the *union* of the pathways' trainable modules of
+each layer, trained side by side (``tournament="parallel"``, the
+synchronous form of the parallel evaluation of Fernando et al. 2017,
+Sec. 2): layer 1 is evaluated once per step for the union on the shared
+mini-batch, and layers 2..L run as one stacked batch of ``P * batch`` rows;
+a module used by several pathways gets the sum of their gradients.
+
+Because only the active modules receive a gradient, plain SGD on the gathered
+tensors is exactly SGD on the stacked network.
+"""
+
+from dataclasses import dataclass
+from typing import NamedTuple, Optional, Union
+
+import numpy as np
+import torch
+
+from ._modules import Params
+from ._network import Inputs, active_modules
+
+__all__ = ["GatheredLayer", "LayerState", "Pathways", "forward"]
+
+
+@dataclass
+class GatheredLayer:
+    """One layer of gathered pathways.
+
+    Attributes
+    ----------
+    trainable : Params or None
+        The trainable active modules (union over pathways), gathered.
+    fixed : Params or None
+        The frozen modules, gathered (never updated).
+    modules : ndarray of int
+        Network indices of the modules in ``trainable``, in order.
+    n_fixed : int
+        Number of modules in ``fixed``.
+    count : int or torch.Tensor of shape (P,)
+        Number of modules (trainable and frozen) each pathway averages.
+    mask : torch.Tensor of shape (P, len(modules)) or None
+        ``mask[p, j] = 1`` when pathway ``p`` uses module ``modules[j]``;
+        None for a single pathway (it uses all of them).
+    """
+
+    trainable: Optional[Params]
+    fixed: Optional[Params]
+    modules: np.ndarray
+    n_fixed: int
+    count: Union[int, torch.Tensor]
+    mask: Optional[torch.Tensor] = None
+
+
+class LayerState(NamedTuple):
+    """A layer of a pathway saved for prediction: all its modules gathered.
+
+    ``weight`` and ``bias`` are CPU float32 arrays in the gathered layout of
+    the module type (trainable modules first, then frozen); ``count`` is the
+    number of modules averaged.
+    """
+
+    weight: np.ndarray
+    bias: np.ndarray
+    count: int
+
+
+class Trace(NamedTuple):
+    """What the hand-written backward pass needs of one layer's forward."""
+
+    inputs: torch.Tensor
+    act_trainable: Optional[torch.Tensor]
+    act_fixed: Optional[torch.Tensor]
+
+
+class Pathways:
+    """``P`` pathways' active modules of a network, as leaf tensors.
+
+    Parameters
+    ----------
+    modules : LinearModules or ConvModules
+    layers : list of GatheredLayer
+    n_pathways : int
+
+    Attributes
+    ----------
+    row_space : bool
+        True when layer 1's trainable tensor holds row-space coefficients
+        (inputs are then kernel rows, see :class:`~._network.RowSpace`).
+    """
+
+    def __init__(self, modules, layers, n_pathways=1, *, network=None, row_space=False):
+        self.modules = modules
+        self.layers = layers
+        self.n_pathways = n_pathways
+        self.network = network
+        self.row_space = row_space
+
+    @classmethod
+    def gather(cls, network, genotypes):
+        """Gather the modules of ``genotypes`` (a list of (L, N) int arrays)."""
+        own = [active_modules(g, network.frozen) for g in genotypes]
+        P = len(genotypes)
+        device = network.device
+        layers = []
+        for layer in range(network.n_layers):
+            union = np.unique(np.concatenate([tr[layer] for tr, _ in own]))
+            fixed = np.asarray(network.frozen[layer], dtype=np.int64)
+            stacked = network.first_layer_params() if layer == 0 else network.layers[layer]
+            trainable = None
+            if len(union):
+                trainable = network.modules.gather(stacked, network._index(union))
+            fx = None
+            if len(fixed):
+                fx = network.modules.gather(network.layers[layer], network._index(fixed))
+            if P == 1:
+                count, mask = len(union) + len(fixed), None
+            else:
+                m = np.stack([np.isin(union, tr[layer]) for tr, _ in own])
+                mask = torch.as_tensor(m, dtype=torch.float32, device=device)
+                count = torch.as_tensor(m.sum(1) + len(fixed), dtype=torch.float32, device=device)
+            layers.append(GatheredLayer(trainable, fx, union, len(fixed), count, mask))
+        return cls(network.modules, layers, P, network=network,
+                   row_space=network.row_space is not None)
+
+    def scatter(self):
+        """Write the trained modules back into the network."""
+        net = self.network
+        with torch.no_grad():
+            for index, layer in enumerate(self.layers):
+                if layer.trainable is None:
+                    continue
+                stacked = net.first_layer_params() if index == 0 else net.layers[index]
+                self.modules.scatter(stacked, net._index(layer.modules), layer.trainable)
+
+    def state(self):
+        """A single pathway as fixed CPU weights: a list of :class:`LayerState`."""
+        if self.n_pathways != 1 or self.row_space:
+            raise ValueError("state() needs one pathway outside row-space mode.")
+        out = []
+        for layer in self.layers:
+            parts = [p for p in (layer.trainable, layer.fixed) if p is not None]
+            p = self.modules.concat([Params(q.weight.detach(), q.bias.detach()) for q in parts])
+            out.append(LayerState(p.weight.cpu().numpy(), p.bias.cpu().numpy(), layer.count))
+        return out
+
+    @classmethod
+    def from_state(cls, modules, state, *, device):
+        """One pathway, all of its modules fixed, from :meth:`state`."""
+        layers = [
+            GatheredLayer(
+                None,
+                Params(torch.as_tensor(w, device=device), torch.as_tensor(b, device=device)),
+                np.zeros(0, dtype=np.int64), int(k), int(k),
+            )
+            for w, b, k in state
+        ]
+        return cls(modules, layers, 1)
+
+    def offset_rows(self, inputs):
+        """Row-space offsets of the trainable layer-1 modules, (rows, U * H), or None."""
+        layer = self.layers[0]
+        if inputs.offset is None or layer.trainable is None:
+            return None
+        idx = torch.as_tensor(layer.modules, dtype=torch.long, device=inputs.offset.device)
+        return inputs.offset.index_select(1, idx).reshape(len(inputs.offset), -1)
+
+    def logits(self, inputs, head, *, batch_size=4096):
+        """Logits of shape (P * n_samples, n_classes) without gradients.
+
+        Parameters
+        ----------
+        inputs : Inputs or torch.Tensor of shape (n_samples, n_features)
+        """
+        if isinstance(inputs, torch.Tensor):
+            inputs = Inputs(inputs)
+        out = [torch.zeros(0, head.bias.shape[0], device=head.bias.device)]
+        with torch.no_grad():
+            for start in range(0, inputs.n_rows, batch_size):
+                rows = torch.arange(start, min(start + batch_size, inputs.n_rows),
+                                    device=inputs.x.device)
+                out.append(forward(self, head, inputs.rows(rows)))
+        return torch.cat(out)
+
+
+def _combine(act, layer, P, batch, shared):
+    """Sum each pathway's active modules: (rows, U * unit) -> (P?, batch, *unit)."""
+    U = len(layer.modules)
+    per_module = act.view(len(act), U, -1, *act.shape[2:])
+    if P == 1:
+        return per_module.sum(1)
+    if shared:  # layer 1: one batch for all pathways
+        return torch.einsum("bu...,pu->pb...", per_module, layer.mask)
+    per_module = per_module.view(P, batch, *per_module.shape[1:])
+    return torch.einsum("pbu...,pu->pb...", per_module, layer.mask)
+
+
+def forward(pathways, head, inputs, *, trace=None):
+    """Logits of every pathway of ``pathways`` on a batch: the one forward pass.
+
+    Training (:mod:`._sgd`, with or without autograd) and prediction both
+    call this function.
+
+    Parameters
+    ----------
+    pathways : Pathways
+    head : TaskHead
+    inputs : Inputs
+        A batch of ``batch`` rows (see :class:`~._network.Inputs`).
+    trace : list or None
+        If a list, one :class:`Trace` per layer is appended (for the
+        hand-written backward pass of linear modules).
+
+    Returns
+    -------
+    logits : torch.Tensor of shape (P * batch, n_classes)
+        Pathway ``p``'s logits are rows ``p * batch .. (p + 1) * batch``.
+    """
+    kind = pathways.modules
+    P, batch = pathways.n_pathways, inputs.n_rows
+    h = kind.prepare(inputs.x)
+    for index, layer in enumerate(pathways.layers):
+        shared = index == 0
+        total, a_t, a_f = None, None, None
+        if layer.trainable is not None:
+            z = kind.apply(h, layer.trainable)
+            if shared:
+                offset = pathways.offset_rows(inputs)
+                if offset is not None:
+                    z = z + offset
+            a_t = torch.relu(z)
+            total = _combine(a_t, layer, P, batch, shared)
+        if layer.fixed is not None:
+            if shared and inputs.frozen_sum is not None:
+                s_f = inputs.frozen_sum
+            else:
+                if shared and pathways.row_space:
+                    raise ValueError("row-space inputs need the frozen first-layer sum.")
+                a_f = torch.relu(kind.apply(h, layer.fixed))
+                s_f = a_f.view(len(a_f), layer.n_fixed, -1, *a_f.shape[2:]).sum(1)
+            if P > 1 and not shared:
+                s_f = s_f.view(P, batch, *s_f.shape[1:])
+            total = s_f if total is None else total + s_f
+        if trace is not None:
+            trace.append(Trace(h, a_t, a_f))
+        if P == 1:
+            h = total / layer.count
+        else:
+            if layer.trainable is None and shared:  # frozen modules only: same for all
+                total = total.unsqueeze(0).expand(P, *total.shape)
+            count = layer.count.view(P, *([1] * (total.dim() - 1)))
+            h = (total / count).reshape(P * batch, *total.shape[2:])
+        h = kind.after_layer(h)
+    features = kind.readout(h)
+    if trace is not None:
+        trace.append(Trace(features, None, None))
+    return torch.addmm(head.bias, features, head.weight)

@@ -1,0 +1,260 @@
+"""Plain SGD on gathered pathways: mini-batches, the step, T steps of training.
+
+Linear modules use a hand-written backward pass (:func:`linear_sgd_step`):
+each layer's update is one fused ``addmm_`` (``W -= lr * h.T @ dz``), or in
+row-space mode one ``index_add_`` of the batch's coefficient rows, with no
+autograd graph and no gradient buffers. Convolutional modules use autograd
+(:func:`autograd_sgd_step`) on the gathered leaf tensors, then the same plain
+SGD update. Both run the one :func:`~._pathway.forward`.
+"""
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ._modules import LinearModules
+from ._pathway import Pathways, forward
+
+__all__ = [
+    "TrainSettings", "autograd_sgd_step", "linear_sgd_step", "minibatches", "run_steps",
+    "step_for", "train_pathways",
+]
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How one pathway (or group) is trained in a tournament.
+
+    Parameters
+    ----------
+    n_steps : int
+        ``T``, mini-batch steps per pathway.
+    batch_size : int
+        Samples per mini-batch (Nguyen et al. 2020, Sec. 3.3: 64).
+    learning_rate : float
+        Plain SGD learning rate (ibid.: 0.02).
+    """
+
+    n_steps: int
+    batch_size: int = 64
+    learning_rate: float = 0.02
+
+
+def minibatches(n_samples, n_steps, batch_size, generator, device):
+    """Yield ``n_steps`` mini-batches of shuffled sample indices.
+
+    Samples are drawn without replacement from a random permutation; a new
+    permutation starts when fewer than ``batch_size`` samples are left in the
+    current one (or at once if ``batch_size > n_samples``: then each
+    mini-batch is a whole permutation).
+
+    Yields
+    ------
+    idx : torch.Tensor of shape (min(batch_size, n_samples),), int64
+    """
+    order = torch.randperm(n_samples, generator=generator, device=device)
+    position = 0
+    for _ in range(n_steps):
+        if position + batch_size > n_samples:
+            order = torch.randperm(n_samples, generator=generator, device=device)
+            position = 0
+        yield order[position : position + batch_size]
+        position += batch_size
+
+
+def _targets(pathways, target):
+    return target if pathways.n_pathways == 1 else target.repeat(pathways.n_pathways)
+
+
+def _correct(pathways, logits, targets, batch):
+    hits = logits.argmax(1) == targets
+    return hits.sum() if pathways.n_pathways == 1 else hits.view(-1, batch).sum(1)
+
+
+def linear_sgd_step(pathways, head, inputs, target, index, learning_rate):
+    """One plain-SGD step of linear pathways and their head, in place.
+
+    The loss is the sum over pathways of each pathway's mean cross-entropy.
+    The backward pass is written out; each layer's input gradient is
+    computed with the weights before their update, as backpropagation
+    requires. Frozen modules pass gradients down but are never updated.
+
+    Parameters
+    ----------
+    pathways : Pathways
+        Linear modules; trainable leaves updated in place.
+    head : TaskHead
+        Updated in place.
+    inputs : Inputs
+        The mini-batch (``batch`` rows).
+    target : torch.Tensor of shape (batch,), int64
+    index : torch.Tensor of shape (batch,), int64
+        Training-row indices of the batch (used by the row-space update).
+    learning_rate : float
+
+    Returns
+    -------
+    correct : torch.Tensor, int64, scalar (P = 1) or of shape (P,)
+        Samples classified correctly before the update.
+    """
+    P, batch = pathways.n_pathways, inputs.n_rows
+    H = pathways.modules.n_units
+    trace = []
+    logits = forward(pathways, head, inputs, trace=trace)
+    targets = _targets(pathways, target)
+    correct = _correct(pathways, logits, targets, batch)
+    # d(mean cross-entropy)/d(logits) = (softmax - one_hot) / batch
+    grad = torch.softmax(logits, 1)
+    grad[torch.arange(P * batch, device=grad.device), targets] -= 1.0
+    grad /= batch
+    features = trace[-1].inputs
+    dh = grad @ head.weight.T
+    head.weight.addmm_(features.T, grad, alpha=-learning_rate)
+    head.bias.add_(grad.sum(0), alpha=-learning_rate)
+    for index_l in range(len(pathways.layers) - 1, -1, -1):
+        layer = pathways.layers[index_l]
+        h_in, a_t, a_f = trace[index_l]
+        shared = index_l == 0
+        if P == 1:
+            ds = dh / layer.count
+        else:
+            ds = dh.view(P, batch, H) / layer.count.view(P, 1, 1)
+        dh = None
+        if not shared and layer.fixed is not None:
+            if P == 1:
+                dz_f = ds.repeat(1, layer.n_fixed) * (a_f > 0)
+            else:
+                dz_f = ds.unsqueeze(2).expand(P, batch, layer.n_fixed, H).reshape(P * batch, -1)
+                dz_f = dz_f * (a_f > 0)
+            dh = dz_f @ layer.fixed.weight.T
+        if layer.trainable is None:
+            continue
+        U = len(layer.modules)
+        if P == 1:
+            dz = ds.repeat(1, U) * (a_t > 0)
+        elif shared:
+            dz = torch.einsum("pbh,pu->buh", ds, layer.mask).reshape(batch, -1) * (a_t > 0)
+        else:
+            dz = (ds.unsqueeze(2) * layer.mask.view(P, 1, U, 1)).reshape(P * batch, -1)
+            dz = dz * (a_t > 0)
+        weight, bias = layer.trainable
+        if not shared:
+            d = dz @ weight.T
+            dh = d if dh is None else dh + d
+        if shared and pathways.row_space:
+            weight.index_add_(0, index, dz, alpha=-learning_rate)  # C[b] -= lr * dz
+        else:
+            weight.addmm_(h_in.T, dz, alpha=-learning_rate)
+        bias.add_(dz.sum(0), alpha=-learning_rate)
+    return correct
+
+
+def autograd_sgd_step(pathways, head, inputs, target, index, learning_rate):
+    """One plain-SGD step through torch autograd (any module type, direct mode).
+
+    Same loss, arguments and return value as :func:`linear_sgd_step`: the
+    gradients of the gathered trainable leaves and of the head are taken
+    with :func:`torch.autograd.grad`, then ``p -= lr * grad``. Frozen
+    modules do not require gradients and stay bit-identical.
+
+    Raises
+    ------
+    ValueError
+        In row-space mode (its update is not the gradient in coefficient
+        space; use :func:`linear_sgd_step`).
+    """
+    if pathways.row_space:
+        raise ValueError("autograd_sgd_step does not support row-space training.")
+    P, batch = pathways.n_pathways, inputs.n_rows
+    params = [t for layer in pathways.layers if layer.trainable is not None
+              for t in layer.trainable]
+    params += [head.weight, head.bias]
+    targets = _targets(pathways, target)
+    with torch.enable_grad():
+        for p in params:
+            p.requires_grad_(True)
+        try:
+            logits = forward(pathways, head, inputs)
+            loss = F.cross_entropy(logits, targets, reduction="sum") / batch
+            grads = torch.autograd.grad(loss, params)
+        finally:
+            for p in params:
+                p.requires_grad_(False)
+    with torch.no_grad():
+        for p, g in zip(params, grads):
+            p.sub_(g, alpha=learning_rate)
+    return _correct(pathways, logits.detach(), targets, batch)
+
+
+def step_for(pathways):
+    """The SGD step for a module type: hand-written for linear, else autograd."""
+    if isinstance(pathways.modules, LinearModules):
+        return linear_sgd_step
+    return autograd_sgd_step
+
+
+def run_steps(pathways, head, inputs, y, settings, generator, *, step=None):
+    """Run ``settings.n_steps`` SGD steps on shuffled mini-batches.
+
+    Parameters
+    ----------
+    pathways : Pathways
+    head : TaskHead
+    inputs : Inputs
+        All training rows (see :meth:`PathNetwork.bind`).
+    y : torch.Tensor of shape (n_samples,), int64
+    settings : TrainSettings
+    generator : torch.Generator
+        On the device of ``inputs`` for the mini-batch shuffles.
+    step : callable, default=None
+        ``step(pathways, head, inputs, target, index, learning_rate)``;
+        default :func:`step_for`.
+
+    Returns
+    -------
+    correct : torch.Tensor
+        Sum of the steps' correct counts (scalar, or shape (P,)).
+    seen : int
+        Number of samples seen per pathway.
+    """
+    step = step or step_for(pathways)
+    correct, seen = 0, 0
+    with torch.no_grad():
+        for idx in minibatches(inputs.n_rows, settings.n_steps, settings.batch_size, generator,
+                               inputs.x.device):
+            correct = correct + step(
+                pathways, head, inputs.rows(idx), y.index_select(0, idx), idx,
+                settings.learning_rate,
+            )
+            seen += len(idx)
+    return correct, seen
+
+
+def train_pathways(network, genotypes, head, inputs, y, settings, generator):
+    """Train ``P`` pathways side by side (``P = 1``: one pathway) for ``T`` steps.
+
+    Parameters
+    ----------
+    network : PathNetwork
+        Its active trainable modules are updated in place.
+    genotypes : sequence of ndarray of shape (n_layers, n_active), int
+    head : TaskHead
+        Shared by the pathways; updated in place.
+    inputs, y, settings, generator
+        As in :func:`run_steps`.
+
+    Returns
+    -------
+    fitness : list of float, length P
+        Per pathway, the fraction of the samples seen during the ``T``
+        steps that it classified correctly before each step's update
+        (Nguyen et al. 2020, Sec. 3.3).
+    """
+    pathways = Pathways.gather(network, list(genotypes))
+    correct, seen = run_steps(pathways, head, inputs, y, settings, generator)
+    pathways.scatter()
+    if seen == 0:
+        return [0.0] * len(genotypes)
+    correct = torch.as_tensor(correct).reshape(-1)
+    return [float(c) / seen for c in correct.tolist()]

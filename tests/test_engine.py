@@ -1,0 +1,212 @@
+"""The engine: row-space training of linear modules, convolutional modules."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+
+from skpathnet import PathNetClassifier
+from skpathnet._threads import torch_threads
+from skpathnet.engine import (
+    ConvModules, LinearModules, PathNetwork, Pathways, TaskHead, TrainSettings, forward,
+    train_pathways,
+)
+from skpathnet.plotting import plot_pathways
+from test_classifier import blobs
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Engine calls here bypass n_threads; 2 threads on 2 busy cores are ~20x slower."""
+    with torch_threads(1):
+        yield
+
+FROZEN = [np.array([1, 4]), np.array([0]), np.array([2, 3])]
+GENOTYPES = [np.array([[1, 2], [0, 5], [3, 4]]), np.array([[2, 3], [5, 1], [4, 4]])]
+# n < d / 2, so first_layer="auto" trains in the row space
+WIDE = dict(n_generations=6, population_size=4, n_modules=6, n_active=2, n_units=8,
+            learning_rate=0.05, n_steps=6, batch_size=16, n_threads=1, random_state=0)
+CONV = dict(module="conv", n_channels=4, n_generations=6, population_size=3, n_modules=4,
+            n_active=2, learning_rate=0.5, n_steps=8, batch_size=16, n_threads=1,
+            random_state=0)
+
+
+def _network(modules, with_frozen, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    net = PathNetwork(modules, 3, 6, device=CPU, generator=g)
+    if with_frozen:
+        net.load_frozen(FROZEN, net.module_state(FROZEN))
+    return net, TaskHead(modules.n_outputs, 3, device=CPU, generator=g)
+
+
+def _stacked(net):
+    return [t.clone() for p in net.layers for t in p]
+
+
+def images(n=48, size=8, n_classes=3, seed=0):
+    """Images (n, 3, size, size): a bright square in colour channel ``class``."""
+    rng = np.random.RandomState(seed)
+    y = rng.randint(n_classes, size=n)
+    X = rng.normal(scale=0.3, size=(n, 3, size, size)).astype(np.float32)
+    for i, c in enumerate(y):
+        X[i, c, 2:5, 1:4] += 2.0
+    return X, y
+
+
+# -- row space ------------------------------------------------------------------
+@pytest.mark.parametrize("with_frozen", [False, True])
+@pytest.mark.parametrize("genotypes", [GENOTYPES[:1], GENOTYPES], ids=["serial", "parallel"])
+def test_row_space_training_equals_direct_training(with_frozen, genotypes):
+    """Exact in exact arithmetic: float32 weights within 1e-5, logits within 1e-4."""
+    gen = torch.Generator().manual_seed(1)
+    X = torch.randn(40, 100, generator=gen)
+    y = torch.randint(0, 3, (40,), generator=gen)
+    settings = TrainSettings(n_steps=12, batch_size=16, learning_rate=0.1)
+    results = {}
+    for mode in ("direct", "row_space"):
+        net, head = _network(LinearModules(100, 8), with_frozen)
+        inputs = net.bind(X, first_layer=mode)
+        fitness = []
+        for g in range(3):
+            fitness += train_pathways(net, genotypes, head, inputs, y, settings,
+                                      torch.Generator().manual_seed(g))
+        net.materialize()
+        assert net.row_space is None and net.coef is None
+        logits = Pathways.gather(net, genotypes[:1]).logits(X, head)
+        results[mode] = (net, head, fitness, logits)
+    (nd, hd, fd, ld), (nr, hr, fr, lr) = results["direct"], results["row_space"]
+    assert fd == fr
+    for a, b in zip(_stacked(nd), _stacked(nr)):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(ld, lr, rtol=1e-4, atol=1e-4)
+    if with_frozen:
+        fresh, _ = _network(LinearModules(100, 8), True)
+        for layer, idx in enumerate(FROZEN):
+            assert torch.equal(nr.layers[layer].weight[idx], fresh.layers[layer].weight[idx])
+            assert torch.equal(nr.layers[layer].bias[idx], fresh.layers[layer].bias[idx])
+
+
+def test_first_layer_auto_picks_row_space_for_wide_data_only():
+    X, y = blobs(n=40, n_features=100)
+    assert PathNetClassifier(**WIDE).fit(X, y).first_layer_ == "row_space"
+    Xn, yn = blobs(n=120, n_features=12)
+    assert PathNetClassifier(**WIDE).fit(Xn, yn).first_layer_ == "direct"
+
+
+@pytest.mark.parametrize("tournament", ["serial", "parallel"])
+def test_row_space_fit_matches_direct_fit(tournament):
+    """Same seed: the same best pathway, accuracy within 0.02, probabilities within 1e-3."""
+    X, y = blobs(n=40, n_features=100)
+    Xv, yv = blobs(n=30, n_features=100, seed=5)
+    fits = {
+        mode: PathNetClassifier(**{**WIDE, "first_layer": mode, "tournament": tournament})
+        .fit(X, y, X_val=Xv, y_val=yv)
+        for mode in ("direct", "row_space")
+    }
+    d, r = fits["direct"], fits["row_space"]
+    np.testing.assert_array_equal(d.best_path_, r.best_path_)
+    assert abs(d.score(X, y) - r.score(X, y)) <= 0.02
+    np.testing.assert_allclose(d.predict_proba(X), r.predict_proba(X), atol=1e-3)
+    np.testing.assert_allclose([h["val_score"] for h in d.history_],
+                               [h["val_score"] for h in r.history_], atol=0.04)
+
+
+def test_row_space_transfer_never_changes_frozen_weights():
+    Xs, ys = blobs(n=40, n_features=100, seed=1)
+    src = PathNetClassifier(**WIDE).fit_transfer(Xs, ys)
+    before = src.predict_proba_source(Xs)
+    frozen = [a.copy() for w_b in src._source_state["frozen"][1] for a in w_b]
+    Xt, yt = blobs(n=40, n_features=100, n_classes=4, seed=2)
+    clf = clone(src).fit(Xt, yt)
+    assert clf.first_layer_ == "row_space"
+    for a, b in zip(frozen, [a for w_b in clf._source_state["frozen"][1] for a in w_b]):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(before, clf.predict_proba_source(Xs))
+
+
+# -- convolutional modules ---------------------------------------------------------
+def test_conv_layer_is_one_batched_conv_equal_to_a_loop_over_modules():
+    modules = ConvModules((3, 8, 8), 4, 3)
+    net, head = _network(modules, with_frozen=True)
+    x = torch.randn(5, 3 * 8 * 8, generator=torch.Generator().manual_seed(0))
+    genotype = GENOTYPES[0]
+    got = Pathways.gather(net, [genotype]).logits(x, head)
+    h = x.view(5, 3, 8, 8)
+    for layer, genes in enumerate(genotype):
+        w, b = net.layers[layer]
+        active = np.union1d(np.unique(genes), FROZEN[layer])
+        outs = [torch.relu(torch.nn.functional.conv2d(h, w[m], b[m], padding=1)) for m in active]
+        h = torch.nn.functional.avg_pool2d(torch.stack(outs).mean(0), 2)
+    expected = h.mean((2, 3)) @ head.weight + head.bias
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("tournament", ["serial", "parallel"])
+def test_conv_fit_learns_and_is_reproducible(tournament):
+    X, y = images()
+    a = PathNetClassifier(**{**CONV, "tournament": tournament}).fit(X, y)
+    b = PathNetClassifier(**{**CONV, "tournament": tournament}).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    assert a.first_layer_ == "direct" and a.input_shape_ == (3, 8, 8)
+    assert len(a.history_) == CONV["n_generations"]
+    assert a.score(X, y) > 0.6  # 3 classes: chance is 1/3
+
+
+def test_conv_transfer_keeps_frozen_modules_bit_identical():
+    Xs, ys = images(seed=1)
+    src = PathNetClassifier(**CONV).fit_transfer(Xs, ys)
+    before = src.predict_proba_source(Xs)
+    frozen = [a.copy() for w_b in src._source_state["frozen"][1] for a in w_b]
+    Xt, yt = images(seed=2)
+    clf = clone(src).fit(Xt, yt, X_val=Xt[:10], y_val=yt[:10])
+    assert clf.frozen_modules_ is src.frozen_modules_
+    for a, b in zip(frozen, [a for w_b in clf._source_state["frozen"][1] for a in w_b]):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(before, clf.predict_proba_source(Xs))
+    assert clf.predict_source(Xs).shape == (len(Xs),)
+    assert all(0 <= r["val_score"] <= 1 for r in clf.history_)
+    assert plot_pathways(clf) is not None
+
+
+def test_conv_needs_images():
+    X, y = blobs()
+    with pytest.raises(ValueError, match='module="conv" needs images'):
+        PathNetClassifier(**CONV).fit(X, y)
+    Xi, yi = images()
+    clf = PathNetClassifier(**CONV).fit(Xi, yi)
+    with pytest.raises(ValueError, match="segments of shape"):
+        clf.predict(Xi.reshape(len(Xi), 3, 4, 16))
+    with pytest.raises(ValueError, match="row_space"):
+        PathNetClassifier(**CONV, first_layer="row_space").fit(Xi, yi)
+
+
+@pytest.mark.parametrize("params, match", [({"kernel_size": 2}, "odd"),
+                                           ({"n_channels": 0}, "n_channels"),
+                                           ({"module": "lstm"}, "module"),
+                                           ({"first_layer": "svd"}, "first_layer")])
+def test_bad_module_params_raise(params, match):
+    X, y = images()
+    with pytest.raises(ValueError, match=match):
+        PathNetClassifier(**{**CONV, **params}).fit(X, y)
+
+
+def test_conv_clips_average_segments():
+    from skpathnet._clips import make_clips
+
+    X, y = images(n=30)
+    clips = make_clips([X[i : i + 2] for i in range(0, 30, 2)])
+    clf = PathNetClassifier(**CONV).fit(clips, y[::2])
+    seg = clf.predict_proba_segments(clips)
+    np.testing.assert_allclose(clf.predict_proba(clips), seg.reshape(15, 2, -1).mean(1),
+                               rtol=1e-6)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("params", [CONV, {**WIDE, "first_layer": "row_space"}],
+                         ids=["conv", "row_space"])
+def test_cuda_engine_modes_run(params):
+    X, y = images() if params.get("module") == "conv" else blobs(n=40, n_features=100)
+    clf = PathNetClassifier(**{**params, "device": "cuda"}).fit(X, y)
+    assert clf.score(X, y) > 0.5
