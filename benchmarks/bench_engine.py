@@ -21,20 +21,27 @@ Parts
 1. **Engine vs naive.** One generation = two pathways trained for
    ``T = n_segments // 64`` plain-SGD steps each (batch 64, lr 0.02, L=3,
    M=20, N=4, 20 units), ``PathNetwork``/``TaskHead`` built as in
-   ``_train_task``, trained by ``skpathnet._pathnet.train_pathway``. Every
+   ``_train_task``, trained by ``skpathnet.engine.train_pathways``, with
+   ``first_layer="auto"`` (row space for n <= d / 2, as ``PathNetClassifier``) and
+   with ``first_layer="direct"``. Every
    genotype has 4 distinct modules per layer. The naive reference (in this
    file) is a textbook PyTorch version: an ``nn.Linear`` per module in an
    ``nn.ModuleList`` per layer, a Python loop over the active modules whose
    outputs are stacked and averaged, a ``DataLoader(TensorDataset,
    batch_size=64, shuffle=True)``, ``torch.optim.SGD`` over all parameters of
    the super-network, the same initial weights and genotypes. Also timed:
-   ``skpathnet._evolution.evolve(n_generations=1, population_size=2)``
+   ``skpathnet.engine.evolve(n_generations=1, population_size=2)``
    (random genotypes, so sometimes fewer than 4 distinct modules) and a
    GEMM-only generation (2 T x the two layer-1 GEMMs of part 2). The rows
    run *interleaved*: each round (one untimed warm-up round first) runs one
    generation of every row in rotating order, and ratios are medians of the
    per-round ratios. On a shared VM the same GEMM drifts by +-30 % within
    seconds, so timing one implementation after the other is not comparable.
+1b. **Conv modules** (Engine v2). The same segments as (3, 64, 64) images;
+   ``ConvModules(n_channels=8, kernel_size=3)``; ours (one ``conv2d`` per layer
+   on the gathered kernels, autograd) vs a naive net (one ``nn.Conv2d`` per
+   module, Python loop, ``DataLoader``, ``optim.SGD``), interleaved rounds of a
+   few steps, projected to a generation (2T steps) and a 200-generation fold.
 2. **GEMM bound.** float32 ``torch.mm`` on pre-allocated operands (warm-up,
    median of repeats): the first layer's forward (64 x 12288) @ (12288 x 80)
    and weight gradient (12288 x 64) @ (64 x 80) (the left operand a
@@ -141,72 +148,90 @@ def table(header, rows):
 # Each runner times one generation; the main loop interleaves them in rounds
 # so that every implementation sees the same machine state (on a shared VM the
 # same GEMM varies by +-30 % from one second to the next).
-def build_engine(n_features, n_classes, seed):
+def build_engine(n_features, n_classes, seed, modules=None):
     """PathNetwork, TaskHead and shuffle generator drawn as in ``_train_task``."""
-    from skpathnet._pathnet import PathNetwork, TaskHead
+    from skpathnet.engine import LinearModules, PathNetwork, TaskHead
 
+    modules = modules or LinearModules(n_features, N_UNITS)
     rng = np.random.RandomState(seed)
     init = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
     shuffle = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
     device = torch.device("cpu")
-    network = PathNetwork(
-        n_features, N_LAYERS, N_MODULES, N_UNITS, device=device, generator=init
-    )
-    head = TaskHead(N_UNITS, n_classes, device=device, generator=init)
+    network = PathNetwork(modules, N_LAYERS, N_MODULES, device=device, generator=init)
+    head = TaskHead(modules.n_outputs, n_classes, device=device, generator=init)
     return network, head, shuffle
 
 
-class EngineRunner:
-    """Our engine: ``train_pathway`` for each genotype of a pair."""
+def first_layer_auto(n_samples, n_features):
+    """``PathNetClassifier(first_layer="auto")``'s choice."""
+    return "row_space" if n_samples <= n_features / 2 else "direct"
 
-    def __init__(self, X, y, n_classes, n_steps, seed):
-        self.X, self.y, self.n_steps = X, y, n_steps
-        self.network, self.head, self.shuffle = build_engine(X.shape[1], n_classes, seed)
+
+class EngineRunner:
+    """Our engine: ``train_pathways`` for each genotype of a pair (serial tournament).
+
+    ``first_layer`` as in ``PathNetClassifier`` ("auto" resolved here); the
+    row-space precomputation (``PathNetwork.bind``) runs once, as once per
+    fit, and is timed as ``setup_s``.
+    """
+
+    tournament = "serial"
+
+    def __init__(self, X, y, n_classes, n_steps, seed, first_layer="auto", modules=None):
+        from skpathnet.engine import TrainSettings
+
+        self.X, self.y = X, y
+        self.settings = TrainSettings(n_steps=n_steps, batch_size=BATCH, learning_rate=LR)
+        self.network, self.head, self.shuffle = build_engine(X.shape[1], n_classes, seed,
+                                                             modules)
+        if first_layer == "auto":
+            first_layer = first_layer_auto(*X.shape) if modules is None else "direct"
+        self.first_layer = first_layer
+        start = time.perf_counter()
+        self.inputs = self.network.bind(X, first_layer=first_layer)
+        self.setup_s = time.perf_counter() - start
 
     def generation(self, pair):
-        from skpathnet._pathnet import train_pathway
+        from skpathnet.engine import train_pathways
 
         start = time.perf_counter()
-        for genotype in pair:
-            train_pathway(
-                self.network, genotype, self.head, self.X, self.y, n_steps=self.n_steps,
-                batch_size=BATCH, learning_rate=LR, generator=self.shuffle,
-            )
+        if self.tournament == "parallel":
+            train_pathways(self.network, list(pair), self.head, self.inputs, self.y,
+                           self.settings, self.shuffle)
+        else:
+            for genotype in pair:
+                train_pathways(self.network, [genotype], self.head, self.inputs, self.y,
+                               self.settings, self.shuffle)
         return time.perf_counter() - start
 
 
 class EvolveRunner(EngineRunner):
-    """Our engine through ``evolve(n_generations=1, population_size=2)``."""
+    """Our engine through ``evolve(n_generations=1, population_size=2)``, direct layer 1.
+
+    (``evolve`` materialises row-space weights at its end, once per fit; a
+    one-generation ``evolve`` would time that every round, so this row uses
+    the direct first layer.)
+    """
 
     def __init__(self, X, y, n_classes, n_steps, seed):
-        super().__init__(X, y, n_classes, n_steps, seed)
+        super().__init__(X, y, n_classes, n_steps, seed, first_layer="direct")
         self.rng = np.random.RandomState(seed)
 
     def generation(self, pair=None):
-        from skpathnet._evolution import evolve
+        from skpathnet.engine import EvolutionSettings, evolve
 
+        settings = EvolutionSettings(train=self.settings, n_active=N_ACTIVE, population_size=2,
+                                     n_generations=1)
         start = time.perf_counter()
-        evolve(
-            self.network, self.head, self.X, self.y, n_layers=N_LAYERS, n_active=N_ACTIVE,
-            n_modules=N_MODULES, population_size=2, n_generations=1, n_steps=self.n_steps,
-            batch_size=BATCH, learning_rate=LR, mutation_rate=None, mutation_shift=2,
-            rng=self.rng, generator=self.shuffle,
-        )
+        evolve(self.network, self.head, self.inputs, self.y, settings, rng=self.rng,
+               generator=self.shuffle)
         return time.perf_counter() - start
 
 
 class ParallelRunner(EngineRunner):
     """Our engine, ``tournament="parallel"``: both pathways side by side."""
 
-    def generation(self, pair):
-        from skpathnet._parallel import train_pathways_parallel
-
-        start = time.perf_counter()
-        train_pathways_parallel(
-            self.network, list(pair), self.head, self.X, self.y, n_steps=self.n_steps,
-            batch_size=BATCH, learning_rate=LR, generator=self.shuffle,
-        )
-        return time.perf_counter() - start
+    tournament = "parallel"
 
 
 class RelatedPairRunner(ParallelRunner):
@@ -221,7 +246,7 @@ class RelatedPairRunner(ParallelRunner):
         self.rng = np.random.RandomState(seed + 1)
 
     def generation(self, pair):
-        from skpathnet._evolution import mutate
+        from skpathnet.engine import mutate
 
         return super().generation((pair[0], mutate(pair[0], N_MODULES, self.rng)))
 
@@ -237,16 +262,18 @@ def evolution_run(X, y, n_classes, n_steps, n_generations, tournament, seed):
     union : float
         Mean number of distinct layer-1 modules of the two pathways.
     """
-    from skpathnet._evolution import evolve
+    from skpathnet.engine import EvolutionSettings, TrainSettings, evolve
 
     network, head, shuffle = build_engine(X.shape[1], n_classes, seed)
-    start = time.perf_counter()
-    _, _, history = evolve(
-        network, head, X, y, n_layers=N_LAYERS, n_active=N_ACTIVE, n_modules=N_MODULES,
-        population_size=20, n_generations=n_generations, n_steps=n_steps, batch_size=BATCH,
-        learning_rate=LR, mutation_rate=None, mutation_shift=2,
-        rng=np.random.RandomState(seed), generator=shuffle, tournament=tournament,
+    settings = EvolutionSettings(
+        train=TrainSettings(n_steps=n_steps, batch_size=BATCH, learning_rate=LR),
+        n_active=N_ACTIVE, population_size=20, n_generations=n_generations,
+        tournament=tournament,
     )
+    start = time.perf_counter()
+    inputs = network.bind(X, first_layer=first_layer_auto(*X.shape))
+    _, _, history = evolve(network, head, inputs, y, settings,
+                           rng=np.random.RandomState(seed), generator=shuffle)
     seconds = time.perf_counter() - start
     fitness = np.mean([r["fitness"][r["winner"]] for r in history[-10:]])
     union = np.mean([len(np.union1d(a[0], b[0])) for a, b in (r["genotypes"] for r in history)])
@@ -266,7 +293,7 @@ def pair_overlap(n_generations=200, population=20, runs=200, seed=0):
         Mean number of distinct modules in the union of the pair's layer-1
         genes (8 = disjoint pathways of 4 modules, 4 = identical ones).
     """
-    from skpathnet._evolution import mutate, random_genotype
+    from skpathnet.engine import mutate, random_genotype
 
     rng = np.random.RandomState(seed)
     union = np.zeros(n_generations)
@@ -286,7 +313,7 @@ class NaiveSuperNet(nn.Module):
     def __init__(self, network, head):
         super().__init__()
         self.layers = nn.ModuleList()
-        for w, b in zip(network.weights, network.biases):
+        for w, b in network.layers:
             modules = nn.ModuleList()
             for m in range(w.shape[0]):
                 lin = nn.Linear(w.shape[1], w.shape[2])
@@ -344,6 +371,64 @@ class NaiveRunner:
         for genotype in pair:
             self.train_pathway(genotype)
         return time.perf_counter() - start
+
+
+class NaiveConvNet(nn.Module):
+    """Textbook convolutional PathNet: one nn.Conv2d per module, loop over active modules."""
+
+    def __init__(self, network, head):
+        super().__init__()
+        kind = network.modules
+        self.pad = kind.kernel_size // 2
+        self.layers = nn.ModuleList()
+        for w, b in network.layers:
+            modules = nn.ModuleList()
+            for m in range(w.shape[0]):
+                conv = nn.Conv2d(w.shape[2], w.shape[1], kind.kernel_size, padding=self.pad)
+                with torch.no_grad():
+                    conv.weight.copy_(w[m])
+                    conv.bias.copy_(b[m])
+                modules.append(conv)
+            self.layers.append(modules)
+        self.head = nn.Linear(head.weight.shape[0], head.weight.shape[1])
+        with torch.no_grad():
+            self.head.weight.copy_(head.weight.T)
+            self.head.bias.copy_(head.bias)
+        self.shape = kind.input_shape
+
+    def forward(self, x, genotype):
+        h = x.view(len(x), *self.shape)
+        for modules, genes in zip(self.layers, genotype):
+            outs = [torch.relu(modules[int(m)](h)) for m in sorted(set(genes.tolist()))]
+            h = F.avg_pool2d(torch.stack(outs).mean(0), 2)
+        return self.head(h.mean((2, 3)))
+
+
+class NaiveConvRunner(NaiveRunner):
+    """The naive conv reference: DataLoader, nn.Conv2d per module, optim.SGD."""
+
+    def __init__(self, X, y, n_classes, n_steps, seed, modules):
+        from torch.utils.data import DataLoader, TensorDataset
+
+        network, head, _ = build_engine(X.shape[1], n_classes, seed, modules)
+        self.net = NaiveConvNet(network, head)
+        self.loader = DataLoader(
+            TensorDataset(X, y), batch_size=BATCH, shuffle=True,
+            generator=torch.Generator().manual_seed(seed),
+        )
+        self.n_steps = n_steps
+
+
+def check_same_conv_model(X, y, n_classes, genotype, seed, modules):
+    """Max |logit difference| of the engine's conv pathway and the naive net at init."""
+    from skpathnet.engine import Pathways
+
+    network, head, _ = build_engine(X.shape[1], n_classes, seed, modules)
+    net = NaiveConvNet(network, head)
+    with torch.no_grad():
+        xb = X[:BATCH]
+        return float((Pathways.gather(network, [genotype]).logits(xb, head)
+                      - net(xb, genotype)).abs().max())
 
 
 class GemmRunner:
@@ -467,22 +552,23 @@ PROFILE_KEYS = [
 
 
 def sgd_step_timed(pathway, head, x, target, lr, acc):
-    """``skpathnet._pathnet.sgd_step`` (no frozen modules) with timers.
+    """``skpathnet.engine.linear_sgd_step`` (one pathway, direct layer 1, no frozen
+    modules) with timers.
 
     The same operations in the same order (``check_same_model`` checks the
     result is bit-identical); adds seconds to ``acc`` under
     ``PROFILE_KEYS[2:6]``. CPU ops are synchronous, so the timers are exact.
     """
-    H = pathway.H
+    H = pathway.modules.n_units
     batch = len(x)
     t0 = time.perf_counter()
-    (w1, b1), _, k1 = pathway.layers[0]
+    (w1, b1), k1 = pathway.layers[0].trainable, pathway.layers[0].count
     z1 = torch.addmm(b1, x, w1)
     t1 = time.perf_counter()
     a = torch.relu(z1)
     inputs, acts = [x], [a]
     h = a.view(batch, -1, H).sum(1) / k1
-    for (w, b), _, k in pathway.layers[1:]:
+    for (w, b), k in ((layer.trainable, layer.count) for layer in pathway.layers[1:]):
         inputs.append(h)
         a = torch.relu(torch.addmm(b, h, w))
         acts.append(a)
@@ -497,7 +583,7 @@ def sgd_step_timed(pathway, head, x, target, lr, acc):
     head.weight.addmm_(h.T, grad, alpha=-lr)
     head.bias.add_(grad.sum(0), alpha=-lr)
     for layer in range(len(pathway.layers) - 1, 0, -1):
-        (w, b), _, k = pathway.layers[layer]
+        (w, b), k = pathway.layers[layer].trainable, pathway.layers[layer].count
         a = acts[layer]
         dz = (dh / k).repeat(1, a.shape[1] // H) * (a > 0)
         dh = dz @ w.T
@@ -520,26 +606,26 @@ def sgd_step_timed(pathway, head, x, target, lr, acc):
 def check_same_model(X, y, n_classes, genotype, seed):
     """Max |logit difference|: engine vs naive at init and after one SGD step,
     and ``sgd_step`` vs the timed copy of part 4 after one step."""
-    from skpathnet._pathnet import sgd_step
+    from skpathnet.engine import Inputs, Pathways, linear_sgd_step
 
     xb, yb = X[:BATCH], y[:BATCH]
     network, head, _ = build_engine(X.shape[1], n_classes, seed)
     net = NaiveSuperNet(network, head)
-    pathway = network.gather(genotype)
+    pathway = Pathways.gather(network, [genotype])
     with torch.no_grad():
-        init = float((pathway.forward(xb, head) - net(xb, genotype)).abs().max())
-        sgd_step(pathway, head, xb, yb, LR)
+        init = float((pathway.logits(xb, head) - net(xb, genotype)).abs().max())
+        linear_sgd_step(pathway, head, Inputs(xb), yb, torch.arange(BATCH), LR)
     optimizer = torch.optim.SGD(net.parameters(), lr=LR)
     optimizer.zero_grad()
     F.cross_entropy(net(xb, genotype), yb).backward()
     optimizer.step()
     network2, head2, _ = build_engine(X.shape[1], n_classes, seed)
-    pathway2 = network2.gather(genotype)
+    pathway2 = Pathways.gather(network2, [genotype])
     with torch.no_grad():
         sgd_step_timed(pathway2, head2, xb, yb, LR, dict.fromkeys(PROFILE_KEYS, 0.0))
-        ours = pathway.forward(xb, head)
+        ours = pathway.logits(xb, head)
         step = float((ours - net(xb, genotype)).abs().max())
-        timed = float((ours - pathway2.forward(xb, head2)).abs().max())
+        timed = float((ours - pathway2.logits(xb, head2)).abs().max())
     return init, step, timed
 
 
@@ -550,6 +636,8 @@ def profile_generation(X, y, n_classes, pairs, n_steps, seed):
     so that the bound is measured under the same machine state. The first
     pair is a warm-up.
     """
+    from skpathnet.engine import Pathways
+
     network, head, shuffle = build_engine(X.shape[1], n_classes, seed)
     gemm = GemmRunner(n_steps, seed)
     parts = dict.fromkeys(PROFILE_KEYS, 0.0)
@@ -562,7 +650,7 @@ def profile_generation(X, y, n_classes, pairs, n_steps, seed):
         g_start = time.perf_counter()
         for genotype in pair:
             t = time.perf_counter()
-            pathway = network.gather(genotype)
+            pathway = Pathways.gather(network, [genotype])
             n = len(X)
             order = torch.randperm(n, generator=shuffle)
             acc["gather + randperm"] += time.perf_counter() - t
@@ -603,13 +691,10 @@ def profile_generation(X, y, n_classes, pairs, n_steps, seed):
 def torch_profile(X, y, n_classes, genotype, n_steps, seed, rows=12):
     from torch.profiler import ProfilerActivity, profile
 
-    from skpathnet._pathnet import train_pathway
-
-    network, head, shuffle = build_engine(X.shape[1], n_classes, seed)
-    kwargs = dict(n_steps=n_steps, batch_size=BATCH, learning_rate=LR, generator=shuffle)
-    train_pathway(network, genotype, head, X, y, **kwargs)  # warm-up
+    runner = EngineRunner(X, y, n_classes, n_steps, seed, first_layer="direct")
+    runner.generation([genotype])  # warm-up
     with profile(activities=[ProfilerActivity.CPU]) as prof:
-        train_pathway(network, genotype, head, X, y, **kwargs)
+        runner.generation([genotype])
     return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows)
 
 
@@ -646,7 +731,8 @@ def memory_child(n_samples, threads, seed):
     reset = reset_peak_rss()
     start = time.perf_counter()
     PathNetClassifier(
-        n_generations=1, population_size=2, n_threads=threads, random_state=seed
+        n_generations=1, population_size=2, n_threads=threads, random_state=seed,
+        first_layer=os.environ.get("BENCH_FIRST_LAYER", "direct"),
     ).fit(X, y)
     seconds = time.perf_counter() - start
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -690,6 +776,43 @@ def feature_throughput(files, n_jobs_list):
                 LogMelSegmenter(n_jobs=n_jobs, memory=memory).transform(files)
                 rows.append((n_jobs, mode, time.perf_counter() - start))
     return rows, clips_out
+
+
+def conv_part(X, y, n_classes, T, seed, quick):
+    """Part 1b: convolutional modules, ours vs one nn.Conv2d per module."""
+    from skpathnet.engine import ConvModules
+
+    modules = ConvModules((3, 64, 64), 8, 3)
+    steps = 3 if quick else 8
+    rounds = 2 if quick else 4
+    rng = np.random.RandomState(seed + 2)
+    pairs = [(distinct_genotype(rng), distinct_genotype(rng)) for _ in range(rounds + 1)]
+    diff = check_same_conv_model(X, y, n_classes, pairs[0][0], seed, modules)
+    runners = {
+        "ours": EngineRunner(X, y, n_classes, steps, seed, modules=modules),
+        "parallel": type("P", (ParallelRunner,), {})(X, y, n_classes, steps, seed,
+                                                      modules=modules),
+        "naive": NaiveConvRunner(X, y, n_classes, steps, seed, modules),
+    }
+    times = interleaved(runners, pairs)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(f"## 1b. Convolutional modules on the same EMO-DB segments as images "
+          f"(3 x 64 x 64; 3 x 3 kernels, 8 channels per module, N = {N_ACTIVE} modules, "
+          f"{N_LAYERS} layers with 2 x 2 average pooling, global average pooling)\n")
+    print(f"{steps} steps per pathway per round (a full generation has T = {T}); "
+          f"{rounds} timed rounds after a warm-up, interleaved; engine vs naive logits at "
+          f"init, max |diff| {diff:.1e}.\n")
+    labels = {"ours": "ours: one conv2d per layer on the gathered kernels, autograd",
+              "parallel": 'ours, tournament="parallel"',
+              "naive": "naive: nn.Conv2d/module + loop + DataLoader + optim.SGD"}
+    table(["implementation", "ms / step", f"projected s / generation (2 x {T} steps)",
+           "projected min / 200-generation fold", "naive / this (paired median)"],
+          [(labels[k], f"{1e3 * med[k] / (2 * steps):.1f}",
+            f"{med[k] / steps * T:.2f}", f"{200 * med[k] / steps * T / 60:.1f}",
+            f"{paired_median(times['naive'], times[k]):.2f}") for k in labels])
+    ratio = paired_median(times["naive"], times["ours"])
+    print(f"**Engine v2, conv: ours vs naive {ratio:.2f}x** (target >= 3x: "
+          f"{'met' if ratio >= 3 else 'MISSED'}).\n")
 
 
 # --------------------------------------------------------------------------- main
@@ -761,12 +884,15 @@ def main(argv=None):
     )
     runners = {
         "ours": EngineRunner(X_real, y_real, n_classes, T, args.seed),
+        "direct": EngineRunner(X_real, y_real, n_classes, T, args.seed, first_layer="direct"),
         "evolve": EvolveRunner(X_real, y_real, n_classes, T, args.seed),
         "parallel": ParallelRunner(X_real, y_real, n_classes, T, args.seed),
         "related": RelatedPairRunner(X_real, y_real, n_classes, T, args.seed),
         "naive": NaiveRunner(X_real, y_real, n_classes, T, args.seed),
         "gemm": GemmRunner(T, args.seed),
     }
+    setup_s = runners["ours"].setup_s
+    ours_mode = runners["ours"].first_layer
     times = interleaved(runners, pairs)
     del runners
     med = {name: statistics.median(ts) for name, ts in times.items()}
@@ -783,10 +909,11 @@ def main(argv=None):
         f"of every row (order rotating), so ratios are paired per round.\n"
     )
     labels_ = {
-        "ours": "ours: train_pathway x 2",
-        "evolve": "ours: evolve(n_generations=1) (random genotypes)",
-        "parallel": 'ours, tournament="parallel": both pathways side by side',
-        "related": 'ours, tournament="parallel", pair (a, mutate(a))',
+        "ours": f'ours (first_layer="auto" = {ours_mode}): train_pathways x 2',
+        "direct": 'ours, first_layer="direct": train_pathways x 2',
+        "evolve": 'ours: evolve(n_generations=1), direct (random genotypes)',
+        "parallel": f'ours ({ours_mode}), tournament="parallel": both pathways side by side',
+        "related": f'ours ({ours_mode}), tournament="parallel", pair (a, mutate(a))',
         "naive": "naive: nn.Linear/module + DataLoader + optim.SGD",
         "gemm": "GEMM only: 2T x (layer-1 forward + weight grad)",
     }
@@ -797,9 +924,23 @@ def main(argv=None):
             (labels_[name], f"{med[name]:.3f}", f"{min(times[name]):.3f}",
              f"{max(times[name]):.3f}", f"{1e3 * med[name] / (2 * T):.2f}",
              f"{paired_median(times['naive'], times[name]):.2f}")
-            for name in ("ours", "evolve", "parallel", "related", "naive", "gemm")
+            for name in ("ours", "direct", "evolve", "parallel", "related", "naive", "gemm")
         ],
     )
+    direct_speedup = paired_median(times["naive"], times["direct"])
+    rs_gain = paired_median(times["direct"], times["ours"])
+    per_fold = 200 * med["ours"] + setup_s
+    print(
+        f"Row-space setup (Gram matrix X X^T and offsets X W_0, once per fit): "
+        f"{setup_s:.2f} s = {setup_s / med['ours']:.1f} generations; over a 200-generation "
+        f"fit: {per_fold:.0f} s vs {200 * med['direct']:.0f} s direct "
+        f"({200 * med['direct'] / per_fold:.2f}x), {200 * med['naive']:.0f} s naive "
+        f"({200 * med['naive'] / per_fold:.2f}x).\n"
+    )
+    print(f"**Engine v2, linear: ours vs naive {speedup:.2f}x per generation** (target >= 5x: "
+          f"{'met' if speedup >= 5 else 'MISSED'}); with the row-space reduction off "
+          f"(first_layer=\"direct\") {direct_speedup:.2f}x; the row-space reduction alone "
+          f"{rs_gain:.2f}x.\n")
     par_speedup = paired_median(times["naive"], times["parallel"])
     rel_speedup = paired_median(times["naive"], times["related"])
     overlap = pair_overlap(runs=50 if quick else 200, seed=args.seed)
@@ -817,10 +958,12 @@ def main(argv=None):
           f"would be {paired_median(times['naive'], times['gemm']):.2f}x faster than "
           f"the naive reference.\n")
 
+    conv_part(X_real, y_real, n_classes, T, args.seed, quick)
+
     gemm = gemm_throughput(gemm_repeat)
     flops_step = 2 * FLOP_L1
-    achieved = 2 * T * flops_step / med["ours"]
-    frac = paired_median(times["gemm"], times["ours"])
+    achieved = 2 * T * flops_step / med["direct"]
+    frac = paired_median(times["gemm"], times["direct"])
     print("## 2. float32 GEMM throughput and the engine's share of it\n")
     table(
         ["GEMM (stand-alone, median of repeats)", "ms", "GFLOP/s"],
@@ -856,7 +999,8 @@ def main(argv=None):
         f"Counted FLOPs per step and pathway: layer 1 forward 2*64*12288*80 + weight "
         f"gradient 2*64*12288*80 = {flops_step / 1e6:.1f} MFLOP (layers 2-3 and head, "
         f"not counted: {small_layer_flops(n_classes) / 1e6:.2f} MFLOP).\n"
-        f"Engine: {2 * T} steps x {flops_step / 1e6:.1f} MFLOP in {med['ours']:.3f} s "
+        f"Engine (direct first layer): {2 * T} steps x {flops_step / 1e6:.1f} MFLOP in "
+        f"{med['direct']:.3f} s "
         f"(median) = {achieved / 1e9:.1f} GFLOP/s; "
         f"**{100 * frac:.0f} % of the layer-1 GEMM throughput** (paired median of "
         f"GEMM-only time / engine time over the rounds; "
@@ -890,8 +1034,10 @@ def main(argv=None):
     for f in factors:
         X = torch.randn(sizes[f], N_FEATURES, generator=g)
         y = torch.randint(0, N_CLASSES_SYNTH, (sizes[f],), generator=g)
+        # direct first layer: the row-space cost grows with n (it is only chosen for
+        # n <= d / 2, where it is below the direct cost)
         scale_runners[f] = EngineRunner(
-            X, y, N_CLASSES_SYNTH, max(1, sizes[f] // BATCH), args.seed
+            X, y, N_CLASSES_SYNTH, max(1, sizes[f] // BATCH), args.seed, first_layer="direct"
         )
     srng = np.random.RandomState(args.seed + 1)
     spairs = [(distinct_genotype(srng), distinct_genotype(srng))
@@ -962,7 +1108,7 @@ def main(argv=None):
                  f"{1e3 * gemm_gen:.1f}"))
     table(["part", "ms", "%", "ms / step", "GEMM-only ms"], rows)
     print(
-        "Measured by re-running train_pathway's loop with a timed copy of sgd_step "
+        "Measured by re-running train_pathways' loop (direct first layer) with a timed copy of sgd_step "
         "(same operations, bit-identical result). 'forward: rest + loss gradient' = "
         "relu, view-sum, /k, layers 2-3, head, argmax count, softmax - one-hot; "
         "'backward: rest' = head and layers 3-2 (input gradients and their fused "
