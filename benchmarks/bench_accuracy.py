@@ -46,16 +46,18 @@ from pathlib import Path
 
 import numpy as np
 from joblib import Memory
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from skpathnet import PathNetClassifier
-from skpathnet._experiment import evaluate, load_corpus
+from skpathnet._experiment import (
+    BEST_AUDIO, CORPORA, VISUAL_SHARED_EMOTIONS, evaluate, extract_features, load_corpus,
+)
 from skpathnet._metrics import war_score
 from skpathnet._report import write_json
-from skpathnet.transformers import GroupStandardScaler, OpenSmileFunctionals
 
 HERE = Path(__file__).parent
 OUT = HERE / "results" / "accuracy"
@@ -69,17 +71,17 @@ TARGETS = {
                "paper_results": "jaffe-ckplus"},
 }
 
-#: PathNet settings chosen by the search of RESULTS.md ("Accuracy"): on
-#: RAVDESS speakers (a source corpus, never the targets), then fixed.
-PATHNET_BEST = {"n_steps": 50, "learning_rate": 0.05}
+#: PathNet settings chosen by the search of RESULTS.md ("Accuracy") on RAVDESS
+#: speakers (a source corpus, never a target), then fixed: the main job's default.
+PATHNET_BEST = BEST_AUDIO["params"]
 
 
 @dataclass(frozen=True)
 class Method:
     """One benchmark method: a front end, optional speaker normalisation, a model."""
 
-    front_end: str  # "ComParE_2016" | "eGeMAPSv02"
-    model: str  # "svm" | "pathnet"
+    features: str  # "compare" | "egemaps" (openSMILE functionals) | "faces" (face crops)
+    model: str  # "svm" | "logreg" | "pathnet"
     normalise: bool = False
     transfer: bool = False
     params: dict = field(default_factory=dict)
@@ -88,20 +90,27 @@ class Method:
         if self.model == "svm":
             # linear SVM on standardised functionals; C barely matters here (n << d)
             return make_pipeline(StandardScaler(), SVC(kernel="linear", C=1e-2))
+        if self.model == "logreg":
+            return make_pipeline(StandardScaler(), LogisticRegression(C=1e-2, max_iter=2000))
         return PathNetClassifier(random_state=seed, n_threads=threads, **self.params)
 
 
 METHODS = {
-    "compare-svm": Method("ComParE_2016", "svm"),
-    "compare-svm-norm": Method("ComParE_2016", "svm", normalise=True),
-    "egemaps-svm": Method("eGeMAPSv02", "svm"),
-    "egemaps-svm-norm": Method("eGeMAPSv02", "svm", normalise=True),
-    "pathnet-paper-compare-norm-scratch": Method("ComParE_2016", "pathnet", normalise=True),
-    "pathnet-paper-compare-norm-transfer": Method(
-        "ComParE_2016", "pathnet", normalise=True, transfer=True),
-    "pathnet-scratch": Method("ComParE_2016", "pathnet", normalise=True, params=PATHNET_BEST),
+    "compare-svm": Method("compare", "svm"),
+    "compare-svm-norm": Method("compare", "svm", normalise=True),
+    "egemaps-svm": Method("egemaps", "svm"),
+    "egemaps-svm-norm": Method("egemaps", "svm", normalise=True),
+    "faces-logreg": Method("faces", "logreg"),
+    "faces-logreg-norm": Method("faces", "logreg", normalise=True),
+    "pathnet-paper-norm-scratch": Method("compare", "pathnet", normalise=True),
+    "pathnet-paper-norm-transfer": Method("compare", "pathnet", normalise=True, transfer=True),
+    "pathnet-scratch": Method("compare", "pathnet", normalise=True, params=PATHNET_BEST),
     "pathnet-transfer": Method(
-        "ComParE_2016", "pathnet", normalise=True, transfer=True, params=PATHNET_BEST),
+        "compare", "pathnet", normalise=True, transfer=True, params=PATHNET_BEST),
+    "pathnet-faces-norm-scratch": Method(
+        "faces", "pathnet", normalise=True, params=PATHNET_BEST),
+    "pathnet-faces-norm-transfer": Method(
+        "faces", "pathnet", normalise=True, transfer=True, params=PATHNET_BEST),
 }
 
 #: Rows taken from bench_paper.py's saved leave-one-group-out runs (same folds, seed 0,
@@ -115,32 +124,34 @@ PAPER_ROWS = {
 }
 
 
-def features(name, front_end, memory, n_jobs, log):
-    """Functionals, labels and speakers of corpus ``name``."""
-    bunch = load_corpus(name)
+def features(name, method, memory, n_jobs, log):
+    """Features, labels and speakers of corpus ``name`` for ``method``.
+
+    Functionals are one row per clip; face crops are clips of one image
+    (JAFFE, CK+48), flattened to one row per image for the linear models.
+    """
+    visual = CORPORA[name][1] == "visual"
+    bunch = load_corpus(name, labels=VISUAL_SHARED_EMOTIONS if visual else None)
     t0 = time.perf_counter()
-    X = OpenSmileFunctionals(feature_set=front_end, n_jobs=n_jobs, memory=memory).transform(
-        bunch.filenames)
-    log(f"{name}: {X.shape[0]} clips x {X.shape[1]} {front_end} functionals, "
-        f"{len(np.unique(bunch.groups))} speakers ({time.perf_counter() - t0:.0f} s)")
+    X = extract_features(name, bunch, features=method.features, speaker_norm=method.normalise,
+                         n_jobs=n_jobs, memory=memory)
+    if visual and method.model != "pathnet":
+        X = np.stack([clip.mean(0).ravel() for clip in X])
+    log(f"{name}: {len(X)} clips, {method.features}"
+        f"{' speaker-normalised' if method.normalise else ''}, "
+        f"{len(np.unique(bunch.groups))} speakers/subjects ({time.perf_counter() - t0:.0f} s)")
     return X, bunch.target, bunch.groups
-
-
-def normalised(X, groups):
-    return GroupStandardScaler().fit_transform(X, groups=groups).astype(np.float32)
 
 
 def run(args, target, name, log):
     method = METHODS[name]
     spec = TARGETS[target]
     memory = Memory(args.cache, verbose=0) if args.cache else None
-    X, y, groups = features(target, method.front_end, memory, args.n_jobs, log)
-    if method.normalise:
-        X = normalised(X, groups)
+    X, y, groups = features(target, method, memory, args.n_jobs, log)
     estimator = method.estimator(args.seed, args.threads)
     if method.model == "pathnet" and args.generations:
         estimator.set_params(n_generations=args.generations)
-    result = {"target": target, "method": name, "front_end": method.front_end,
+    result = {"target": target, "method": name, "features": method.features,
               "normalise": method.normalise, "transfer": method.transfer,
               "params": {k: v for k, v in estimator.get_params().items() if "__" not in k},
               "cv": str(spec["cv"]), "seed": args.seed, "threads": args.threads}
@@ -148,8 +159,8 @@ def run(args, target, name, log):
     if method.transfer:
         sources = []
         for source in spec["sources"]:
-            Xs, ys, gs = features(source, method.front_end, memory, args.n_jobs, log)
-            sources.append((normalised(Xs, gs) if method.normalise else Xs, ys))
+            Xs, ys, _ = features(source, method, memory, args.n_jobs, log)
+            sources.append((Xs, ys))
         t0 = time.perf_counter()
         estimator.fit_transfer([s[0] for s in sources], [s[1] for s in sources])
         result["source_seconds"] = time.perf_counter() - t0

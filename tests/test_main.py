@@ -68,7 +68,7 @@ def test_configuration_defaults_to_the_best_and_paper_to_the_paper():
     parse = build_parser().parse_args
     features, norm, params = configuration(parse(["transfer"]))
     assert (features, norm) == ("compare", True)
-    assert params == {"n_steps": 50, "learning_rate": 0.05, "n_generations": 40}
+    assert params == {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_generations": 40}
     assert configuration(parse(["transfer", "--paper"])) == ("logmel", False, {"n_generations": 200})
     assert configuration(parse(["transfer", "--modality", "visual"]))[:2] == ("logmel", False)
     assert configuration(parse(["transfer", "--no-speaker-norm", "--features", "egemaps",
@@ -98,7 +98,7 @@ def test_speech_job_on_functionals_with_speaker_norm(tmp_path, capsys):
     results = json.loads((out / "emovo-to-emodb-egemaps-norm-g2.json").read_text())
     assert results["features"] == "egemaps" and results["speaker_norm"] is True
     assert results["n_folds"] == 2 and results["n_clips"] == 8
-    assert results["params"]["n_steps"] == 50 and results["params"]["learning_rate"] == 0.05
+    assert results["params"]["n_steps"] == 100 and results["params"]["n_units"] == 64
     assert set(results["methods"]) == {"transfer", "scratch"}
 
 
