@@ -42,6 +42,12 @@ pathway grids, under ``<out>/<experiment>/``. One JSON per run
 (``<out>/<experiment>/<protocol>-g<generations>.json``) and Markdown tables on
 stdout (and ``.md`` next to the JSON).
 
+Long runs: options, the output folder and the corpora are checked before any
+work; every finished fold and each fitted source phase is saved (joblib) in
+``<out>/<experiment>/.parts-g<generations>/`` as it completes (the
+first-fold curve fits are not), Ctrl-C says what was saved and exits with
+status 130, and ``--resume`` continues from there with the same results.
+
 Example (reduced settings)::
 
     SKPATHNET_DATA=/path/to/data .venv/bin/python benchmarks/bench_paper.py \\
@@ -70,7 +76,7 @@ from sklearn.model_selection import GroupKFold, LeaveOneGroupOut, RepeatedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skpathnet import PathNetClassifier
+from skpathnet import PathNetClassifier, _checkpoint
 from skpathnet._clips import flatten_clips, make_clips, mean_per_clip
 from skpathnet._report import write_json
 from skpathnet._experiment import (
@@ -355,6 +361,38 @@ def markdown(results):
     return "\n".join(lines) + "\n"
 
 
+def parts_dir(args, name):
+    """Where a run of experiment ``name`` saves its finished folds and source phases."""
+    return Path(args.out) / name / f".parts-g{args.generations}"
+
+
+def check_args(p, args):
+    """Reject bad options before any work (``p.error``: status 2, one line)."""
+    for option, minimum in (("generations", 1), ("population", 2), ("epochs", 0),
+                            ("kfold_splits", 2), ("repeats", 1), ("threads", 1)):
+        value = getattr(args, option)
+        if value < minimum:
+            p.error(f"--{option.replace('_', '-')} must be >= {minimum}; got {value}")
+    if args.folds is not None and args.folds < 2:
+        p.error(f"--folds must be >= 2; got {args.folds}")
+    if not 0 <= args.skip_folds < args.kfold_splits * args.repeats:
+        p.error(f"--skip-folds must be in [0, {args.kfold_splits * args.repeats}), the "
+                f"--kfold-splits x --repeats folds; got {args.skip_folds}")
+    try:
+        _checkpoint.check_writable(args.out, what="--out folder")
+        if args.cache:
+            _checkpoint.check_writable(args.cache, what="--cache folder")
+    except OSError as exc:
+        p.error(str(exc))
+
+
+def run_config(args, name):
+    """The settings that a run's saved folds depend on (checked by --resume)."""
+    keys = ("generations", "population", "epochs", "seed", "folds", "kfold_splits",
+            "repeats", "skip_folds", "module", "device", "threads")
+    return {"experiment": name, **{k: getattr(args, k, None) for k in keys}}
+
+
 def run(args, name, protocol, data, transferred, log):
     exp = EXPERIMENTS[name]
     X, y, groups = data[exp["target"]]
@@ -392,7 +430,8 @@ def run(args, name, protocol, data, transferred, log):
         log(f"[{name} {protocol}] {method}: {cv} ...")
         # k-fold folds are numbered within the whole k-fold run
         res = evaluate(est, Xe, ye, ge, cv=cv, labels=labels, log=log,
-                       first_fold=args.skip_folds if protocol == "kfold" else 0)
+                       first_fold=args.skip_folds if protocol == "kfold" else 0,
+                       checkpoint=parts_dir(args, name) / f"{protocol}-{method}")
         res["fold_scores"] = fold_scores(res)
         res["macro_AUC"] = macro_auc(res)
         if method in transferred:
@@ -640,6 +679,9 @@ def main(argv=None):
     p.add_argument("--summary", action="store_true",
                    help="print the clip-level WAR / UAR of every saved experiment in --out "
                    "as one table, without training anything")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run from the folds and source phases it "
+                   "saved in <out>/<experiment>/.parts-g<generations> (same options)")
     p.add_argument("--merge", nargs="+", default=None, metavar="DIR",
                    help="join the results of runs that split --methods between processes "
                    "(their --out folders) into --out, without training anything")
@@ -647,9 +689,6 @@ def main(argv=None):
     warnings.filterwarnings("ignore", message="The groups parameter is ignored")
     if args.epochs is None:
         args.epochs = 2 * args.generations
-    if not 0 <= args.skip_folds < args.kfold_splits * args.repeats:
-        p.error(f"--skip-folds must be in [0, {args.kfold_splits * args.repeats}), the "
-                f"--kfold-splits x --repeats folds; got {args.skip_folds}")
     t_all = time.perf_counter()
 
     def log(msg):
@@ -661,16 +700,43 @@ def main(argv=None):
         if args.experiment == "all":
             p.error("--merge needs one --experiment")
         return merge(args, log)
+    check_args(p, args)
     names = list(EXPERIMENTS) if args.experiment == "all" else [args.experiment]
+    try:
+        return run_all(args, names, log)
+    except KeyboardInterrupt:
+        saved = "; ".join(f"{name}: {_checkpoint.describe_saved(parts_dir(args, name))}"
+                          for name in names if parts_dir(args, name).is_dir())
+        print(f"bench_paper: interrupted; saved {saved or 'nothing'} under {args.out}; run "
+              "the same command with --resume to continue.", file=sys.stderr)
+        return 130
+    except (OSError, ValueError) as exc:
+        print(f"bench_paper: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def run_all(args, names, log):
+    """Every experiment of ``names``; each saved as it goes in :func:`parts_dir`."""
     protocols = ["loso", "kfold"] if args.protocol == "both" else [args.protocol]
     memory = Memory(args.cache, verbose=0) if args.cache else None
+    # Every corpus is listed, and every saved run checked, before any extraction.
+    bunches = {}
     for name in names:
         exp = EXPERIMENTS[name]
         visual = CORPORA[exp["target"]][1] == "visual"
+        for corpus in exp["sources"] + [exp["target"]]:
+            bunches[corpus, visual] = load_corpus(
+                corpus, data_home=args.data_home,
+                labels=VISUAL_SHARED_EMOTIONS if visual else None)
+        _checkpoint.open_checkpoint(parts_dir(args, name), run_config(args, name),
+                                    resume=args.resume)
+    for name in names:
+        exp = EXPERIMENTS[name]
+        visual = CORPORA[exp["target"]][1] == "visual"
+        parts = parts_dir(args, name)
         data = {}
         for corpus in dict.fromkeys(exp["sources"] + [exp["target"]]):
-            bunch = load_corpus(corpus, data_home=args.data_home,
-                                labels=VISUAL_SHARED_EMOTIONS if visual else None)
+            bunch = bunches[corpus, visual]
             X = extract_features(corpus, bunch, n_jobs=1, memory=memory)
             data[corpus] = (X, np.asarray(bunch.target), np.asarray(bunch.groups))
             log(f"{corpus}: {len(X)} clips, {sum(len(c) for c in X)} segments")
@@ -682,14 +748,21 @@ def main(argv=None):
         for method in ("pathnet-transfer", "finetune"):
             if method not in args.methods:
                 continue
+            saved_path = parts / f"source-{method}.joblib"
+            if saved_path.exists():
+                transferred[method] = _checkpoint.load(saved_path)
+                log(f"fit_transfer {method}: loaded from {saved_path}")
+                continue
             t0 = time.perf_counter()
             model = clone(estimators[method]).fit_transfer(src_X, src_y)
             seconds = time.perf_counter() - t0
             transferred[method] = (seconds, model, source_scores(model, src_data))
+            _checkpoint.save(saved_path, transferred[method])
             log(f"fit_transfer {method} on {' + '.join(exp['sources'])}: {seconds:.0f} s, "
                 f"source train accuracy {transferred[method][2]}")
         for protocol in protocols:
             run(args, name, protocol, data, transferred, log)
+        _checkpoint.remove(parts)
     log("done")
     return 0
 

@@ -2,9 +2,11 @@
 
 import argparse
 import sys
+from pathlib import Path
 
 from sklearn.model_selection import GroupKFold
 
+from . import _checkpoint
 from ._experiment import AUDIO_FEATURES, BEST_AUDIO, CORPORA, run_transfer_experiment
 from ._report import format_markdown, save_results
 
@@ -23,7 +25,9 @@ def build_parser():
         help="fit_transfer on source corpora, then score transfer and scratch "
         "on the target, leave-one-speaker/subject-out",
     )
-    p.add_argument("--modality", choices=["audio", "visual"], default="audio")
+    p.add_argument("--modality", choices=["audio", "visual"], default=None,
+                   help="speech or faces (default: that of --source/--target, else audio); "
+                   "it must match the corpora")
     p.add_argument("--source", nargs="+", choices=sorted(CORPORA),
                    help="source corpora, learnt in order (default: ravdess; visual: ckplus)")
     p.add_argument("--target", choices=sorted(CORPORA),
@@ -43,7 +47,8 @@ def build_parser():
                    help="200 generations per task, the paper's (default: 40; --paper: 200)")
     p.add_argument("--generations", type=_positive_int, default=None,
                    help="generations per task (overrides --full and --paper)")
-    p.add_argument("--population", type=int, default=20, help="population size (paper: 20)")
+    p.add_argument("--population", type=_int_at_least(2), default=20,
+                   help="population size, at least 2 for a binary tournament (paper: 20)")
     p.add_argument("--seed", type=int, default=0, help="random_state")
     p.add_argument("--tournament", choices=["serial", "parallel"], default="serial",
                    help="train a tournament's two pathways one after the other (the "
@@ -53,29 +58,81 @@ def build_parser():
                    "3x3 convolution of 8 channels on the 3x64x64 images")
     p.add_argument("--methods", nargs="+", choices=["transfer", "scratch"],
                    default=["transfer", "scratch"])
-    p.add_argument("--folds", type=int, default=None,
+    p.add_argument("--folds", type=_int_at_least(2), default=None,
                    help="GroupKFold with this many folds instead of leave-one-group-out "
                    "(for targets with many subjects, e.g. CK+48)")
     p.add_argument("--data-home", default=None, help="corpora folder (default: $SKPATHNET_DATA)")
-    p.add_argument("--n-jobs", type=int, default=2, help="feature-extraction workers")
+    p.add_argument("--n-jobs", type=_n_jobs, default=2,
+                   help="feature-extraction workers (-1: all cores)")
+    p.add_argument("--threads", type=_int_at_least(1), default=None,
+                   help="torch CPU threads during training (default: torch's)")
     p.add_argument("--cache", default=".skpathnet_cache",
                    help="joblib feature cache folder ('' disables)")
     p.add_argument("--out", default="results", help="folder for the JSON and Markdown reports")
     p.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run from what it saved in "
+                   "<out>/<name>.parts (the same options otherwise)")
     return parser
 
 
-def _positive_int(text):
+def _int_at_least(minimum):
+    """An argparse type: an integer >= ``minimum``."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer; got {text!r}") from None
+        if value < minimum:
+            kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+            raise argparse.ArgumentTypeError(f"must be {kind}; got {text}")
+        return value
+    return parse
+
+
+_positive_int = _int_at_least(1)
+
+
+def _n_jobs(text):
     value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text}")
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be a positive number of workers or -1; got 0")
     return value
+
+
+def resolve_corpora(args):
+    """``(modality, sources, target)``: the corpora, checked against ``--modality``.
+
+    Raises
+    ------
+    ValueError
+        If a corpus is of another modality than ``--modality`` (or than the
+        others), or ``--features`` is given for faces.
+    """
+    named = (args.source or []) + ([args.target] if args.target else [])
+    found = sorted({CORPORA[n][1] for n in named})
+    if len(found) > 1:
+        raise ValueError(f"--source and --target mix speech and face corpora: {named}.")
+    modality = args.modality or (found[0] if found else "audio")
+    if found and found[0] != modality:
+        kind = {"audio": "speech", "visual": "face"}[found[0]]
+        choices = sorted(n for n, (_, m) in CORPORA.items() if m == modality)
+        raise ValueError(
+            f"--modality {modality}, but {', '.join(named)} {'is a' if len(named) == 1 else 'are'} "
+            f"{kind} corpus{'' if len(named) == 1 else '/corpora'}; choose {modality} corpora "
+            f"({', '.join(choices)}) or drop --modality."
+        )
+    if modality == "visual" and args.features is not None:
+        raise ValueError("--features applies to speech corpora; faces always use face crops.")
+    sources = args.source or DEFAULT_SOURCES[modality]
+    target = args.target or DEFAULT_TARGETS[modality]
+    return modality, sources, target
 
 
 def configuration(args):
     """``(features, speaker_norm, params)``: the best configuration, or the paper's."""
-    best = args.modality == "audio" and not args.paper
+    best = (args.modality or "audio") == "audio" and not args.paper
     features = args.features or (BEST_AUDIO["features"] if best else "logmel")
     speaker_norm = args.speaker_norm
     if speaker_norm is None:
@@ -89,9 +146,22 @@ def configuration(args):
 
 
 def main(argv=None):
+    """Run the ``transfer`` job; return the exit status.
+
+    Every option, the output and cache folders and the corpora are checked
+    before the first expensive step (status 2 with a one-line message).
+    The run is saved as it goes in ``<out>/<name>.parts``; Ctrl-C prints
+    what was saved and returns 130, and ``--resume`` continues it.
+    """
     args = build_parser().parse_args(argv)
-    sources = args.source or DEFAULT_SOURCES[args.modality]
-    target = args.target or DEFAULT_TARGETS[args.modality]
+    try:
+        args.modality, sources, target = resolve_corpora(args)
+        _checkpoint.check_writable(args.out, what="--out folder")
+        if args.cache:
+            _checkpoint.check_writable(args.cache, what="--cache folder")
+    except (OSError, ValueError) as exc:
+        print(f"skpathnet: error: {exc}", file=sys.stderr)
+        return 2
     features, speaker_norm, params = configuration(args)
     generations = params["n_generations"]
     params.update(
@@ -101,21 +171,39 @@ def main(argv=None):
         tournament=args.tournament,
         module=args.module,
         device=args.device,
+        n_threads=args.threads,
         verbose=not args.quiet,
     )
+    config = "paper" if args.paper else (
+        f"{features if args.modality == 'audio' else 'faces'}{'-norm' if speaker_norm else ''}")
+    stem = f"{'+'.join(sources)}-to-{target}-{config}-g{generations}"
+    parts = Path(args.out) / f"{stem}.parts"
     try:
         results = run_transfer_experiment(
             sources, target, params=params, data_home=args.data_home,
             n_jobs=args.n_jobs, cache=args.cache or None, methods=tuple(args.methods),
             cv=None if args.folds is None else GroupKFold(n_splits=args.folds),
             features=features, speaker_norm=speaker_norm,
+            checkpoint=parts, resume=args.resume,
         )
-    except (FileNotFoundError, ValueError, ImportError) as exc:
-        print(f"skpathnet: error: {exc}", file=sys.stderr)
+        json_path, md_path = save_results(results, args.out, stem)
+    except KeyboardInterrupt:
+        saved = _checkpoint.describe_saved(parts)
+        if saved == "nothing":
+            print("skpathnet: interrupted before anything was saved; run the same command "
+                  "again to start over.", file=sys.stderr)
+        else:
+            print(f"skpathnet: interrupted; saved {saved} in {parts}; run the same command "
+                  "with --resume to continue.", file=sys.stderr)
+        return 130
+    except (OSError, ValueError, ImportError) as exc:
+        saved = _checkpoint.describe_saved(parts)
+        hint = "" if saved == "nothing" or "--resume" in str(exc) else (
+            f" (saved so far: {saved} in {parts}; fix this and run the same command with "
+            "--resume to continue)")
+        print(f"skpathnet: error: {exc}{hint}", file=sys.stderr)
         return 2
-    config = "paper" if args.paper else f"{results['features']}{'-norm' if speaker_norm else ''}"
-    stem = f"{'+'.join(sources)}-to-{target}-{config}-g{generations}"
-    json_path, md_path = save_results(results, args.out, stem)
+    _checkpoint.remove(parts)
     print()
     print(format_markdown(results))
     print(f"saved {json_path} and {md_path}")

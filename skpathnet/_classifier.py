@@ -324,42 +324,52 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            If a parameter is invalid, inputs are malformed or non-finite, or
-            the feature count differs from the transferred source's.
+            If a parameter is invalid, inputs are empty, malformed or
+            non-finite, y has a single class, the feature count differs
+            from the transferred source's, or an architecture parameter
+            (``n_layers``, ``n_modules``, ``module``, ``n_units``;
+            ``n_channels``, ``kernel_size`` for conv modules) differs from
+            its value at :meth:`fit_transfer`; the message names it.
+
+        Notes
+        -----
+        The fit is atomic: if it raises or is interrupted
+        (``KeyboardInterrupt``), every attribute, a previous fit's included,
+        is left as it was.
         """
-        self._check_params()
-        segments, clip_index, owned = self._prepare_X(X, reset=True)
-        y = self._check_y(y, clip_index)
-        if hasattr(self, "_source_state"):
-            expected = self._source_state["n_features"]
-            if segments.shape[1] != expected:
-                raise ValueError(
-                    f"X has {segments.shape[1]} features per segment, but the "
-                    f"transferred source pathway expects {expected}. Use the same "
-                    "front end (and parameters) for source and target."
-                )
-            if self.module == "conv" and self.input_shape_ != self._source_state["input_shape"]:
+        with self._atomic_fit():
+            self._check_params()
+            segments, clip_index, owned = self._prepare_X(X, reset=True)
+            y = self._check_y(y, clip_index)
+            self._check_transferred(segments.shape[1])
+            if (
+                self.module == "conv"
+                and hasattr(self, "_source_state")
+                and self.input_shape_ != self._source_state["input_shape"]
+            ):
                 raise ValueError(
                     f"X has segments of shape {self.input_shape_}, but the transferred "
                     f"source pathway expects {self._source_state['input_shape']}."
                 )
+            classes, y_enc = np.unique(y, return_inverse=True)
+            rng = check_random_state(self.random_state)
+            with torch_threads(self.n_threads):
+                on_generation = None
+                if X_val is not None:
+                    on_generation = self._val_monitor(X_val, y_val, classes)
+                task = self._train_task(
+                    segments,
+                    y_enc[clip_index],
+                    len(classes),
+                    rng,
+                    owned=owned,
+                    frozen=self._frozen_layers(),
+                    task=len(getattr(self, "source_paths_", ())),
+                    on_generation=on_generation,
+                )
+        # Trained: replace the previous target fit (an interrupted or failed
+        # fit leaves it, and every other attribute, as it was).
         self._forget(self._target_attrs)
-        classes, y_enc = np.unique(y, return_inverse=True)
-        rng = check_random_state(self.random_state)
-        with torch_threads(self.n_threads):
-            on_generation = None
-            if X_val is not None:
-                on_generation = self._val_monitor(X_val, y_val, classes)
-            task = self._train_task(
-                segments,
-                y_enc[clip_index],
-                len(classes),
-                rng,
-                owned=owned,
-                frozen=self._frozen_layers(),
-                task=len(getattr(self, "source_paths_", ())),
-                on_generation=on_generation,
-            )
         self.classes_ = classes
         self.best_path_ = task["path"]
         self.best_fitness_ = task["fitness"]
@@ -395,29 +405,42 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            If the sources have different numbers of features per segment,
-            or source_X and source_y list different numbers of corpora.
+            If a source is empty, malformed, non-finite or has a single
+            class, the sources have different numbers of features per
+            segment, or source_X and source_y list different numbers of
+            corpora. Every source is checked before any is trained, and the
+            message names the source ("source 2 of 2: ...").
+
+        Notes
+        -----
+        Atomic like :meth:`fit`: if it raises or is interrupted, the previous
+        sources and target fit are kept unchanged.
         """
         rng = check_random_state(self.random_state)
         paths, classes_list, fitness, histories, tasks = [], [], [], [], []
         frozen = None
-        for index, segments, owned, classes, y_seg in self._source_tasks(source_X, source_y):
-            task = self._train_task(
-                segments, y_seg, len(classes), rng, owned=owned, frozen=frozen,
-                task=index, keep_network=True,
-            )
-            # Freeze the best pathway's modules (with those already frozen).
-            network = task.pop("network")
-            layers = [
-                np.union1d(network.frozen[layer], np.unique(task["path"][layer]))
-                for layer in range(self.n_layers)
-            ]
-            frozen = (layers, network.module_state(layers))
-            paths.append(task["path"])
-            classes_list.append(classes)
-            fitness.append(task["fitness"])
-            histories.append(task["history"])
-            tasks.append(task["state"])
+        with self._atomic_fit():
+            for index, segments, owned, classes, y_seg in self._source_tasks(
+                source_X, source_y
+            ):
+                task = self._train_task(
+                    segments, y_seg, len(classes), rng, owned=owned, frozen=frozen,
+                    task=index, keep_network=True,
+                )
+                # Freeze the best pathway's modules (with those already frozen).
+                network = task.pop("network")
+                layers = [
+                    np.union1d(network.frozen[layer], np.unique(task["path"][layer]))
+                    for layer in range(self.n_layers)
+                ]
+                frozen = (layers, network.module_state(layers))
+                paths.append(task["path"])
+                classes_list.append(classes)
+                fitness.append(task["fitness"])
+                histories.append(task["history"])
+                tasks.append(task["state"])
+        # Every source trained: replace the previous sources and drop any target fit.
+        self._forget(self._transfer_attrs + self._target_attrs)
         self.source_paths_ = paths
         self.source_classes_ = classes_list
         self.source_fitness_ = fitness
@@ -426,6 +449,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         self._source_state = {
             "n_features": self.n_features_in_,
             "input_shape": self.input_shape_,
+            "architecture": self._architecture(),
             "frozen": frozen,
             "tasks": tasks,
         }
@@ -489,6 +513,12 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
             result["network"] = network
         return result
 
+    def _architecture(self):
+        """The parameters that shape the modules frozen by ``fit_transfer``."""
+        names = ["n_layers", "n_modules", "module"]
+        names += ["n_channels", "kernel_size"] if self.module == "conv" else ["n_units"]
+        return {name: getattr(self, name) for name in names}
+
     def _module_type(self, n_features):
         if self.module == "conv":
             return ConvModules(tuple(self.input_shape_), self.n_channels, self.kernel_size)
@@ -504,7 +534,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
     def _val_monitor(self, X_val, y_val, classes):
         """Return ``factory(network, head, scaler) -> on_generation`` for X_val."""
         segments, clip_index, owned = self._prepare_X(X_val, reset=False)
-        y_val = self._check_y(y_val, clip_index)
+        y_val = self._check_y(y_val, clip_index, train=False)
         device = self._device()
 
         def factory(network, head, scaler):

@@ -8,12 +8,14 @@ and training from scratch on the target with a group-wise cross-validation
 """
 
 import time
+from pathlib import Path
 
 import numpy as np
 from joblib import Memory
 from sklearn.base import clone
 from sklearn.model_selection import LeaveOneGroupOut
 
+from . import _checkpoint
 from ._classifier import PathNetClassifier
 from ._clips import is_clips
 from ._metrics import emotion_report, uar_score, war_score
@@ -125,7 +127,7 @@ def extract_features(name, bunch, *, features="logmel", speaker_norm=False, n_jo
 
 
 def evaluate(estimator, X, y, groups, *, cv=None, labels=None, first_fold=0, log=None,
-             inspect=None):
+             inspect=None, checkpoint=None):
     """Group-wise cross-validation with clip- and segment-level predictions.
 
     Parameters
@@ -153,6 +155,13 @@ def evaluate(estimator, X, y, groups, *, cv=None, labels=None, first_fold=0, log
         Called as ``inspect(model)`` with each fold's fitted model; the
         dict it returns is added to that fold's record (e.g. the source
         accuracy after target training, to measure forgetting).
+    checkpoint : str or path-like, default=None
+        Folder where each finished fold is saved (``fold-<n>.joblib``,
+        written atomically, ``n`` counted from ``first_fold``) as soon as it
+        is scored. A fold already saved there is loaded instead of being
+        fitted again, so calling ``evaluate`` again after an interrupt or a
+        crash continues where it stopped and returns the same scores as one
+        uninterrupted call (the ``seconds`` of loaded folds are those saved).
 
     Returns
     -------
@@ -162,6 +171,12 @@ def evaluate(estimator, X, y, groups, *, cv=None, labels=None, first_fold=0, log
         ``n_clips``, ``clip_WAR``, ``clip_UAR``, ``segment_WAR``,
         ``segment_UAR``, ``seconds``); ``predictions``: pooled clip-level
         ``y_true``, ``y_pred`` and ``proba`` (lists); ``seconds``.
+
+    Raises
+    ------
+    ValueError
+        If a fold saved in ``checkpoint`` was tested on other samples than
+        this call's fold of the same number (another ``cv`` or data).
     """
     cv = LeaveOneGroupOut() if cv is None else cv
     labels = np.unique(y) if labels is None else np.asarray(labels)
@@ -171,42 +186,39 @@ def evaluate(estimator, X, y, groups, *, cv=None, labels=None, first_fold=0, log
     clip_true, clip_pred, seg_true, seg_pred, probas, folds = [], [], [], [], [], []
     start = time.perf_counter()
     for fold, (train, test) in enumerate(cv.split(X, y, groups)):
-        t0 = time.perf_counter()
-        model = clone(estimator).fit(X[train], y[train])
-        pred = model.predict(X[test])
-        if hasattr(model, "predict_proba"):
-            proba = model.predict_proba(X[test])
-        else:  # e.g. a linear SVM: one decision score per class (ranks for ROC/AUC)
-            proba = model.decision_function(X[test])
-        if segments:
-            spred = model.predict_segments(X[test])
-            strue = np.repeat(y[test], counts[test])
+        saved_path = None if checkpoint is None else (
+            Path(checkpoint) / f"fold-{first_fold + fold}.joblib")
+        loaded = saved_path is not None and saved_path.exists()
+        if loaded:
+            saved = _checkpoint.load(saved_path)
+            if not np.array_equal(saved["test"], test):
+                raise ValueError(
+                    f"The fold saved in {str(saved_path)!r} was tested on other samples than "
+                    f"fold {first_fold + fold} of this run (another cv or data); delete "
+                    f"{str(checkpoint)!r} to start this evaluation over."
+                )
+            pred, full, strue, spred = saved["pred"], saved["proba"], saved["strue"], saved["spred"]
+            record = saved["record"]
         else:
-            spred, strue = pred, y[test]
-        full = np.zeros((len(test), len(labels)), dtype=np.float32)
-        full[:, np.searchsorted(labels, model.classes_)] = proba
+            pred, full, strue, spred, record = _score_fold(
+                estimator, X, y, groups, train, test, labels, segments, counts,
+                first_fold + fold, inspect,
+            )
+            if saved_path is not None:
+                _checkpoint.save(saved_path, {"test": test, "pred": pred, "proba": full,
+                                              "strue": strue, "spred": spred,
+                                              "record": record})
         clip_true.append(y[test]), clip_pred.append(pred), probas.append(full)
         seg_true.append(strue), seg_pred.append(spred)
-        test_groups = np.unique(groups[test])
-        one_group = len(test_groups) == 1
-        record = {
-            "group": str(test_groups[0]) if one_group else f"fold {first_fold + fold}",
-            "n_clips": int(len(test)),
-            "clip_WAR": war_score(y[test], pred),
-            "clip_UAR": uar_score(y[test], pred),
-            "segment_WAR": war_score(strue, spred),
-            "segment_UAR": uar_score(strue, spred),
-            "seconds": time.perf_counter() - t0,
-        }
-        if inspect is not None:
-            record.update(inspect(model))
         folds.append(record)
         if log is not None:
             # counted from 1 over the whole run; a group-named fold also shows its group
+            one_group = record["group"] != f"fold {first_fold + fold}"
             named = f" ({record['group']})" if one_group else ""
             log(
                 f"  fold {first_fold + fold + 1}{named}: clip WAR {record['clip_WAR']:.3f} "
                 f"UAR {record['clip_UAR']:.3f}, {record['seconds']:.0f} s"
+                + (" (saved before)" if loaded else "")
             )
     clip_true, clip_pred = np.concatenate(clip_true), np.concatenate(clip_pred)
     return {
@@ -225,6 +237,38 @@ def evaluate(estimator, X, y, groups, *, cv=None, labels=None, first_fold=0, log
     }
 
 
+def _score_fold(estimator, X, y, groups, train, test, labels, segments, counts, number,
+                inspect):
+    """Fit a clone on ``train``, score ``test``: ``(pred, proba, strue, spred, record)``."""
+    t0 = time.perf_counter()
+    model = clone(estimator).fit(X[train], y[train])
+    pred = model.predict(X[test])
+    if hasattr(model, "predict_proba"):
+        proba = model.predict_proba(X[test])
+    else:  # e.g. a linear SVM: one decision score per class (ranks for ROC/AUC)
+        proba = model.decision_function(X[test])
+    if segments:
+        spred = model.predict_segments(X[test])
+        strue = np.repeat(y[test], counts[test])
+    else:
+        spred, strue = pred, y[test]
+    full = np.zeros((len(test), len(labels)), dtype=np.float32)
+    full[:, np.searchsorted(labels, model.classes_)] = proba
+    test_groups = np.unique(groups[test])
+    record = {
+        "group": str(test_groups[0]) if len(test_groups) == 1 else f"fold {number}",
+        "n_clips": int(len(test)),
+        "clip_WAR": war_score(y[test], pred),
+        "clip_UAR": uar_score(y[test], pred),
+        "segment_WAR": war_score(strue, spred),
+        "segment_UAR": uar_score(strue, spred),
+        "seconds": time.perf_counter() - t0,
+    }
+    if inspect is not None:
+        record.update(inspect(model))
+    return pred, full, strue, spred, record
+
+
 def run_transfer_experiment(
     sources,
     target,
@@ -238,8 +282,15 @@ def run_transfer_experiment(
     features="logmel",
     speaker_norm=False,
     log=print,
+    checkpoint=None,
+    resume=False,
 ):
     """PathNet transfer from ``sources`` to ``target`` against training from scratch.
+
+    Everything that can be checked is checked before the first expensive
+    step (feature extraction): the corpus names and modalities, the
+    estimator parameters, that every corpus is there, that ``cv`` can split
+    the target's speakers/subjects, and the checkpoint folder.
 
     Parameters
     ----------
@@ -263,6 +314,19 @@ def run_transfer_experiment(
         Standardise each speaker/subject with its own statistics, sources
         and target (:func:`extract_features`).
     log : callable, default=print
+    checkpoint : str or path-like, default=None
+        Folder where the run is saved as it goes: ``config.json`` (the
+        settings), ``source.joblib`` (the estimator fitted by
+        ``fit_transfer``, and its time) and one file per finished fold
+        (``transfer/``, ``scratch/``; see :func:`evaluate`), each written
+        atomically, so that an interrupt, a crash or a full disk loses at
+        most the fold in progress. The caller deletes it once the results
+        are saved.
+    resume : bool, default=False
+        Continue the run saved in ``checkpoint``: the saved source phase and
+        folds are loaded, the others computed, giving the results of one
+        uninterrupted run with the same settings (timings aside). Without
+        anything saved, the run starts from the beginning.
 
     Returns
     -------
@@ -273,7 +337,12 @@ def run_transfer_experiment(
     Raises
     ------
     ValueError
-        If the corpora do not share one modality.
+        If a corpus name is unknown, the corpora do not share one modality,
+        a parameter is invalid, ``cv`` cannot split the target, or
+        ``checkpoint`` holds a saved run but ``resume`` is False or its
+        settings differ.
+    FileNotFoundError
+        If a corpus is missing (before any feature is extracted).
     """
     names = list(sources) + [target]
     modalities = {CORPORA[n][1] for n in names if n in CORPORA}
@@ -286,11 +355,35 @@ def run_transfer_experiment(
     labels = VISUAL_SHARED_EMOTIONS if modality == "visual" else None
     memory = Memory(cache, verbose=0) if cache else None
     base = PathNetClassifier(**(params or {}))
+    base._check_params()
     t_start = time.perf_counter()
+    # Every corpus is listed (cheap) before any feature is extracted (expensive).
+    bunches = {name: load_corpus(name, data_home=data_home, labels=labels)
+               for name in dict.fromkeys(names)}
+    splitter = LeaveOneGroupOut() if cv is None else cv
+    target_bunch = bunches[target]
+    try:
+        n_folds = len(list(splitter.split(np.zeros((len(target_bunch.target), 1)),
+                                          target_bunch.target, target_bunch.groups)))
+    except ValueError as exc:
+        raise ValueError(
+            f"cannot split {target} ({len(np.unique(target_bunch.groups))} speakers/subjects) "
+            f"with {splitter}: {exc}"
+        ) from exc
+    resumed = False
+    if checkpoint is not None:
+        resumed = _checkpoint.open_checkpoint(checkpoint, {
+            "sources": list(sources), "target": target,
+            "params": {k: v for k, v in base.get_params().items() if k != "verbose"},
+            "features": features, "speaker_norm": bool(speaker_norm), "cv": str(splitter),
+        }, resume=resume)
+        if resumed:
+            log(f"resuming from {checkpoint}: {_checkpoint.describe_saved(checkpoint)} saved")
+        elif resume:
+            log(f"nothing saved in {checkpoint} yet: starting from the beginning")
     data = {}
-    for name in dict.fromkeys(names):
+    for name, bunch in bunches.items():
         t0 = time.perf_counter()
-        bunch = load_corpus(name, data_home=data_home, labels=labels)
         X = extract_features(name, bunch, features=features, speaker_norm=speaker_norm,
                              n_jobs=n_jobs, memory=memory)
         data[name] = (X, bunch.target, bunch.groups)
@@ -300,7 +393,7 @@ def run_transfer_experiment(
             f"({time.perf_counter() - t0:.0f} s)"
         )
     X, y, groups = data[target]
-    n_folds = (LeaveOneGroupOut() if cv is None else cv).get_n_splits(X, y, groups)
+    parts = None if checkpoint is None else Path(checkpoint)
     results = {
         "sources": list(sources),
         "target": target,
@@ -316,23 +409,35 @@ def run_transfer_experiment(
         "methods": {},
     }
     if "transfer" in methods:
-        t0 = time.perf_counter()
-        log(f"fit_transfer on {' + '.join(sources)} ...")
-        transferred = clone(base).fit_transfer(
-            [data[s][0] for s in sources], [data[s][1] for s in sources]
-        )
-        source_seconds = time.perf_counter() - t0
+        source_path = None if parts is None else parts / "source.joblib"
+        if resumed and source_path.exists():
+            saved = _checkpoint.load(source_path)
+            transferred, source_seconds = saved["estimator"], saved["seconds"]
+            log(f"fit_transfer on {' + '.join(sources)}: loaded from {source_path}")
+        else:
+            t0 = time.perf_counter()
+            log(f"fit_transfer on {' + '.join(sources)} ...")
+            transferred = clone(base).fit_transfer(
+                [data[s][0] for s in sources], [data[s][1] for s in sources]
+            )
+            source_seconds = time.perf_counter() - t0
+            if source_path is not None:
+                _checkpoint.save(source_path, {"estimator": transferred,
+                                               "seconds": source_seconds})
         log(f"  frozen modules per layer: {[m.tolist() for m in transferred.frozen_modules_]}"
             f" ({source_seconds:.0f} s)")
         log(f"transfer -> {target}, {n_folds} folds ...")
-        res = evaluate(transferred, X, y, groups, cv=cv, log=log)
+        res = evaluate(transferred, X, y, groups, cv=cv, log=log,
+                       checkpoint=None if parts is None else parts / "transfer")
         res["source_seconds"] = source_seconds
         res["source_paths"] = [p.tolist() for p in transferred.source_paths_]
         res["source_fitness"] = transferred.source_fitness_
         results["methods"]["transfer"] = res
     if "scratch" in methods:
         log(f"scratch on {target}, {n_folds} folds ...")
-        results["methods"]["scratch"] = evaluate(base, X, y, groups, cv=cv, log=log)
+        results["methods"]["scratch"] = evaluate(
+            base, X, y, groups, cv=cv, log=log,
+            checkpoint=None if parts is None else parts / "scratch")
     results["seconds"] = time.perf_counter() - t_start
     return results
 

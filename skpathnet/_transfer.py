@@ -7,10 +7,12 @@ source_y)`` sources, and carry their transfer state through
 :func:`sklearn.base.clone`; this mixin holds that common code once.
 """
 
+import contextlib
 import numbers
 
 import numpy as np
 import torch
+from sklearn.exceptions import NotFittedError
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
@@ -25,7 +27,8 @@ class TransferMixin:
 
     Subclasses list the attributes written by ``fit_transfer`` in
     ``_transfer_attrs`` (copied by :func:`sklearn.base.clone`) and those
-    written by ``fit`` in ``_target_attrs``, and give the segment
+    written by ``fit`` in ``_target_attrs``, name the parameters that shape
+    the transferred network in ``_architecture()``, and give the segment
     posteriors of the target task (``_target_segment_proba(X)``) and of
     source task ``k`` (``_source_segment_proba(X, k)``); each returns
     ``(proba, clip_index)``, float32 of shape (n_segments, n_classes) and
@@ -48,19 +51,103 @@ class TransferMixin:
             if hasattr(self, name):
                 delattr(self, name)
 
-    def _source_tasks(self, source_X, source_y):
-        """Start a ``fit_transfer``: check, drop any earlier fit, yield each source.
+    @contextlib.contextmanager
+    def _atomic_fit(self):
+        """Leave the estimator exactly as it was if the block raises.
 
-        The parameters and the pairing of ``source_X`` with ``source_y`` are
-        checked before anything is dropped. Each source is yielded, with
-        ``n_threads`` torch threads set, as ``(index, segments, owned,
-        classes, y_seg)``: its float32 segments of shape (n_segments,
+        ``fit`` and ``fit_transfer`` build the new state in local variables
+        and assign it at the end; input validation (``n_features_in_``,
+        ``input_shape_``) writes earlier, so every attribute is restored on
+        any exception, ``KeyboardInterrupt`` included.
+        """
+        saved = dict(self.__dict__)
+        try:
+            yield
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    def _architecture(self):
+        """``{parameter: value}`` of the parameters that shape the transferred network."""
+        return {}
+
+    def _check_transferred(self, n_features):
+        """Check that a target fit can reuse the transferred source network.
+
+        Raises
+        ------
+        ValueError
+            If ``n_features`` (per segment) differs from the sources', or an
+            architecture parameter (see ``_architecture``) was changed since
+            ``fit_transfer``, e.g. by ``clone(est).set_params(n_layers=2)``.
+        """
+        state = getattr(self, "_source_state", None)
+        if state is None:
+            return
+        if n_features != state["n_features"]:
+            raise ValueError(
+                f"X has {n_features} features per segment, but the transferred source "
+                f"network expects {state['n_features']}. Use the same front end (and "
+                "parameters) for source and target."
+            )
+        for name, value in self._architecture().items():
+            transferred = state["architecture"][name]
+            if value != transferred:
+                raise ValueError(
+                    f"{name}={value!r} differs from the transferred source network's "
+                    f"{name}={transferred!r}: the transferred weights only fit that "
+                    f"architecture. Keep {name}={transferred!r}, or run fit_transfer "
+                    f"again with {name}={value!r}."
+                )
+
+    def _source_tasks(self, source_X, source_y):
+        """Check every source, then yield each one for training.
+
+        The parameters, the pairing of ``source_X`` with ``source_y`` and
+        every source (shape, finite values, labels, at least two classes,
+        the same number of features as source 1) are checked before the
+        first source is yielded, so a bad source fails before any training;
+        errors name the source ("source 2 of 2: ..."). Each source is then
+        yielded, with ``n_threads`` torch threads set, as ``(index, segments,
+        owned, classes, y_seg)``: its float32 segments of shape (n_segments,
         n_features), whether they are a private copy, its sorted class
         labels, and each segment's encoded label (int, shape (n_segments,)).
+        The estimator's attributes are not changed (``n_features_in_`` and
+        ``input_shape_`` are set as for the first source; run under
+        :meth:`_atomic_fit`).
+
+        Raises
+        ------
+        ValueError
+            If a source is malformed, non-finite, has one class, or has
+            another number of features (another segment shape for
+            convolutional modules) than source 1.
         """
         self._check_params()
         sources = split_sources(source_X, source_y)
-        self._forget(self._transfer_attrs + self._target_attrs)
+        first = None
+        for index, (X, y) in enumerate(sources):
+            # Checked one at a time (segments are prepared again for training) so
+            # that no more than one source's copy is held at once.
+            with _naming_source(index, len(sources)):
+                segments, clip_index, _ = self._prepare_X(X, reset=True)
+                self._check_y(y, clip_index)
+                # features per segment; for convolutional modules the segment shape
+                conv = getattr(self, "module", None) == "conv"
+                shape = self.input_shape_ if conv else segments.shape[1]
+                if first is None:
+                    first = shape
+                elif shape != first:
+                    differ = (
+                        f"its segments have shape {shape}, but source 1's have shape {first}"
+                        if conv else
+                        f"it has {shape} features per segment, but source 1 has {first}"
+                    )
+                    raise ValueError(
+                        f"{differ}; every source needs the same front end and parameters."
+                    )
+            del segments
         with torch_threads(self.n_threads):
             for index, (X, y) in enumerate(sources):
                 segments, clip_index, owned = self._prepare_X(X, reset=index == 0)
@@ -146,11 +233,16 @@ class TransferMixin:
         Raises
         ------
         sklearn.exceptions.NotFittedError
-            If :meth:`fit_transfer` has not run.
+            If :meth:`fit_transfer` has not run (the message says to call it).
         ValueError
             If ``source`` is not the index of a source task.
         """
-        check_is_fitted(self, "_source_state")
+        if not hasattr(self, "_source_state"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance has no source task (it is not "
+                "fitted by fit_transfer); call fit_transfer(source_X, source_y) before "
+                "predict_source or predict_proba_source."
+            )
         n_sources = len(self.source_classes_)
         if not isinstance(source, numbers.Integral) or not 0 <= source < n_sources:
             raise ValueError(
@@ -182,7 +274,17 @@ class TransferMixin:
 
         ``segments`` is float32 of shape (n_segments, n_features); ``owned``
         says whether it is a private copy that may be modified in place.
+
+        Raises
+        ------
+        ValueError
+            If X is empty, malformed or non-finite.
         """
+        if _is_empty(X):
+            raise ValueError(
+                "X is empty (0 samples); pass at least one sample (clip), and for fit "
+                "at least two classes."
+            )
         if is_clips(X):
             segments, clip_index = flatten_clips(X)
             segments = validate_data(self, segments, reset=reset, dtype=np.float32)
@@ -195,7 +297,15 @@ class TransferMixin:
         return X_checked, np.arange(len(X_checked)), owned
 
     @staticmethod
-    def _check_y(y, clip_index):
+    def _check_y(y, clip_index, *, train=True):
+        """Check labels against X's clips; ``train``: at least two classes.
+
+        Raises
+        ------
+        ValueError
+            If y is None, not classification labels, of another length than
+            X, or (``train``) holds a single class.
+        """
         if y is None:
             raise ValueError("requires y to be passed, but the target y is None.")
         y = column_or_1d(y, warn=True)
@@ -206,7 +316,28 @@ class TransferMixin:
                 f"Found input variables with inconsistent numbers of samples: "
                 f"X has {n_clips} samples (clips), y has {len(y)}."
             )
+        if train and len(np.unique(y)) < 2:
+            raise ValueError(
+                f"Classifier can't train when only one class is present: every label "
+                f"of y is {np.asarray(y)[:1].tolist()[0]!r}. Pass samples of at least two classes."
+            )
         return y
+
+
+def _is_empty(X):
+    try:
+        return len(X) == 0
+    except TypeError:  # not a sequence: check_array decides
+        return False
+
+
+@contextlib.contextmanager
+def _naming_source(index, n_sources):
+    """Prefix a ValueError raised in the block with "source k of n: "."""
+    try:
+        yield
+    except ValueError as exc:
+        raise ValueError(f"source {index + 1} of {n_sources}: {exc}") from exc
 
 
 def split_sources(source_X, source_y):

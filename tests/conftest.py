@@ -17,3 +17,44 @@ def data_home():
     if os.environ.get("CI"):
         pytest.fail(msg)
     pytest.skip(msg)
+
+
+def write_tone_corpus(home, *, emodb_speakers=("03", "08")):
+    """EMO-DB and EMOVO layouts under ``home`` of seeded half-second tones.
+
+    EMO-DB gets the given speakers (2 digits each), EMOVO speakers f1 and m1;
+    each speaker has 2 emotions x 2 sentences. Returns ``home``.
+    """
+    import numpy as np
+    import soundfile as sf
+
+    rng = np.random.default_rng(0)
+    t = np.arange(8000) / 16000
+
+    def write(path, f0):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        y = 0.3 * np.sin(2 * np.pi * f0 * t) + 0.01 * rng.standard_normal(len(t))
+        sf.write(path, y.astype(np.float32), 16000)
+
+    for s, speaker in enumerate(emodb_speakers):
+        for code, f0 in (("W", 300.0), ("T", 120.0)):
+            for sentence in ("a01", "a02"):
+                write(home / "emodb" / "wav" / f"{speaker}{sentence}{code}a.wav", f0 + 20 * s)
+    for s, speaker in enumerate(["f1", "m1"]):
+        for code, f0 in (("rab", 320.0), ("tri", 110.0)):
+            for sentence in ("b1", "b2"):
+                write(home / "emovo" / speaker / f"{code}-{speaker}-{sentence}.wav", f0 + 20 * s)
+    return home
+
+
+@pytest.fixture
+def tone_corpus():
+    """:func:`write_tone_corpus`, for tests of the main job on a tiny synthetic corpus."""
+    return write_tone_corpus
+
+
+def fitted_state(estimator):
+    """Every attribute of ``estimator`` (fitted or not), pickled: compare bytes for equality."""
+    import pickle
+
+    return {name: pickle.dumps(value) for name, value in vars(estimator).items()}

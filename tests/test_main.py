@@ -39,29 +39,6 @@ def test_visual_transfer_job_writes_reports(data_home, tmp_path, capsys):
     assert (out / "jaffe-to-ckplus-faces-g1.md").read_text().startswith("## jaffe -> ckplus")
 
 
-def _tone_corpus(home):
-    """EMO-DB and EMOVO layouts with 2 speakers x 2 emotions x 2 sentences of seeded tones."""
-    import numpy as np
-    import soundfile as sf
-
-    rng = np.random.default_rng(0)
-    t = np.arange(8000) / 16000
-
-    def write(path, f0):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        y = 0.3 * np.sin(2 * np.pi * f0 * t) + 0.01 * rng.standard_normal(len(t))
-        sf.write(path, y.astype(np.float32), 16000)
-
-    for s, speaker in enumerate(["03", "08"]):
-        for code, f0 in (("W", 300.0), ("T", 120.0)):
-            for sentence in ("a01", "a02"):
-                write(home / "emodb" / "wav" / f"{speaker}{sentence}{code}a.wav", f0 + 20 * s)
-    for s, speaker in enumerate(["f1", "m1"]):
-        for code, f0 in (("rab", 320.0), ("tri", 110.0)):
-            for sentence in ("b1", "b2"):
-                write(home / "emovo" / speaker / f"{code}-{speaker}-{sentence}.wav", f0 + 20 * s)
-
-
 def test_configuration_defaults_to_the_best_and_paper_to_the_paper():
     from skpathnet.__main__ import build_parser, configuration
 
@@ -83,9 +60,9 @@ def test_non_positive_generations_are_rejected_before_any_work(value, capsys):
     assert "--generations" in capsys.readouterr().err
 
 
-def test_speech_job_on_functionals_with_speaker_norm(tmp_path, capsys):
+def test_speech_job_on_functionals_with_speaker_norm(tmp_path, capsys, tone_corpus):
     pytest.importorskip("opensmile")
-    _tone_corpus(tmp_path / "data")
+    tone_corpus(tmp_path / "data")
     out = tmp_path / "out"
     code = main([
         "transfer", "--source", "emovo", "--target", "emodb", "--features", "egemaps",

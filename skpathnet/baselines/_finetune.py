@@ -262,45 +262,43 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            If a parameter is invalid, inputs are malformed or non-finite, or
-            the feature count or ``hidden_units`` differ from the transferred
-            source's.
+            If a parameter is invalid, inputs are empty, malformed or
+            non-finite, y has a single class, or the feature count or
+            ``hidden_units`` differ from the transferred source's.
+        KeyboardInterrupt
+            Re-raised if training is interrupted (skorch alone would return
+            a half-trained network).
+
+        Notes
+        -----
+        The fit is atomic: if it raises or is interrupted, every attribute,
+        a previous fit's included, is left as it was.
         """
-        self._check_params()
-        segments, clip_index, owned = self._prepare_X(X, reset=True)
-        y = self._check_y(y, clip_index)
-        trunk = None
-        source = getattr(self, "_source_state", None)
-        if source is not None:
-            if segments.shape[1] != source["n_features"]:
-                raise ValueError(
-                    f"X has {segments.shape[1]} features per segment, but the "
-                    f"transferred source trunk expects {source['n_features']}. Use the "
-                    "same front end (and parameters) for source and target."
+        with self._atomic_fit():
+            self._check_params()
+            segments, clip_index, owned = self._prepare_X(X, reset=True)
+            y = self._check_y(y, clip_index)
+            self._check_transferred(segments.shape[1])
+            source = getattr(self, "_source_state", None)
+            trunk = None if source is None else source["trunk"]
+            classes, y_enc = np.unique(y, return_inverse=True)
+            val = None
+            if X_val is not None:
+                val_segments, val_index, val_owned = self._prepare_X(X_val, reset=False)
+                y_val = self._check_y(y_val, val_index, train=False)
+                # Encoded like y; labels unseen in training (-1) always count as misses.
+                val_y = np.full(len(y_val), -1, dtype=np.int64)
+                seen = np.isin(y_val, classes)
+                val_y[seen] = np.searchsorted(classes, y_val[seen])
+                val = (val_segments, val_index, val_owned, val_y)
+            rng = check_random_state(self.random_state)
+            with torch_threads(self.n_threads):
+                net, scaler, history = self._fit_stage(
+                    segments, y_enc[clip_index], len(classes), _seed(rng),
+                    trunk=trunk, owned=owned, val=val,
                 )
-            if tuple(self.hidden_units) != source["hidden_units"]:
-                raise ValueError(
-                    f"hidden_units={tuple(self.hidden_units)} differs from the "
-                    f"transferred source trunk's {source['hidden_units']}."
-                )
-            trunk = source["trunk"]
+        # Trained: replace the previous target fit (kept if training fails).
         self._forget(self._target_attrs)
-        classes, y_enc = np.unique(y, return_inverse=True)
-        val = None
-        if X_val is not None:
-            val_segments, val_index, val_owned = self._prepare_X(X_val, reset=False)
-            y_val = self._check_y(y_val, val_index)
-            # Encoded like y; labels unseen in training (-1) always count as misses.
-            val_y = np.full(len(y_val), -1, dtype=np.int64)
-            seen = np.isin(y_val, classes)
-            val_y[seen] = np.searchsorted(classes, y_val[seen])
-            val = (val_segments, val_index, val_owned, val_y)
-        rng = check_random_state(self.random_state)
-        with torch_threads(self.n_threads):
-            net, scaler, history = self._fit_stage(
-                segments, y_enc[clip_index], len(classes), _seed(rng),
-                trunk=trunk, owned=owned, val=val,
-            )
         self.classes_ = classes
         self.net_ = net
         self.history_ = history
@@ -331,29 +329,43 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            If the sources have different numbers of features per segment,
-            or source_X and source_y list different numbers of corpora.
+            If a source is empty, malformed, non-finite or has a single
+            class, the sources have different numbers of features per
+            segment, or source_X and source_y list different numbers of
+            corpora. Every source is checked before any is trained, and the
+            message names the source ("source 2 of 2: ...").
+        KeyboardInterrupt
+            Re-raised if training is interrupted; the previous sources and
+            target fit are then kept unchanged (as on any error).
         """
         rng = check_random_state(self.random_state)
         trunk = None
         tasks, classes_list, histories = [], [], []
-        for _, segments, owned, classes, y_seg in self._source_tasks(source_X, source_y):
-            net, scaler, history = self._fit_stage(
-                segments, y_seg, len(classes), _seed(rng), trunk=trunk, owned=owned,
-            )
-            trunk = _state(net.module_.trunk)
-            tasks.append({"head": _state(net.module_.head), "scaler": scaler})
-            classes_list.append(classes)
-            histories.append(history)
+        with self._atomic_fit():
+            for _, segments, owned, classes, y_seg in self._source_tasks(source_X, source_y):
+                net, scaler, history = self._fit_stage(
+                    segments, y_seg, len(classes), _seed(rng), trunk=trunk, owned=owned,
+                )
+                trunk = _state(net.module_.trunk)
+                tasks.append({"head": _state(net.module_.head), "scaler": scaler})
+                classes_list.append(classes)
+                histories.append(history)
+        # Every source trained: replace the previous sources and drop any target fit.
+        self._forget(self._transfer_attrs + self._target_attrs)
         self.source_classes_ = classes_list
         self.source_history_ = histories
         self._source_state = {
             "n_features": self.n_features_in_,
             "hidden_units": tuple(self.hidden_units),
+            "architecture": self._architecture(),
             "trunk": trunk,
             "tasks": tasks,
         }
         return self
+
+    def _architecture(self):
+        """The parameter that shapes the transferred trunk."""
+        return {"hidden_units": tuple(int(u) for u in self.hidden_units)}
 
     def _fit_stage(self, segments, y_seg, n_classes, seed, *, trunk, owned, val=None):
         """Train one task; return ``(net, scaler, history)``.
@@ -400,7 +412,12 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
             net.initialize()
             if trunk is not None:
                 net.module_.trunk.load_state_dict(trunk)
-            net.partial_fit(np.ascontiguousarray(segments, dtype=np.float32), y_seg)
+            X_fit = np.ascontiguousarray(segments, dtype=np.float32)
+            # skorch's partial_fit swallows KeyboardInterrupt and returns a half-trained
+            # net; its fit loop, called directly, lets Ctrl-C propagate.
+            net.notify("on_train_begin", X=X_fit, y=y_seg)
+            net.fit_loop(X_fit, y_seg)
+            net.notify("on_train_end", X=X_fit, y=y_seg)
         history = [
             {k: row[k] for k in ("epoch", "train_loss", "val_score") if k in row}
             for row in net.history

@@ -91,16 +91,38 @@ def _array_to_rgb(image):
     return np.ascontiguousarray(image)
 
 
+#: File name endings read as images (even when OpenCV finds no image signature).
+IMAGE_SUFFIXES = (".bmp", ".dib", ".jpeg", ".jpg", ".jpe", ".jp2", ".png", ".webp", ".pbm",
+                  ".pgm", ".ppm", ".pnm", ".pxm", ".sr", ".ras", ".tiff", ".tif", ".exr",
+                  ".hdr", ".pic")
+
+#: A video may decode this many frames fewer than its container declares (or
+#: this fraction of them, if more) before it counts as truncated: containers'
+#: frame counts are estimates, a few frames above what FFmpeg decodes (e.g.
+#: 95 of 98 for a valid MP4 with an edit list).
+VIDEO_FRAME_TOLERANCE = (5, 0.02)
+
+
 def _video_frames(path, frame_step, max_frames):
-    """Yield every ``frame_step``-th decoded frame of a video, RGB uint8."""
+    """Yield every ``frame_step``-th decoded frame of a video, RGB uint8.
+
+    Raises
+    ------
+    ValueError
+        If OpenCV cannot open the file, or decoding stops well before the
+        frame count the container declares (a truncated or damaged video;
+        see :data:`VIDEO_FRAME_TOLERANCE`).
+    """
     capture = cv2.VideoCapture(path)
     if not capture.isOpened():
         raise ValueError(
-            f"OpenCV cannot open {path!r} as an image or a video; check that "
-            "the file is a readable image (PNG, JPEG, TIFF, ...) or video "
-            "(MP4, AVI, MOV, ...)."
+            f"OpenCV cannot open {path!r} as an image or a video: it is not a readable "
+            "image (PNG, JPEG, TIFF, ...) or video (MP4, AVI, MOV, ...), or it is "
+            "damaged or truncated (e.g. an MP4 cut before its index); re-copy or "
+            "re-encode it."
         )
     try:
+        declared = int(max(capture.get(cv2.CAP_PROP_FRAME_COUNT), 0))
         index = kept = 0
         while max_frames is None or kept < max_frames:
             if index % frame_step == 0:
@@ -115,8 +137,40 @@ def _video_frames(path, frame_step, max_frames):
             elif not capture.grab():
                 break
             index += 1
+        else:
+            return  # max_frames reached: the rest is not read
+        absolute, fraction = VIDEO_FRAME_TOLERANCE
+        if index > 0 and declared - index > max(absolute, fraction * declared):
+            raise ValueError(
+                f"The video {path!r} is truncated or damaged: OpenCV decoded {index} of "
+                f"the {declared} frames its container declares. Re-copy or re-encode "
+                "the file."
+            )
     finally:
         capture.release()
+
+
+def _check_image_file(path):
+    """Raise if an image file is cut short: a JPEG or PNG must end with its end marker.
+
+    libjpeg decodes a truncated JPEG with grey fill and only prints a
+    warning, so the end-of-image marker (``FF D9``, after the last
+    start-of-scan ``FF DA``: neither occurs inside entropy-coded data) is
+    checked here; a PNG must have its ``IEND`` chunk.
+    """
+    with open(path, "rb") as file:
+        data = file.read()
+    if data[:2] == b"\xff\xd8":
+        if data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda"):
+            raise ValueError(
+                f"The JPEG file {path!r} is truncated or damaged: it has no end-of-image "
+                f"marker after its image data ({len(data)} bytes). Re-copy or re-encode it."
+            )
+    elif data[:8] == b"\x89PNG\r\n\x1a\n" and b"IEND" not in data[-64:]:
+        raise ValueError(
+            f"The PNG file {path!r} is truncated or damaged: it has no IEND chunk at its "
+            f"end ({len(data)} bytes). Re-copy or re-encode it."
+        )
 
 
 def _frames(item, frame_step, max_frames):
@@ -125,14 +179,29 @@ def _frames(item, frame_step, max_frames):
         yield _array_to_rgb(item)
         return
     path = os.fspath(item)
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            f"{path!r} is a directory, not an image or video file; pass the files in "
+            "it, e.g. sorted(pathlib.Path(folder).glob('*.png'))."
+        )
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No such image or video file: {path!r}.")
     if cv2.haveImageReader(path):
+        _check_image_file(path)
         image = cv2.imread(path, cv2.IMREAD_COLOR)  # also reads palette TIFFs
         if image is None:
-            raise ValueError(f"OpenCV cannot decode the image file {path!r}.")
+            raise ValueError(
+                f"OpenCV cannot decode the image file {path!r}: it is damaged or not "
+                "an image."
+            )
         yield cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
         return
+    if path.lower().endswith(IMAGE_SUFFIXES):
+        raise ValueError(
+            f"{path!r} is not a decodable image: its content starts with no image "
+            "signature OpenCV knows (PNG, JPEG, TIFF, ...); the file is damaged or not "
+            "an image."
+        )
     yield from _video_frames(path, frame_step, max_frames)
 
 
@@ -336,6 +405,13 @@ class FaceCropper(TransformerMixin, BaseEstimator):
     An image gives one frame. Video frames are decoded one at a time; only
     the frames before the first single detection are held in memory.
 
+    Damaged media raise a ValueError naming the file rather than giving
+    partial crops: a JPEG or PNG without its end marker (libjpeg would fill
+    the missing part with grey), and a video that decodes more than
+    ``max(5, 2%)`` fewer frames than its container declares (a truncated
+    MP4 or AVI would otherwise give only its first frames; the tolerance
+    covers containers whose declared count is a few frames high).
+
     The detector is loaded lazily, once per thread of each process, and is
     never an attribute of the estimator, so the estimator pickles and clones
     as its parameters. The transformer learns nothing: ``fit`` only checks
@@ -498,10 +574,17 @@ class FaceCropper(TransformerMixin, BaseEstimator):
         ------
         FileNotFoundError
             If a file does not exist; the message names it.
+        IsADirectoryError
+            If a path is a directory.
         ValueError
             If a parameter value is invalid, a file cannot be decoded, a
-            video has no decodable frame, or (``no_face="raise"``) an input
-            has no face in any kept frame; the message names the file.
+            file named as an image (``.png``, ``.jpg``, ...) holds no image,
+            a JPEG or PNG is truncated (no end marker), a video is
+            truncated (it decodes more than
+            ``max(5, 2% of)`` fewer frames than its container declares,
+            unless ``max_frames`` stopped reading first), a video has no
+            decodable frame, or (``no_face="raise"``) an input has no face
+            in any kept frame; the message names the file.
         TypeError
             If ``X`` is not a sequence of paths or arrays.
         """
