@@ -7,7 +7,7 @@ from pathlib import Path
 from sklearn.model_selection import GroupKFold
 
 from . import _checkpoint
-from ._experiment import AUDIO_FEATURES, BEST_AUDIO, CORPORA, run_transfer_experiment
+from ._experiment import AUDIO_FEATURES, BEST_AUDIO, CORPORA, load_corpus, run_transfer_experiment
 from ._report import format_markdown, save_results
 
 DEFAULT_SOURCES = {"audio": ["ravdess"], "visual": ["ckplus"]}
@@ -28,10 +28,19 @@ def build_parser():
     p.add_argument("--modality", choices=["audio", "visual"], default=None,
                    help="speech or faces (default: that of --source/--target, else audio); "
                    "it must match the corpora")
-    p.add_argument("--source", nargs="+", choices=sorted(CORPORA),
-                   help="source corpora, learnt in order (default: ravdess; visual: ckplus)")
-    p.add_argument("--target", choices=sorted(CORPORA),
-                   help="target corpus (default: emodb; visual: jaffe)")
+    p.add_argument("--source", nargs="+", metavar="CORPUS",
+                   help="source corpora, learnt in order: built-in names "
+                   f"({', '.join(sorted(CORPORA))}), manifest CSV files or folders "
+                   "(default: ravdess; visual: ckplus)")
+    p.add_argument("--target", metavar="CORPUS",
+                   help="target corpus, as for --source (default: emodb; visual: jaffe)")
+    p.add_argument("--label-pattern", default=None,
+                   help="for a corpus given as a folder: regular expression with one named "
+                   "group, applied to each file's path relative to the folder, that gives "
+                   r"its emotion, e.g. '^[^/]+/(?P<label>[^/]+)/'")
+    p.add_argument("--group-pattern", default=None,
+                   help="for a folder: the same for the speaker/subject, e.g. "
+                   r"'^(?P<group>[^/]+)/'")
     p.add_argument("--paper", action="store_true",
                    help="the paper's configuration: log-mel segments without speaker "
                    "normalisation, T = n / 64 SGD steps at learning rate 0.02, 200 "
@@ -111,7 +120,7 @@ def resolve_corpora(args):
         others), or ``--features`` is given for faces.
     """
     named = (args.source or []) + ([args.target] if args.target else [])
-    found = sorted({CORPORA[n][1] for n in named})
+    found = sorted({_modality(n, args) for n in named})
     if len(found) > 1:
         raise ValueError(f"--source and --target mix speech and face corpora: {named}.")
     modality = args.modality or (found[0] if found else "audio")
@@ -128,6 +137,19 @@ def resolve_corpora(args):
     sources = args.source or DEFAULT_SOURCES[modality]
     target = args.target or DEFAULT_TARGETS[modality]
     return modality, sources, target
+
+
+def _modality(name, args):
+    """The modality of a built-in corpus, or of a user's corpus (listed, not decoded)."""
+    if name in CORPORA:
+        return CORPORA[name][1]
+    return load_corpus(name, label_pattern=args.label_pattern,
+                       group_pattern=args.group_pattern).modality
+
+
+def _label(name):
+    """A corpus's name in file names: the built-in name, or the file or folder name."""
+    return name if name in CORPORA else Path(name).expanduser().resolve().stem
 
 
 def configuration(args):
@@ -176,7 +198,7 @@ def main(argv=None):
     )
     config = "paper" if args.paper else (
         f"{features if args.modality == 'audio' else 'faces'}{'-norm' if speaker_norm else ''}")
-    stem = f"{'+'.join(sources)}-to-{target}-{config}-g{generations}"
+    stem = f"{'+'.join(map(_label, sources))}-to-{_label(target)}-{config}-g{generations}"
     parts = Path(args.out) / f"{stem}.parts"
     try:
         results = run_transfer_experiment(
@@ -184,6 +206,7 @@ def main(argv=None):
             n_jobs=args.n_jobs, cache=args.cache or None, methods=tuple(args.methods),
             cv=None if args.folds is None else GroupKFold(n_splits=args.folds),
             features=features, speaker_norm=speaker_norm,
+            label_pattern=args.label_pattern, group_pattern=args.group_pattern,
             checkpoint=parts, resume=args.resume,
         )
         json_path, md_path = save_results(results, args.out, stem)

@@ -7,6 +7,7 @@ and training from scratch on the target with a group-wise cross-validation
 (leave-one-speaker-out by default), at clip level and at segment level.
 """
 
+import functools
 import time
 from pathlib import Path
 
@@ -19,19 +20,28 @@ from . import _checkpoint
 from ._classifier import PathNetClassifier
 from ._clips import is_clips
 from ._metrics import emotion_report, uar_score, war_score
-from .datasets import load_ckplus, load_emodb, load_emovo, load_jaffe, load_ravdess
+from .datasets import (
+    load_ckplus, load_emodb, load_emovo, load_enterface, load_folder, load_jaffe, load_manifest,
+    load_ravdess, load_savee,
+)
 from .transformers import FaceCropper, GroupStandardScaler, LogMelSegmenter, OpenSmileFunctionals
 
 __all__ = ["AUDIO_FEATURES", "BEST_AUDIO", "CORPORA", "VISUAL_SHARED_EMOTIONS", "load_corpus",
            "extract_features", "evaluate", "run_transfer_experiment"]
 
-#: Corpus name -> (loader, modality).
+#: Built-in corpus name -> (loader, modality). SAVEE and eNTERFACE'05 are
+#: audio-visual: ``savee`` / ``enterface`` are their speech, ``savee-visual`` /
+#: ``enterface-visual`` their face videos.
 CORPORA = {
     "emodb": (load_emodb, "audio"),
     "ravdess": (load_ravdess, "audio"),
     "emovo": (load_emovo, "audio"),
+    "savee": (functools.partial(load_savee, modality="audio"), "audio"),
+    "enterface": (functools.partial(load_enterface, modality="audio"), "audio"),
     "jaffe": (load_jaffe, "visual"),
     "ckplus": (load_ckplus, "visual"),
+    "savee-visual": (functools.partial(load_savee, modality="visual"), "visual"),
+    "enterface-visual": (functools.partial(load_enterface, modality="visual"), "visual"),
 }
 
 #: Audio front ends: the paper's log-mel segments, or openSMILE functionals
@@ -50,32 +60,80 @@ BEST_AUDIO = {"features": "compare", "speaker_norm": True,
 VISUAL_SHARED_EMOTIONS = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")
 
 
-def load_corpus(name, *, data_home=None, labels=None):
-    """Load corpus ``name``, optionally keeping only the given labels.
+def load_corpus(name, *, data_home=None, labels=None, label_pattern=None, group_pattern=None):
+    """Load a built-in corpus, a user's manifest or a user's folder.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`CORPORA`; else the path of a manifest (a CSV with
+        ``file``, ``label`` and ``group`` columns,
+        :func:`~skpathnet.datasets.load_manifest`) or of a folder read by
+        :func:`~skpathnet.datasets.load_folder` with ``label_pattern`` and
+        ``group_pattern``.
+    data_home : str, default=None
+        Folder of the built-in corpora (default: ``SKPATHNET_DATA``).
+    labels : sequence of str, default=None
+        Keep only these labels (built-in corpora only; a user's corpus keeps
+        its labels).
+    label_pattern, group_pattern : str, default=None
+        Regular expressions with one named group, applied to each file's
+        path relative to the folder (folders only).
 
     Returns
     -------
     bunch : sklearn.utils.Bunch
-        As returned by the corpus loader, with ``filenames``, ``target`` and
-        ``groups`` filtered to ``labels``.
+        As returned by the loader (``filenames``, ``target``, ``groups``,
+        ...), with ``modality`` ("audio" or "visual") and ``name`` (the
+        corpus name, or the file or folder name of a user's corpus).
 
     Raises
     ------
     ValueError
-        If ``name`` is not a known corpus.
+        If ``name`` is neither a built-in corpus nor an existing file or
+        folder, or a folder is given without both patterns.
     """
-    if name not in CORPORA:
-        raise ValueError(f"Unknown corpus {name!r}; choose from {sorted(CORPORA)}.")
-    bunch = CORPORA[name][0](data_home)
-    if labels is not None:
-        keep = np.isin(bunch.target, labels)
-        for key in ("filenames", "target", "groups"):
-            bunch[key] = bunch[key][keep]
-        bunch["target_names"] = np.unique(bunch.target)
+    if name in CORPORA:
+        loader, modality = CORPORA[name]
+        bunch = loader(data_home)
+        if labels is not None:
+            keep = np.isin(bunch.target, labels)
+            for key in ("filenames", "target", "groups"):
+                bunch[key] = bunch[key][keep]
+            bunch["target_names"] = np.unique(bunch.target)
+        bunch["modality"], bunch["name"] = modality, name
+        return bunch
+    path = Path(name).expanduser()
+    if path.is_file():
+        bunch = load_manifest(path)
+    elif path.is_dir():
+        if label_pattern is None or group_pattern is None:
+            raise ValueError(
+                f"{name!r} is a folder: give --label-pattern and --group-pattern, regular "
+                "expressions with one named group applied to each file's path relative to "
+                r"it, e.g. --label-pattern '^[^/]+/(?P<label>[^/]+)/' --group-pattern "
+                r"'^(?P<group>[^/]+)/' for <speaker>/<emotion>/001.wav."
+            )
+        bunch = load_folder(path, label=label_pattern, group=group_pattern)
+    else:
+        raise ValueError(
+            f"Unknown corpus {name!r}: neither a built-in corpus ({', '.join(sorted(CORPORA))}) "
+            "nor an existing manifest file or folder."
+        )
+    bunch["name"] = path.stem if path.is_file() else path.name
     return bunch
 
 
-def front_end(name, *, features="logmel", n_jobs=None, memory=None):
+def describe_corpus(bunch):
+    """One line: files, classes with counts, and speakers/subjects of a loaded corpus."""
+    labels, counts = np.unique(bunch.target, return_counts=True)
+    classes = ", ".join(f"{label} {count}" for label, count in zip(labels, counts))
+    who = "speakers" if bunch.modality == "audio" else "subjects"
+    return (f"{bunch.name}: {len(bunch.target)} files, {len(labels)} classes ({classes}), "
+            f"{len(np.unique(bunch.groups))} {who}")
+
+
+def front_end(name, *, features="logmel", modality=None, n_jobs=None, memory=None):
     """The feature extractor for corpus ``name``.
 
     Speech: ``features`` is a key of :data:`AUDIO_FEATURES`, the paper's
@@ -89,7 +147,7 @@ def front_end(name, *, features="logmel", n_jobs=None, memory=None):
     ValueError
         If ``features`` is not a key of :data:`AUDIO_FEATURES`.
     """
-    modality = CORPORA[name][1]
+    modality = modality or CORPORA[name][1]
     if modality == "audio":
         if features not in AUDIO_FEATURES:
             raise ValueError(
@@ -117,9 +175,9 @@ def extract_features(name, bunch, *, features="logmel", speaker_norm=False, n_jo
     cross-validation, since a speaker's features depend on that speaker
     alone.
     """
-    X = front_end(name, features=features, n_jobs=n_jobs, memory=memory).fit_transform(
-        bunch.filenames
-    )
+    modality = bunch.get("modality") or CORPORA[name][1]
+    X = front_end(name, features=features, modality=modality, n_jobs=n_jobs,
+                  memory=memory).fit_transform(bunch.filenames)
     if speaker_norm:
         scaler = GroupStandardScaler().fit(X, bunch.target, groups=bunch.groups)
         X = scaler.transform(X, groups=bunch.groups)
@@ -281,6 +339,8 @@ def run_transfer_experiment(
     methods=("transfer", "scratch"),
     features="logmel",
     speaker_norm=False,
+    label_pattern=None,
+    group_pattern=None,
     log=print,
     checkpoint=None,
     resume=False,
@@ -295,7 +355,8 @@ def run_transfer_experiment(
     Parameters
     ----------
     sources : list of str
-        Source corpus names (keys of :data:`CORPORA`), learnt in order.
+        Source corpora, learnt in order: keys of :data:`CORPORA`, manifest
+        files or folders (:func:`load_corpus`).
     target : str
         Target corpus name.
     params : dict, default=None
@@ -313,6 +374,8 @@ def run_transfer_experiment(
     speaker_norm : bool, default=False
         Standardise each speaker/subject with its own statistics, sources
         and target (:func:`extract_features`).
+    label_pattern, group_pattern : str, default=None
+        For corpora given as folders (:func:`load_corpus`).
     log : callable, default=print
     checkpoint : str or path-like, default=None
         Folder where the run is saved as it goes: ``config.json`` (the
@@ -345,21 +408,26 @@ def run_transfer_experiment(
         If a corpus is missing (before any feature is extracted).
     """
     names = list(sources) + [target]
-    modalities = {CORPORA[n][1] for n in names if n in CORPORA}
-    for n in names:
-        if n not in CORPORA:
-            raise ValueError(f"Unknown corpus {n!r}; choose from {sorted(CORPORA)}.")
-    if len(modalities) != 1:
-        raise ValueError(f"Sources and target mix modalities: {names}.")
-    modality = modalities.pop()
-    labels = VISUAL_SHARED_EMOTIONS if modality == "visual" else None
     memory = Memory(cache, verbose=0) if cache else None
     base = PathNetClassifier(**(params or {}))
     base._check_params()
     t_start = time.perf_counter()
     # Every corpus is listed (cheap) before any feature is extracted (expensive).
-    bunches = {name: load_corpus(name, data_home=data_home, labels=labels)
-               for name in dict.fromkeys(names)}
+    bunches = {}
+    for name in dict.fromkeys(names):
+        visual = name in CORPORA and CORPORA[name][1] == "visual"
+        bunches[name] = load_corpus(
+            name, data_home=data_home, labels=VISUAL_SHARED_EMOTIONS if visual else None,
+            label_pattern=label_pattern, group_pattern=group_pattern)
+    modalities = {bunch.modality for bunch in bunches.values()}
+    if len(modalities) != 1:
+        raise ValueError(
+            "Sources and target mix speech and faces: "
+            + ", ".join(f"{n} ({bunches[n].modality})" for n in bunches) + "."
+        )
+    modality = modalities.pop()
+    for bunch in bunches.values():
+        log(describe_corpus(bunch))
     splitter = LeaveOneGroupOut() if cv is None else cv
     target_bunch = bunches[target]
     try:

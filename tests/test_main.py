@@ -84,3 +84,74 @@ def test_module_option_is_parsed():
 
     assert build_parser().parse_args(["transfer"]).module == "linear"
     assert build_parser().parse_args(["transfer", "--module", "conv"]).module == "conv"
+
+
+def _user_speech_corpora(tmp_path, tone_corpus):
+    """A folder <speaker>/<emotion>/<n>.wav and a manifest, both made of the tone corpus."""
+    import shutil
+
+    home = tone_corpus(tmp_path / "data")
+    folder = tmp_path / "mine"
+    words = {"W": "angry", "T": "sad"}
+    for path in sorted((home / "emodb" / "wav").glob("*.wav")):
+        dest = folder / f"spk{path.name[:2]}" / words[path.name[5]] / f"{path.name[2:5]}.wav"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, dest)
+    (folder / ".DS_Store").write_text("junk")
+    rows = ["file,label,group"] + [
+        f"{p.relative_to(home)},{'anger' if p.name.startswith('rab') else 'sadness'},{p.parent.name}"
+        for p in sorted((home / "emovo").rglob("*.wav"))
+    ]
+    manifest = home / "source.csv"
+    manifest.write_text("\n".join(rows) + "\n")
+    return folder, manifest
+
+
+def test_speech_job_on_a_users_manifest_and_folder(tmp_path, capsys, tone_corpus):
+    pytest.importorskip("opensmile")
+    folder, manifest = _user_speech_corpora(tmp_path, tone_corpus)
+    out = tmp_path / "out"
+    code = main([
+        "transfer", "--source", str(manifest), "--target", str(folder),
+        "--label-pattern", r"^[^/]+/(?P<label>[^/]+)/", "--group-pattern", r"^(?P<group>[^/]+)/",
+        "--features", "egemaps", "--generations", "2", "--population", "2", "--quiet",
+        "--n-jobs", "1", "--out", str(out), "--cache", "",
+    ])
+    assert code == 0, capsys.readouterr().err
+    printed = capsys.readouterr().out
+    assert "source: 8 files, 2 classes (anger 4, sadness 4), 2 speakers" in printed
+    assert "mine: 8 files, 2 classes (anger 4, sadness 4), 2 speakers" in printed
+    results = json.loads((out / "source-to-mine-egemaps-norm-g2.json").read_text())
+    assert results["n_folds"] == 2 and results["n_clips"] == 8
+    assert set(results["methods"]["transfer"]["clip"]["recall"]) == {"anger", "sadness"}
+
+
+def test_a_folder_without_patterns_or_a_missing_corpus_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "mine").mkdir()
+    assert main(["transfer", "--target", str(tmp_path / "mine"), "--out", str(tmp_path)]) == 2
+    assert "give --label-pattern and --group-pattern" in capsys.readouterr().err
+    assert main(["transfer", "--target", str(tmp_path / "nope.csv"), "--out", str(tmp_path)]) == 2
+    assert "neither a built-in corpus" in capsys.readouterr().err
+
+
+@pytest.mark.data
+def test_visual_job_on_a_users_folder_of_images(data_home, tmp_path, capsys):
+    import shutil
+
+    folder = tmp_path / "faces"
+    for subject in ("s1", "s2"):
+        for emotion in ("happy", "sad"):
+            for take in range(2):
+                dest = folder / f"{subject}_{emotion}" / f"{take}.jpg"
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(data_home / "video" / "single_face.jpg", dest)
+    code = main([
+        "transfer", "--source", "jaffe", "--target", str(folder), "--methods", "scratch",
+        "--label-pattern", r"^[^_]+_(?P<label>[^/]+)/", "--group-pattern", r"^(?P<group>[^_]+)_",
+        "--generations", "1", "--population", "2", "--quiet", "--n-jobs", "1",
+        "--data-home", str(data_home), "--out", str(tmp_path / "out"), "--cache", "",
+    ])
+    assert code == 0, capsys.readouterr().err
+    assert "faces: 8 files, 2 classes (happiness 4, sadness 4), 2 subjects" in \
+        capsys.readouterr().out
+    assert (tmp_path / "out" / "jaffe-to-faces-faces-g1.json").exists()

@@ -166,7 +166,7 @@ def autograd_sgd_step(pathways, head, inputs, target, index, learning_rate):
     """
     if pathways.row_space:
         raise ValueError("autograd_sgd_step does not support row-space training.")
-    P, batch = pathways.n_pathways, inputs.n_rows
+    batch = inputs.n_rows
     params = [t for layer in pathways.layers if layer.trainable is not None
               for t in layer.trainable]
     params += [head.weight, head.bias]
