@@ -71,7 +71,7 @@ def corpus_dir(name, data_home=None):
     return path
 
 
-def make_bunch(filenames, target, groups, descr, **extra):
+def make_bunch(filenames, target, groups, descr, *, check_vocabulary=True, **extra):
     """Build the loaders' :class:`~sklearn.utils.Bunch`.
 
     Returns
@@ -84,7 +84,7 @@ def make_bunch(filenames, target, groups, descr, **extra):
     """
     target = np.asarray(target, dtype=object).astype(str)
     unknown = set(target) - set(EMOTIONS)
-    if unknown:
+    if unknown and check_vocabulary:
         raise ValueError(f"Labels {sorted(unknown)} are not in the shared vocabulary {EMOTIONS}.")
     return Bunch(
         filenames=np.asarray([str(f) for f in filenames]),

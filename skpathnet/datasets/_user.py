@@ -22,7 +22,6 @@ from pathlib import Path, PurePath
 from types import MappingProxyType
 
 import numpy as np
-from sklearn.utils import Bunch
 
 from ._base import EMOTIONS, make_bunch
 
@@ -204,18 +203,9 @@ def _describe(loader, source, target, groups, modality, keep_labels, label_map):
 
 
 def _bunch(filenames, target, groups, descr, keep_labels, **extra):
-    """make_bunch, or the same Bunch without the vocabulary check when keep_labels."""
-    if not keep_labels:
-        return make_bunch(filenames, target, groups, descr, **extra)
-    target = np.asarray(target, dtype=object).astype(str)
-    return Bunch(
-        filenames=np.asarray([str(f) for f in filenames]),
-        target=target,
-        groups=np.asarray(groups).astype(str),
-        target_names=np.unique(target),
-        DESCR=descr,
-        **extra,
-    )
+    """make_bunch, without the vocabulary check when keep_labels."""
+    return make_bunch(filenames, target, groups, descr, check_vocabulary=not keep_labels,
+                      **extra)
 
 
 # --------------------------------------------------------------------------- manifest

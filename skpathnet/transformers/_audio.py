@@ -12,8 +12,10 @@ import os
 
 import numpy as np
 import soundfile as sf
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import check_memory
 
-__all__ = ["check_clips", "check_number", "file_stamp", "read_audio"]
+__all__ = ["check_clips", "check_number", "extract_clips", "file_stamp", "read_audio"]
 
 
 def check_number(name, value, *, integral=False, minimum=None, strict=False):
@@ -106,3 +108,30 @@ def read_audio(path, name):
             f"its samples as a 1-D float array with input_sr=<its rate>."
         ) from exc
     return y.mean(axis=1), int(rate)
+
+
+def extract_clips(extract, X, *, memory=None, n_jobs=None, **params):
+    """Run ``extract(clip, name, stamp, **params)`` on every clip of ``X``.
+
+    ``X`` is checked with :func:`check_clips`; each clip is a str path or a
+    1-D float array, ``name`` phrases its error messages (``"audio file
+    'a.wav' (clip 0)"``) and ``stamp`` is a file's (size, mtime) for the
+    cache (None for arrays). Calls run in ``n_jobs`` joblib workers and are
+    cached in ``memory`` (keyed on everything but ``name``).
+
+    Returns
+    -------
+    outputs : list, one item per clip, in order.
+    """
+    clips = check_clips(X)
+    cached = check_memory(memory).cache(extract, ignore=["name"])
+    jobs = []
+    for i, clip in enumerate(clips):
+        if isinstance(clip, str):
+            name = f"audio file {clip!r} (clip {i})"
+            stamp = file_stamp(clip, name)
+        else:
+            name = f"clip {i} (1-D array)"
+            stamp = None
+        jobs.append(delayed(cached)(clip, name, stamp, **params))
+    return Parallel(n_jobs=n_jobs)(jobs)

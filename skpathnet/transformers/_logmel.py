@@ -11,11 +11,9 @@ import numbers
 import librosa
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import check_memory
 
 from .._clips import make_clips
-from ._audio import check_clips, check_number, file_stamp, read_audio
+from ._audio import check_number, extract_clips, read_audio
 
 __all__ = ["LogMelSegmenter"]
 
@@ -209,18 +207,9 @@ class LogMelSegmenter(TransformerMixin, BaseEstimator):
             message names the clip), or a parameter is invalid.
         """
         params = self._extraction_params()
-        clips = check_clips(X)
-        extract = check_memory(self.memory).cache(_extract_clip, ignore=["name"])
-        jobs = []
-        for i, clip in enumerate(clips):
-            if isinstance(clip, str):
-                name = f"audio file {clip!r} (clip {i})"
-                stamp = file_stamp(clip, name)
-            else:
-                name = f"clip {i} (1-D array)"
-                stamp = None
-            jobs.append(delayed(extract)(clip, name, stamp, **params))
-        return make_clips(Parallel(n_jobs=self.n_jobs)(jobs))
+        return make_clips(
+            extract_clips(_extract_clip, X, memory=self.memory, n_jobs=self.n_jobs, **params)
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

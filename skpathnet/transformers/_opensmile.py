@@ -15,10 +15,8 @@ import functools
 import librosa
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import check_memory
 
-from ._audio import check_clips, check_number, file_stamp, read_audio
+from ._audio import check_number, extract_clips, read_audio
 
 __all__ = ["OpenSmileFunctionals", "FEATURE_SETS"]
 
@@ -201,18 +199,9 @@ class OpenSmileFunctionals(TransformerMixin, BaseEstimator):
         """
         params = self._extraction_params()
         _import_opensmile()
-        clips = check_clips(X)
-        extract = check_memory(self.memory).cache(_extract_functionals, ignore=["name"])
-        jobs = []
-        for i, clip in enumerate(clips):
-            if isinstance(clip, str):
-                name = f"audio file {clip!r} (clip {i})"
-                stamp = file_stamp(clip, name)
-            else:
-                name = f"clip {i} (1-D array)"
-                stamp = None
-            jobs.append(delayed(extract)(clip, name, stamp, **params))
-        rows = Parallel(n_jobs=self.n_jobs)(jobs)
+        rows = extract_clips(
+            _extract_functionals, X, memory=self.memory, n_jobs=self.n_jobs, **params
+        )
         return np.stack(rows).astype(np.float32, copy=False)
 
     def get_feature_names_out(self, input_features=None):
