@@ -124,11 +124,11 @@ METHODS = {
 #: Rows taken from bench_paper.py's saved leave-one-group-out runs (same folds, seed 0,
 #: paper settings: log-mel segments for speech, face crops for faces).
 PAPER_ROWS = {
-    "pathnet-transfer": "PathNet paper (log-mel), transfer",
-    "pathnet-scratch": "PathNet paper (log-mel), scratch",
-    "finetune": "cascaded fine-tuning (log-mel)",
-    "finetune-scratch": "MLP from scratch (log-mel)",
-    "linear": "log-mel segments + linear model",
+    "pathnet-transfer": "PathNet, paper settings, transfer",
+    "pathnet-scratch": "PathNet, paper settings, scratch",
+    "finetune": "cascaded fine-tuning",
+    "finetune-scratch": "MLP from scratch",
+    "linear": "linear model on segments",
 }
 
 
@@ -250,7 +250,9 @@ def summary(log):
                 if res is None:
                     continue
                 seconds = res["seconds"] + res.get("source_seconds", 0.0)
-                rows.append(f"| {label} [bench_paper] | {mean_std(res['folds'], 'clip_WAR')} | "
+                front = "face crops" if CORPORA[target][1] == "visual" else "log-mel"
+                rows.append(f"| {label} ({front}) [bench_paper] | "
+                            f"{mean_std(res['folds'], 'clip_WAR')} | "
                             f"{mean_std(res['folds'], 'clip_UAR')} | {res['clip']['WAR']:.3f} | "
                             f"{res['clip']['UAR']:.3f} |  | {seconds:.0f} |")
         if not rows:
