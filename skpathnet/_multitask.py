@@ -65,10 +65,10 @@ class MultiTaskPathNetClassifier(PathNetClassifier):
     (CK+) can be trained together. The masked loss, its gradient and the
     fitness are those of :mod:`skpathnet.engine._multitask`:
 
-    - loss per mini-batch: mean cross-entropy over the emotion-labelled
-      rows plus ``au_weight`` times the summed per-AU binary cross-entropy
-      of the labelled AU entries divided by the number of rows with an AU
-      label; a task without a label in the batch leaves its head unchanged;
+    - loss per mini-batch: the mean cross-entropy over the emotion-labelled
+      rows plus ``au_weight`` times the mean binary cross-entropy over the
+      labelled AU entries; a task without a label in the batch leaves its
+      head unchanged and sends no gradient into the pathways;
     - fitness of a pathway: the mean of its emotion accuracy (labelled rows
       seen during its ``T`` steps) and its AU mean F1 (per AU over the
       labelled entries seen, averaged over the AUs whose F1 is defined);
@@ -89,8 +89,10 @@ n_steps, mutation_rate, mutation_shift, tournament, standardize, device, \
 n_threads, random_state, verbose
         As in :class:`PathNetClassifier` (same defaults, the papers').
     au_weight : float, default=1.0
-        Weight ``w`` of the AU loss against the emotion loss. 1.0: the plain
-        sum of the task losses, as in Pons & Masip (2018, Sec. 3.2).
+        Weight ``w`` of the AU loss against the emotion loss. 1.0: the
+        unweighted sum of the two task losses, as in Pons & Masip (2018). 0:
+        the AU labels change no parameter (the AU head stays at its random
+        initialisation) and only enter the fitness.
     missing_label : int, str or None, default=None
         Emotion labels that are None, NaN or "" mark a sample without an
         emotion label; ``missing_label`` adds one more such value (e.g. -1
@@ -533,7 +535,7 @@ frozen_modules_
         if bad.any():
             row, col = np.argwhere(bad)[0]
             raise ValueError(
-                f"{name}[{row}, {col}] is {values[row, col]!r}; AU entries must be 0 (absent), "
+                f"{name}[{row}, {col}] is {float(values[row, col])!r}; AU entries must be 0 (absent), "
                 "1 (present), or -1 / NaN (unlabelled)."
             )
         if np.isnan(values).all():

@@ -13,8 +13,12 @@ binary cross-entropy per AU). Per mini-batch of ``b`` rows,
       + w \\frac{1}{b_A} \\sum_{i, k:\\, m_{ik} = 1} \\mathrm{BCE}(a_{ik}, u_{ik})
 
 where ``E`` are the rows with an emotion label (``b_E`` of them), ``m_ik``
-says that AU ``k`` of row ``i`` is labelled, ``b_A`` is the number of rows
-with at least one labelled AU and ``w`` is ``au_weight``. A task without a
+says that AU ``k`` of row ``i`` is labelled, ``b_A`` is the number of
+labelled AU entries (the masked mean of the per-AU losses) and ``w`` is
+``au_weight``. The mean rather than the per-row sum over AUs keeps the
+feature gradient of the AU task at the scale of the emotion task's: with
+the sum over CK+'s 24 AUs, SGD at learning rate 0.1 diverged (NaN) on
+CK+48 face crops within 20 generations. A task without a
 label in the batch has no term: its head gets no update and sends no
 gradient into the pathway, bit for bit. With every emotion labelled and no
 AU task, the step is exactly :func:`~._sgd.linear_sgd_step`.
@@ -154,7 +158,7 @@ def _counts(pathways, logits, au_logits, targets, batch):
 
 def _n_labelled(targets):
     n_e = int((targets.emotion >= 0).sum())
-    n_a = 0 if targets.au_mask is None else int(targets.au_mask.any(1).sum())
+    n_a = 0 if targets.au_mask is None else int(targets.au_mask.sum())
     return n_e, n_a
 
 
@@ -198,7 +202,8 @@ def multitask_sgd_step(pathways, heads, inputs, targets, index, learning_rate):
     pathways. The backward pass is written out, as in
     :func:`~._sgd.linear_sgd_step`: the heads' logit gradients
     (``(softmax - one_hot) / b_E`` on emotion-labelled rows,
-    ``w (sigmoid - u) / b_A`` on labelled AU entries, 0 elsewhere) give the
+    ``w (sigmoid - u) / b_A`` on the ``b_A`` labelled AU entries, 0
+    elsewhere) give the
     feature gradient, which :func:`~._sgd.linear_backward` takes down the
     pathways (row-space mode included). A head whose task has no label in
     the batch is not touched.
