@@ -144,7 +144,8 @@ frozen_modules_
     >>> y[:32] = None                  # no emotion label
     >>> aus[32:64] = -1                # no AU label
     >>> clf = MultiTaskPathNetClassifier(n_generations=20, population_size=4,
-    ...                                  learning_rate=0.2, n_steps=10, random_state=0)
+    ...                                  learning_rate=0.2, n_steps=10, n_threads=1,
+    ...                                  random_state=0)
     >>> clf.fit(X, y, aus=aus).predict_aus(X).shape
     (128, 2)
     """

@@ -428,6 +428,7 @@ def test_au_f1_ignores_unlabelled_entries_and_leaves_undefined_aus_out():
 
 
 # -- the CK+ AU table -------------------------------------------------------------------
+@pytest.mark.data
 def test_ckplus_aus_match_the_table(data_home):
     data = load_ckplus(data_home, aus=True)
     assert data.aus.dtype == np.int8 and data.aus.shape == (981, 24)
