@@ -213,6 +213,12 @@ def part_c(args, memory, log):
     return {"cv": "LeaveOneGroupOut() over JAFFE subjects", "rows": rows}
 
 
+def paired(a, b, key):
+    """``b - a`` per fold (same folds): 'mean ± std (b better in k of n folds)'."""
+    d = np.array([fb[key] for fb in b["folds"]]) - np.array([fa[key] for fa in a["folds"]])
+    return f"{d.mean():+.3f} ± {d.std():.3f} (better in {(d > 0).sum()}, worse in {(d < 0).sum()} of {len(d)})"
+
+
 def tables(results, log):
     if "a" in results:
         log("\n(a) CK+48, GroupKFold(5) over subjects (mean ± std over folds; pooled)\n")
@@ -226,6 +232,12 @@ def tables(results, log):
                 f"{mean_std([f['UAR'] for f in r['folds']])} | "
                 f"{mean_std([f['AU_F1'] for f in r['folds']])}{au_label} | "
                 f"{r['pooled_AU_F1']:.3f} | {r['seconds']:.0f} |")
+        rows = results["a"]["rows"]
+        for crops in ("raw", "norm"):
+            a, b = rows.get(f"emotion {crops}"), rows.get(f"emotion+AUs {crops}")
+            if a and b:
+                log(f"\nemotion+AUs - emotion, {crops} crops, per fold: WAR {paired(a, b, 'WAR')}; "
+                    f"UAR {paired(a, b, 'UAR')}; AU F1 {paired(a, b, 'AU_F1')}")
     for part, title in (("b", "(b) CK+48 -> JAFFE transfer"),
                         ("c", "(c) mixed labels, CK+48 + JAFFE trained together")):
         if part not in results:
@@ -237,6 +249,10 @@ def tables(results, log):
             seconds = r["seconds"] + r.get("source_seconds", 0.0)
             log(f"| {name} | {mean_std([f['clip_WAR'] for f in r['folds']])} | "
                 f"{mean_std([f['clip_UAR'] for f in r['folds']])} | {seconds:.0f} |")
+        rows = list(results[part]["rows"].values())
+        a, b = rows[0], rows[1]
+        log(f"\nsecond - first row, per fold: WAR {paired(a, b, 'clip_WAR')}; "
+            f"UAR {paired(a, b, 'clip_UAR')}")
 
 
 def main(argv=None):
