@@ -14,7 +14,8 @@ References
 
 from . import baselines, datasets, plotting, transformers
 from ._classifier import PathNetClassifier
-from ._metrics import emotion_report, uap_score, uar_score, war_score
+from ._metrics import au_f1_scores, emotion_report, uap_score, uar_score, war_score
+from ._multitask import MultiTaskPathNetClassifier
 from .transformers import FaceCropper, LogMelSegmenter
 
 __version__ = "0.1.0"
@@ -22,7 +23,9 @@ __version__ = "0.1.0"
 __all__ = [
     "FaceCropper",
     "LogMelSegmenter",
+    "MultiTaskPathNetClassifier",
     "PathNetClassifier",
+    "au_f1_scores",
     "baselines",
     "datasets",
     "emotion_report",

@@ -1,16 +1,18 @@
-"""Emotion-recognition scores: WAR, UAR, UAP and per-class recall.
+"""Emotion-recognition scores: WAR, UAR, UAP and per-class recall; AU F1.
 
 Definitions follow Nguyen et al. (2020), Table 1: the weighted average
 recall (WAR) is the plain accuracy, the unweighted average recall (UAR) is
 the mean of per-class recalls, and the unweighted average precision (UAP)
 is the mean of per-class precisions. All are computed with
-:mod:`sklearn.metrics`.
+:mod:`sklearn.metrics`. Facial Action Units (AUs) are scored by per-AU F1
+and its mean over AUs (:func:`au_f1_scores`), the standard of AU detection
+(e.g. the FERA challenges, Valstar et al. 2015).
 """
 
 import numpy as np
 from sklearn.metrics import accuracy_score, precision_score, recall_score
 
-__all__ = ["war_score", "uar_score", "uap_score", "emotion_report"]
+__all__ = ["au_f1_scores", "war_score", "uar_score", "uap_score", "emotion_report"]
 
 
 def war_score(y_true, y_pred):
@@ -62,3 +64,63 @@ def emotion_report(y_true, y_pred, *, labels=None):
         "support": {str(c): int(np.sum(y_true == c)) for c in labels},
         "n": int(len(y_true)),
     }
+
+
+def au_f1_scores(y_true, y_pred):
+    """Per-AU F1 and their mean, ignoring unlabelled entries.
+
+    For AU ``k``, ``F1_k = 2 TP / (2 TP + FP + FN)`` counted over the
+    samples whose true entry is labelled (0 or 1; -1 or NaN is unlabelled,
+    the convention of :class:`~skpathnet.MultiTaskPathNetClassifier`). An AU
+    that is neither present nor predicted on any labelled sample has no
+    defined F1 (NaN) and is left out of the mean; one that is predicted but
+    never present scores 0.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples, n_aus)
+        True indicator matrix: 1 present, 0 absent, -1 or NaN unlabelled.
+    y_pred : array-like of shape (n_samples, n_aus)
+        Predicted 0/1 indicator matrix (e.g.
+        :meth:`~skpathnet.MultiTaskPathNetClassifier.predict_aus`).
+
+    Returns
+    -------
+    f1 : ndarray of shape (n_aus,), float64
+        F1 of each AU; NaN where undefined.
+    mean_f1 : float
+        Mean of the defined per-AU F1 (NaN if none is defined).
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ or are not 2-D, or an entry of ``y_true`` is
+        not 0, 1, -1 or NaN, or one of ``y_pred`` not 0 or 1.
+
+    Examples
+    --------
+    >>> f1, mean = au_f1_scores([[1, 0], [1, -1], [0, 1]], [[1, 1], [0, 1], [0, 1]])
+    >>> f1.round(3).tolist(), round(mean, 3)
+    ([0.667, 0.667], 0.667)
+    """
+    y_true = np.asarray(y_true, dtype=np.float64)
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    if y_true.ndim != 2 or y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"y_true and y_pred must be indicator matrices of the same shape (n_samples, "
+            f"n_aus); got {y_true.shape} and {y_pred.shape}."
+        )
+    known = ~np.isnan(y_true) & (y_true != -1)
+    if not np.isin(y_true[known], (0, 1)).all():
+        raise ValueError("y_true entries must be 0, 1, or -1 / NaN (unlabelled).")
+    if not np.isin(y_pred, (0, 1)).all():
+        raise ValueError("y_pred entries must be 0 or 1.")
+    true, pred = (y_true == 1) & known, (y_pred == 1) & known
+    tp = (true & pred).sum(0)
+    fp = (~true & pred).sum(0)
+    fn = (true & ~pred).sum(0)
+    denominator = 2 * tp + fp + fn
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f1 = np.where(denominator > 0, 2 * tp / denominator, np.nan)
+    defined = ~np.isnan(f1)
+    return f1, float(f1[defined].mean()) if defined.any() else float("nan")

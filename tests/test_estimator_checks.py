@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skpathnet import PathNetClassifier
+from skpathnet import MultiTaskPathNetClassifier, PathNetClassifier
 from skpathnet.baselines import FineTuneClassifier
 from skpathnet.transformers import GroupStandardScaler
 
@@ -30,7 +30,8 @@ def _expected_failures(estimator):
 
 
 @parametrize_with_checks(
-    [PathNetClassifier(**FAST), FineTuneClassifier(**FINETUNE_FAST), GroupStandardScaler()],
+    [PathNetClassifier(**FAST), MultiTaskPathNetClassifier(**FAST, n_threads=1),
+     FineTuneClassifier(**FINETUNE_FAST), GroupStandardScaler()],
     expected_failed_checks=_expected_failures,
 )
 def test_sklearn_compatible_estimator(estimator, check):

@@ -7,15 +7,17 @@ subject ids as ``groups``. Which files are read is decided by extension
 does not follow the corpus's naming scheme raises a ValueError naming it.
 """
 
+import csv
 import re
 
 import numpy as np
 
-from ._base import corpus_dir, make_bunch
+from ._base import corpus_dir, get_data_home, make_bunch
 
 __all__ = [
     "JAFFE_CODES",
     "CKPLUS_FOLDERS",
+    "CKPLUS_AUS_FILE",
     "SAVEE_CODES",
     "SAVEE_SPEAKERS",
     "ENTERFACE_CODES",
@@ -47,6 +49,11 @@ CKPLUS_FOLDERS = {
     "sadness": "sadness",
     "surprise": "surprise",
 }
+
+#: File of the CK+ FACS Action Unit table, relative to the data home (one row
+#: per sequence; columns ``sequence`` such as ``S010_004`` and ``aus``, the
+#: space-separated AU numbers coded at the peak frame, Lucey et al. 2010).
+CKPLUS_AUS_FILE = "ckplus48_aus.csv"
 
 #: SAVEE file-name prefix (``a01.wav``, ``sa1.avi``) -> shared label.
 SAVEE_CODES = {
@@ -171,7 +178,7 @@ def load_jaffe(data_home=None):
     return make_bunch(files, target, groups, _JAFFE_DESCR)
 
 
-def load_ckplus(data_home=None):
+def load_ckplus(data_home=None, *, aus=False):
     """Load the file names, labels, subjects and sequences of the CK+48 crops.
 
     Reads every ``*.png`` file of ``<data_home>/ckplus48/<emotion>/`` (the
@@ -180,10 +187,20 @@ def load_ckplus(data_home=None):
     :data:`CKPLUS_FOLDERS`), ``S010`` the subject and ``S010_004`` the
     sequence.
 
+    With ``aus=True``, the FACS Action Units of each sequence are read from
+    ``<data_home>/ckplus48_aus.csv`` (:data:`CKPLUS_AUS_FILE`: columns
+    ``sequence`` and ``aus``, the space-separated AU numbers, e.g.
+    ``S010_004,...,4 7 17 23 24``) and joined on the sequence id; the three
+    frames of a sequence share its AUs, coded at its peak frame. Only AU
+    presence is read (no intensities).
+
     Parameters
     ----------
     data_home : str or path-like, default=None
-        Folder holding ``ckplus48/``; None reads ``SKPATHNET_DATA``.
+        Folder holding ``ckplus48/`` (and, for ``aus``, ``ckplus48_aus.csv``);
+        None reads ``SKPATHNET_DATA``.
+    aus : bool, default=False
+        Also return the AU indicator matrix.
 
     Returns
     -------
@@ -191,15 +208,23 @@ def load_ckplus(data_home=None):
         ``filenames`` (sorted), ``target``, ``groups`` (subject ids such as
         ``"S010"``), ``target_names``, ``DESCR`` and ``sequence`` (ndarray
         of str such as ``"S010_004"``: the 3 frames of a sequence are nearly
-        identical, so group by subject or sequence when splitting).
+        identical, so group by subject or sequence when splitting). With
+        ``aus=True`` also ``aus`` (ndarray of shape (n_files, n_aus), int8,
+        1 where the AU is coded in the file's sequence; 24 AUs for the
+        full table) and ``au_names`` (ndarray of str of shape (n_aus,),
+        ``"AU01"``, ``"AU02"``, ... ``"AU28"``, sorted by AU number: the AUs
+        that occur in the table).
 
     Raises
     ------
     FileNotFoundError
-        If ``<data_home>/ckplus48`` is missing or holds no PNG file.
+        If ``<data_home>/ckplus48`` is missing or holds no PNG file, or with
+        ``aus=True`` if ``<data_home>/ckplus48_aus.csv`` is missing.
     ValueError
         If a PNG file is not in an emotion folder or its name does not follow
-        ``Sxxx_yyy_zzzzzzzz.png``.
+        ``Sxxx_yyy_zzzzzzzz.png``; with ``aus=True``, if the AU table lacks
+        the ``sequence`` or ``aus`` column, holds a token that is not an AU
+        number, or has no row for some sequences (they are named).
 
     References
     ----------
@@ -223,7 +248,53 @@ def load_ckplus(data_home=None):
         target.append(CKPLUS_FOLDERS[parts[0]])
         groups.append(match.group(2).upper())
         sequence.append(match.group(1).upper())
-    return make_bunch(files, target, groups, _CKPLUS_DESCR, sequence=np.asarray(sequence))
+    sequence = np.asarray(sequence)
+    extra = {}
+    if aus:
+        extra["aus"], extra["au_names"] = _ckplus_aus(get_data_home(data_home), sequence)
+    return make_bunch(files, target, groups, _CKPLUS_DESCR, sequence=sequence, **extra)
+
+
+def _ckplus_aus(home, sequence):
+    """AU indicator matrix (n_files, n_aus) int8 and AU names of the CK+ sequences."""
+    path = home / CKPLUS_AUS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"CK+ Action Unit table {str(path)!r} not found. Put the FACS table of the CK+ "
+            f"sequences there (a CSV with columns 'sequence', e.g. S010_004, and 'aus', the "
+            f"space-separated AU numbers), or call load_ckplus(aus=False)."
+        )
+    table = {}
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"sequence", "aus"} - set(reader.fieldnames or ())
+        if missing:
+            raise ValueError(
+                f"CK+ Action Unit table {str(path)!r} has no column {sorted(missing)}; it "
+                f"needs 'sequence' and 'aus' (found {reader.fieldnames})."
+            )
+        for line, row in enumerate(reader, start=2):
+            tokens = (row["aus"] or "").split()
+            if not all(t.isdigit() for t in tokens):
+                raise ValueError(
+                    f"{str(path)!r}, line {line} ({row['sequence']}): AU list {row['aus']!r} "
+                    "must be space-separated AU numbers such as '4 7 17'; fix that row."
+                )
+            table[row["sequence"].strip().upper()] = {int(t) for t in tokens}
+    absent = sorted(set(sequence) - set(table))
+    if absent:
+        shown = ", ".join(absent[:10]) + (f" and {len(absent) - 10} more" if len(absent) > 10
+                                          else "")
+        raise ValueError(
+            f"{len(absent)} CK+48 sequences have no row in the Action Unit table "
+            f"{str(path)!r}: {shown}. Add their AUs to the table or remove their images."
+        )
+    numbers = sorted(set().union(*table.values()))
+    column = {n: k for k, n in enumerate(numbers)}
+    out = np.zeros((len(sequence), len(numbers)), dtype=np.int8)
+    for i, seq in enumerate(sequence):
+        out[i, [column[n] for n in table[seq]]] = 1
+    return out, np.asarray([f"AU{n:02d}" for n in numbers])
 
 
 def _check_modality(modality):

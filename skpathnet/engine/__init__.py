@@ -9,22 +9,31 @@
 - :mod:`._sgd`: :class:`TrainSettings`, the SGD steps and
   :func:`train_pathways`;
 - :mod:`._evolution`: :class:`EvolutionSettings`, :func:`evolve`,
-  :func:`mutate`, :func:`random_genotype`.
+  :func:`mutate`, :func:`random_genotype`;
+- :mod:`._multitask`: several task heads on shared pathways with masked
+  losses (:class:`MultiTaskHeads`, :class:`MultiTargets`,
+  :func:`train_multitask`).
 """
 
 from ._evolution import EvolutionSettings, evolve, mutate, random_genotype
+from ._multitask import (
+    MultiTargets, MultiTaskCounts, MultiTaskHeads, multitask_autograd_step, multitask_fitness,
+    multitask_loss, multitask_sgd_step, multitask_step_for, train_multitask,
+)
 from ._modules import ConvModules, LinearModules, Params
 from ._network import Inputs, PathNetwork, RowSpace, TaskHead, active_modules
 from ._pathway import GatheredLayer, LayerState, Pathways, forward
 from ._sgd import (
-    TrainSettings, autograd_sgd_step, linear_sgd_step, minibatches, run_steps, step_for,
-    train_pathways,
+    TrainSettings, autograd_sgd_step, linear_backward, linear_sgd_step, minibatches, run_steps,
+    step_for, train_pathways,
 )
 
 __all__ = [
     "ConvModules", "EvolutionSettings", "GatheredLayer", "Inputs", "LayerState",
-    "LinearModules", "Params", "PathNetwork", "Pathways", "RowSpace", "TaskHead",
+    "LinearModules", "MultiTargets", "MultiTaskCounts", "MultiTaskHeads", "Params",
+    "PathNetwork", "Pathways", "RowSpace", "TaskHead",
     "TrainSettings", "active_modules", "autograd_sgd_step", "evolve", "forward",
-    "linear_sgd_step", "minibatches", "mutate", "random_genotype", "run_steps", "step_for",
-    "train_pathways",
+    "linear_backward", "linear_sgd_step", "minibatches", "multitask_autograd_step",
+    "multitask_fitness", "multitask_loss", "multitask_sgd_step", "multitask_step_for", "mutate",
+    "random_genotype", "run_steps", "step_for", "train_multitask", "train_pathways",
 ]

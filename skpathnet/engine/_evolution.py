@@ -102,7 +102,7 @@ def mutate(genotype, n_modules, rng, *, rate=None, max_shift=2):
 
 
 def evolve(network, head, inputs, y, settings, *, rng, generator, on_generation=None,
-           task=0, verbose=False):
+           task=0, verbose=False, train=None):
     """Evolve pathways by binary tournaments; return the best one.
 
     Parameters
@@ -127,6 +127,11 @@ def evolve(network, head, inputs, y, settings, *, rng, generator, on_generation=
         Task index written into each history record.
     verbose : bool, default=False
         Show a tqdm progress bar over generations.
+    train : callable, default=None
+        ``train(network, genotypes, head, inputs, y, settings.train,
+        generator) -> list of float`` (one fitness per genotype), e.g.
+        :func:`~._multitask.train_multitask` with ``head`` and ``y`` its
+        heads and targets; default :func:`~._sgd.train_pathways`.
 
     Returns
     -------
@@ -141,6 +146,7 @@ def evolve(network, head, inputs, y, settings, *, rng, generator, on_generation=
         (0 or 1).
     """
     s = settings
+    train = train_pathways if train is None else train
     n_layers, n_modules = network.n_layers, network.n_modules
     population = [
         random_genotype(n_layers, s.n_active, n_modules, rng) for _ in range(s.population_size)
@@ -152,13 +158,12 @@ def evolve(network, head, inputs, y, settings, *, rng, generator, on_generation=
     ):
         a, b = rng.choice(s.population_size, size=2, replace=False)
         if s.tournament == "parallel":
-            scores = train_pathways(
+            scores = train(
                 network, [population[a], population[b]], head, inputs, y, s.train, generator
             )
         else:
             scores = [
-                train_pathways(network, [population[slot]], head, inputs, y, s.train,
-                               generator)[0]
+                train(network, [population[slot]], head, inputs, y, s.train, generator)[0]
                 for slot in (a, b)
             ]
         fitness[[a, b]] = scores

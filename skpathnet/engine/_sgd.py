@@ -17,7 +17,7 @@ from ._modules import LinearModules
 from ._pathway import Pathways, forward
 
 __all__ = [
-    "TrainSettings", "autograd_sgd_step", "linear_sgd_step", "minibatches", "run_steps",
+    "TrainSettings", "autograd_sgd_step", "linear_backward", "linear_sgd_step", "minibatches", "run_steps",
     "step_for", "train_pathways",
 ]
 
@@ -72,46 +72,28 @@ def _correct(pathways, logits, targets, batch):
     return hits.sum() if pathways.n_pathways == 1 else hits.view(-1, batch).sum(1)
 
 
-def linear_sgd_step(pathways, head, inputs, target, index, learning_rate):
-    """One plain-SGD step of linear pathways and their head, in place.
+def linear_backward(pathways, trace, dh, index, learning_rate):
+    """Backpropagate a feature gradient through linear pathways; SGD-update them in place.
 
-    The loss is the sum over pathways of each pathway's mean cross-entropy.
-    The backward pass is written out; each layer's input gradient is
-    computed with the weights before their update, as backpropagation
-    requires. Frozen modules pass gradients down but are never updated.
+    The part of :func:`linear_sgd_step` below the head, shared with the
+    multi-task step (:func:`~._multitask.multitask_sgd_step`). Each layer's
+    input gradient is computed with the weights before their update.
 
     Parameters
     ----------
     pathways : Pathways
         Linear modules; trainable leaves updated in place.
-    head : TaskHead
-        Updated in place.
-    inputs : Inputs
-        The mini-batch (``batch`` rows).
-    target : torch.Tensor of shape (batch,), int64
+    trace : list of Trace
+        From ``forward(..., trace=trace)`` on this batch.
+    dh : torch.Tensor of shape (P * batch, n_units)
+        Gradient of the loss with respect to the last layer's output (the
+        heads' input features).
     index : torch.Tensor of shape (batch,), int64
         Training-row indices of the batch (used by the row-space update).
     learning_rate : float
-
-    Returns
-    -------
-    correct : torch.Tensor, int64, scalar (P = 1) or of shape (P,)
-        Samples classified correctly before the update.
     """
-    P, batch = pathways.n_pathways, inputs.n_rows
+    P, batch = pathways.n_pathways, len(index)
     H = pathways.modules.n_units
-    trace = []
-    logits = forward(pathways, head, inputs, trace=trace)
-    targets = _targets(pathways, target)
-    correct = _correct(pathways, logits, targets, batch)
-    # d(mean cross-entropy)/d(logits) = (softmax - one_hot) / batch
-    grad = torch.softmax(logits, 1)
-    grad[torch.arange(P * batch, device=grad.device), targets] -= 1.0
-    grad /= batch
-    features = trace[-1].inputs
-    dh = grad @ head.weight.T
-    head.weight.addmm_(features.T, grad, alpha=-learning_rate)
-    head.bias.add_(grad.sum(0), alpha=-learning_rate)
     for index_l in range(len(pathways.layers) - 1, -1, -1):
         layer = pathways.layers[index_l]
         h_in, a_t, a_f = trace[index_l]
@@ -147,6 +129,48 @@ def linear_sgd_step(pathways, head, inputs, target, index, learning_rate):
         else:
             weight.addmm_(h_in.T, dz, alpha=-learning_rate)
         bias.add_(dz.sum(0), alpha=-learning_rate)
+
+
+def linear_sgd_step(pathways, head, inputs, target, index, learning_rate):
+    """One plain-SGD step of linear pathways and their head, in place.
+
+    The loss is the sum over pathways of each pathway's mean cross-entropy.
+    The backward pass is written out; each layer's input gradient is
+    computed with the weights before their update, as backpropagation
+    requires. Frozen modules pass gradients down but are never updated.
+
+    Parameters
+    ----------
+    pathways : Pathways
+        Linear modules; trainable leaves updated in place.
+    head : TaskHead
+        Updated in place.
+    inputs : Inputs
+        The mini-batch (``batch`` rows).
+    target : torch.Tensor of shape (batch,), int64
+    index : torch.Tensor of shape (batch,), int64
+        Training-row indices of the batch (used by the row-space update).
+    learning_rate : float
+
+    Returns
+    -------
+    correct : torch.Tensor, int64, scalar (P = 1) or of shape (P,)
+        Samples classified correctly before the update.
+    """
+    P, batch = pathways.n_pathways, inputs.n_rows
+    trace = []
+    logits = forward(pathways, head, inputs, trace=trace)
+    targets = _targets(pathways, target)
+    correct = _correct(pathways, logits, targets, batch)
+    # d(mean cross-entropy)/d(logits) = (softmax - one_hot) / batch
+    grad = torch.softmax(logits, 1)
+    grad[torch.arange(P * batch, device=grad.device), targets] -= 1.0
+    grad /= batch
+    features = trace[-1].inputs
+    dh = grad @ head.weight.T
+    head.weight.addmm_(features.T, grad, alpha=-learning_rate)
+    head.bias.add_(grad.sum(0), alpha=-learning_rate)
+    linear_backward(pathways, trace, dh, index, learning_rate)
     return correct
 
 

@@ -1,0 +1,563 @@
+"""MultiTaskPathNetClassifier: emotions and facial Action Units on shared pathways."""
+
+import numbers
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+from ._classifier import PathNetClassifier
+from ._clips import mean_per_clip
+from ._scaling import fit_standardizer, standardize
+from ._threads import torch_threads
+from ._transfer import split_sources
+from .engine import (
+    EvolutionSettings, MultiTargets, MultiTaskHeads, PathNetwork, Pathways, TaskHead,
+    TrainSettings, evolve, train_multitask,
+)
+
+__all__ = ["MultiTaskPathNetClassifier", "missing_labels"]
+
+
+def missing_labels(y, missing_label=None):
+    """Boolean mask of the unlabelled entries of a label vector.
+
+    An entry is unlabelled when it is None, a float NaN, the empty string,
+    or equal to ``missing_label`` (if given, e.g. -1 for integer labels as
+    in :mod:`sklearn.semi_supervised`).
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+    missing_label : int, str or None, default=None
+
+    Returns
+    -------
+    missing : ndarray of shape (n_samples,), bool
+    """
+    y = np.asarray(y)
+    if y.dtype.kind == "f":
+        missing = np.isnan(y)
+    elif y.dtype.kind in "OUS":
+        missing = np.array(
+            [v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and v == "")
+             or (isinstance(v, bytes) and v == b"") for v in y.tolist()],
+            dtype=bool,
+        ).reshape(y.shape)
+    else:
+        missing = np.zeros(y.shape, dtype=bool)
+    if missing_label is not None:
+        missing |= np.array([v == missing_label for v in y.tolist()], dtype=bool).reshape(y.shape)
+    return missing
+
+
+class MultiTaskPathNetClassifier(PathNetClassifier):
+    """PathNet trained on emotions and facial Action Units at once, with missing labels.
+
+    A :class:`PathNetClassifier` whose pathways feed two heads: the emotion
+    head (softmax cross-entropy, what :meth:`predict` answers) and, when
+    :meth:`fit` gets ``aus``, an Action Unit (AU) head (one sigmoid binary
+    cross-entropy per AU, :meth:`predict_aus`). As in Pons & Masip [1]_, a
+    sample contributes only to the losses of the tasks it is labelled for,
+    so corpora with emotion labels only (JAFFE), AU labels only, or both
+    (CK+) can be trained together. The masked loss, its gradient and the
+    fitness are those of :mod:`skpathnet.engine._multitask`:
+
+    - loss per mini-batch: the mean cross-entropy over the emotion-labelled
+      rows plus ``au_weight`` times the mean binary cross-entropy over the
+      labelled AU entries; a task without a label in the batch leaves its
+      head unchanged and sends no gradient into the pathways;
+    - fitness of a pathway: the mean of its emotion accuracy (labelled rows
+      seen during its ``T`` steps) and its AU mean F1 (per AU over the
+      labelled entries seen, averaged over the AUs whose F1 is defined);
+      with emotion labels only it is the accuracy of
+      :class:`PathNetClassifier` (and the fit is bit-identical to it).
+
+    Transfer works as for :class:`PathNetClassifier`: :meth:`fit_transfer`
+    learns each source as a multi-task (or emotion-only) task and freezes
+    its best pathway; a later :meth:`fit` on the target (e.g. JAFFE,
+    emotions only) keeps it always active. It survives
+    :func:`sklearn.base.clone`.
+
+    Parameters
+    ----------
+    n_layers, n_modules, n_active, n_units, module, n_channels, kernel_size, \
+first_layer, population_size, n_generations, learning_rate, batch_size, \
+n_steps, mutation_rate, mutation_shift, tournament, standardize, device, \
+n_threads, random_state, verbose
+        As in :class:`PathNetClassifier` (same defaults, the papers').
+    au_weight : float, default=1.0
+        Weight ``w`` of the AU loss against the emotion loss. 1.0: the
+        unweighted sum of the two task losses, as in Pons & Masip (2018). 0:
+        the AU labels change no parameter (the AU head stays at its random
+        initialisation) and only enter the fitness.
+    missing_label : int, str or None, default=None
+        Emotion labels that are None, NaN or "" mark a sample without an
+        emotion label; ``missing_label`` adds one more such value (e.g. -1
+        for integer labels, as in :mod:`sklearn.semi_supervised`).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Emotion classes (of the labelled samples).
+    n_aus_ : int
+        Number of AUs of the last :meth:`fit` (0 if it got no ``aus``).
+    best_path_, best_fitness_, history_, n_steps_, first_layer_, \
+input_shape_, n_features_in_
+        As in :class:`PathNetClassifier`; ``best_fitness_`` is the
+        multi-task fitness above.
+    source_paths_, source_classes_, source_fitness_, source_history_, \
+frozen_modules_
+        After :meth:`fit_transfer`, as in :class:`PathNetClassifier`.
+    source_n_aus_ : list of int
+        AUs of each source task (0 for an emotion-only source).
+
+    Notes
+    -----
+    **Missing labels.** Emotion: see ``missing_label``. AUs: ``aus`` is a
+    0/1 indicator matrix of shape (n_samples, n_aus) in which an entry that
+    is -1 or NaN is unlabelled; a row of all -1 (or NaN) is a sample with no
+    AU label. At least one sample must have an emotion label, and when
+    ``aus`` is given at least one AU entry must be labelled.
+
+    **sklearn tools.** ``aus`` is a sample-aligned fit parameter, so
+    ``cross_validate(clf, X, y, params={"aus": A}, groups=g, cv=...)`` and
+    ``GridSearchCV(...).fit(X, y, aus=A)`` slice it with X and y.
+    :meth:`predict` and :meth:`score` concern the emotion task only.
+
+    References
+    ----------
+    .. [1] G. Pons and D. Masip, "Multi-task, multi-label and multi-domain
+       learning with residual convolutional networks for emotion
+       recognition", arXiv:1802.06664, 2018.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpathnet import MultiTaskPathNetClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(128, 10)).astype("float32")
+    >>> y = np.where(X[:, 0] > 0, "happiness", "sadness").astype(object)
+    >>> aus = (X[:, 1:3] > 0).astype(np.int8)
+    >>> y[:32] = None                  # no emotion label
+    >>> aus[32:64] = -1                # no AU label
+    >>> clf = MultiTaskPathNetClassifier(n_generations=20, population_size=4,
+    ...                                  learning_rate=0.2, n_steps=10, n_threads=1,
+    ...                                  random_state=0)
+    >>> clf.fit(X, y, aus=aus).predict_aus(X).shape
+    (128, 2)
+    """
+
+    _transfer_attrs = PathNetClassifier._transfer_attrs + ("source_n_aus_",)
+    _target_attrs = PathNetClassifier._target_attrs + ("n_aus_",)
+
+    def __init__(
+        self,
+        *,
+        n_layers=3,
+        n_modules=20,
+        n_active=4,
+        n_units=20,
+        module="linear",
+        n_channels=8,
+        kernel_size=3,
+        first_layer="auto",
+        population_size=20,
+        n_generations=200,
+        learning_rate=0.02,
+        batch_size=64,
+        n_steps=None,
+        mutation_rate=None,
+        mutation_shift=2,
+        tournament="serial",
+        standardize=True,
+        device="cpu",
+        n_threads=None,
+        random_state=None,
+        verbose=False,
+        au_weight=1.0,
+        missing_label=None,
+    ):
+        super().__init__(
+            n_layers=n_layers, n_modules=n_modules, n_active=n_active, n_units=n_units,
+            module=module, n_channels=n_channels, kernel_size=kernel_size,
+            first_layer=first_layer, population_size=population_size,
+            n_generations=n_generations, learning_rate=learning_rate, batch_size=batch_size,
+            n_steps=n_steps, mutation_rate=mutation_rate, mutation_shift=mutation_shift,
+            tournament=tournament, standardize=standardize, device=device,
+            n_threads=n_threads, random_state=random_state, verbose=verbose,
+        )
+        self.au_weight = au_weight
+        self.missing_label = missing_label
+
+    # -- training -------------------------------------------------------------
+    def fit(self, X, y, *, aus=None, X_val=None, y_val=None):
+        """Evolve pathways on the emotion task and, given ``aus``, the AU task at once.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, 3, 64, 64), or clips
+            As for :meth:`PathNetClassifier.fit`.
+        y : array-like of shape (n_samples,)
+            Emotion label of each sample (clip); None, NaN, "" or
+            ``missing_label`` where a sample has none.
+        aus : array-like of shape (n_samples, n_aus), default=None
+            AU indicator matrix: 1 present, 0 absent, -1 or NaN unlabelled
+            (e.g. ``load_ckplus(aus=True).aus``). None: emotions only.
+        X_val, y_val : default=None
+            Fully labelled held-out emotion data, scored each generation as
+            in :meth:`PathNetClassifier.fit`.
+
+        Returns
+        -------
+        self : MultiTaskPathNetClassifier
+
+        Raises
+        ------
+        ValueError
+            If a parameter is invalid, inputs are malformed or non-finite,
+            no sample has an emotion label, ``aus`` has another number of
+            rows than X has samples, a value other than 0, 1, -1 or NaN, or
+            no labelled entry, or the feature count differs from the
+            transferred source's.
+        """
+        self._check_params()
+        segments, clip_index, owned = self._prepare_X(X, reset=True)
+        y_enc, classes = self._encode_y(y, clip_index)
+        au_values = self._check_aus(aus, len(y_enc))
+        self._check_source_compatible(segments)
+        self._forget(self._target_attrs)
+        rng = check_random_state(self.random_state)
+        with torch_threads(self.n_threads):
+            on_generation = None
+            if X_val is not None:
+                on_generation = self._val_monitor(X_val, y_val, classes)
+            task = self._train_multitask(
+                segments, y_enc[clip_index],
+                None if au_values is None else au_values[clip_index],
+                len(classes), rng, owned=owned, frozen=self._frozen_layers(),
+                task=len(getattr(self, "source_paths_", ())), on_generation=on_generation,
+            )
+        self.classes_ = classes
+        self.n_aus_ = 0 if au_values is None else au_values.shape[1]
+        self.best_path_ = task["path"]
+        self.best_fitness_ = task["fitness"]
+        self.history_ = task["history"]
+        self.n_steps_ = task["n_steps"]
+        self.first_layer_ = task["first_layer"]
+        self._target_state = task["state"]
+        return self
+
+    def fit_transfer(self, source_X, source_y, *, source_aus=None):
+        """Evolve multi-task pathways on source corpora and freeze the best of each.
+
+        As :meth:`PathNetClassifier.fit_transfer`, each source possibly with
+        AU labels: e.g. CK+48 with emotions and AUs, then :meth:`fit` on
+        JAFFE with emotions only.
+
+        Parameters
+        ----------
+        source_X : X-like, or list of X-like
+            One source corpus, or a list of several.
+        source_y : array-like of shape (n_samples,), or list of them
+            Emotion labels of each source (missing labels as in :meth:`fit`).
+        source_aus : array-like of shape (n_samples, n_aus), or list, default=None
+            AU matrix of the one source, or a list with one entry (a matrix
+            or None) per source. None: no source has AU labels.
+
+        Returns
+        -------
+        self : MultiTaskPathNetClassifier
+
+        Raises
+        ------
+        ValueError
+            As :meth:`PathNetClassifier.fit_transfer` and :meth:`fit`, or if
+            ``source_aus`` does not give one entry per source.
+        """
+        self._check_params()
+        sources = split_sources(source_X, source_y)
+        several = len(sources) > 1 or (
+            isinstance(source_y, (list, tuple)) and len(source_y) > 0
+            and all(np.ndim(item) >= 1 for item in source_y)
+        )
+        if source_aus is None:
+            aus_list = [None] * len(sources)
+        elif several:
+            if not isinstance(source_aus, (list, tuple)) or len(source_aus) != len(sources):
+                raise ValueError(
+                    f"source_y lists {len(sources)} corpora, so source_aus must be a list of "
+                    f"{len(sources)} AU matrices (None for a corpus without AU labels); got "
+                    f"{type(source_aus).__name__}"
+                    f"{f' of length {len(source_aus)}' if hasattr(source_aus, '__len__') else ''}."
+                )
+            aus_list = list(source_aus)
+        else:
+            aus_list = [source_aus]
+        self._forget(self._transfer_attrs + self._target_attrs)
+        rng = check_random_state(self.random_state)
+        paths, classes_list, fitness, histories, tasks, n_aus = [], [], [], [], [], []
+        frozen = None
+        with torch_threads(self.n_threads):
+            for index, ((X, y), aus) in enumerate(zip(sources, aus_list)):
+                segments, clip_index, owned = self._prepare_X(X, reset=index == 0)
+                y_enc, classes = self._encode_y(y, clip_index)
+                au_values = self._check_aus(aus, len(y_enc), name=f"source_aus[{index}]"
+                                            if several else "source_aus")
+                task = self._train_multitask(
+                    segments, y_enc[clip_index],
+                    None if au_values is None else au_values[clip_index],
+                    len(classes), rng, owned=owned, frozen=frozen, task=index,
+                    keep_network=True,
+                )
+                network = task.pop("network")
+                layers = [
+                    np.union1d(network.frozen[layer], np.unique(task["path"][layer]))
+                    for layer in range(self.n_layers)
+                ]
+                frozen = (layers, network.module_state(layers))
+                paths.append(task["path"])
+                classes_list.append(classes)
+                fitness.append(task["fitness"])
+                histories.append(task["history"])
+                tasks.append(task["state"])
+                n_aus.append(0 if au_values is None else au_values.shape[1])
+        self.source_paths_ = paths
+        self.source_classes_ = classes_list
+        self.source_fitness_ = fitness
+        self.source_history_ = histories
+        self.source_n_aus_ = n_aus
+        self.frozen_modules_ = frozen[0]
+        self._source_state = {
+            "n_features": self.n_features_in_,
+            "input_shape": self.input_shape_,
+            "frozen": frozen,
+            "tasks": tasks,
+        }
+        return self
+
+    def _train_multitask(
+        self, segments, y_seg, aus_seg, n_classes, rng, *, owned, frozen, task,
+        on_generation=None, keep_network=False,
+    ):
+        """Evolve one multi-task task; the RNG draws are those of ``_train_task``."""
+        device = self._device()
+        scaler = None
+        if self.standardize:
+            scaler = fit_standardizer(segments)
+            segments = standardize(segments, *scaler, inplace=owned)
+        X_t = torch.from_numpy(np.ascontiguousarray(segments, dtype=np.float32)).to(device)
+        targets = MultiTargets(torch.from_numpy(np.asarray(y_seg, dtype=np.int64)).to(device))
+        if aus_seg is not None:
+            known = ~np.isnan(aus_seg)
+            targets = MultiTargets(
+                targets.emotion,
+                torch.from_numpy(np.where(known, aus_seg, 0.0).astype(np.float32)).to(device),
+                torch.from_numpy(known).to(device),
+            )
+        init = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
+        shuffle = torch.Generator(device=device).manual_seed(
+            int(rng.randint(np.iinfo(np.int32).max))
+        )
+        modules = self._module_type(X_t.shape[1])
+        network = PathNetwork(modules, self.n_layers, self.n_modules, device=device,
+                              generator=init)
+        if frozen is not None:
+            network.load_frozen(*frozen)
+        heads = MultiTaskHeads(
+            TaskHead(modules.n_outputs, n_classes, device=device, generator=init),
+            None if aus_seg is None else TaskHead(modules.n_outputs, targets.n_aus,
+                                                  device=device, generator=init),
+            float(self.au_weight),
+        )
+        n_steps = self.n_steps or max(1, len(X_t) // self.batch_size)
+        settings = EvolutionSettings(
+            train=TrainSettings(n_steps=n_steps, batch_size=self.batch_size,
+                                learning_rate=self.learning_rate),
+            n_active=self.n_active,
+            population_size=self.population_size,
+            n_generations=self.n_generations,
+            mutation_rate=self.mutation_rate,
+            mutation_shift=self.mutation_shift,
+            tournament=self.tournament,
+        )
+        first_layer = self._resolve_first_layer(*X_t.shape)
+        inputs = network.bind(X_t, first_layer=first_layer)
+        best, best_fitness, history = evolve(
+            network, heads, inputs, targets, settings, rng=rng, generator=shuffle,
+            on_generation=None if on_generation is None
+            else on_generation(network, heads.emotion, scaler),
+            task=task, verbose=self.verbose, train=train_multitask,
+        )
+        del inputs
+        result = {
+            "path": best,
+            "fitness": best_fitness,
+            "history": history,
+            "n_steps": n_steps,
+            "first_layer": first_layer,
+            "state": {
+                "pathway": Pathways.gather(network, [best]).state(),
+                "head": heads.emotion.state(),
+                "au_head": None if heads.aus is None else heads.aus.state(),
+                "scaler": scaler,
+                "modules": modules,
+            },
+        }
+        if keep_network:
+            result["network"] = network
+        return result
+
+    # -- AU prediction --------------------------------------------------------
+    def predict_proba_aus(self, X, *, source=None):
+        """Probability that each AU is present, one row per sample (clip).
+
+        For clips, the segment probabilities are averaged.
+
+        Parameters
+        ----------
+        X : array-like or clips
+            As for :meth:`fit`.
+        source : int or None, default=None
+            None: the AU head of the last :meth:`fit`. An int: the AU head of
+            that :meth:`fit_transfer` source, with its frozen pathway.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_aus), float32
+            Sigmoid outputs, columns in the order of the ``aus`` given to fit.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If :meth:`fit` (:meth:`fit_transfer` for a ``source``) has not run.
+        ValueError
+            If that task was learnt without AU labels, or ``source`` is not
+            the index of a source task.
+        """
+        if source is None:
+            check_is_fitted(self)
+            state, what = self._target_state, "fit"
+        else:
+            check_is_fitted(self, "_source_state")
+            n_sources = len(self.source_classes_)
+            if not isinstance(source, numbers.Integral) or not 0 <= source < n_sources:
+                raise ValueError(
+                    f"source must be None or an integer in [0, {n_sources}), the index of a "
+                    f"fit_transfer source; got {source!r}."
+                )
+            state, what = self._source_state["tasks"][source], f"fit_transfer source {source}"
+        if state.get("au_head") is None:
+            raise ValueError(
+                f"This {type(self).__name__}'s {what} got no AU labels, so it has no AU head; "
+                f"pass aus= to fit (source_aus= to fit_transfer) to learn Action Units."
+            )
+        segments, clip_index, owned = self._prepare_X(X, reset=False)
+        if state["scaler"] is not None:
+            segments = standardize(segments, *state["scaler"], inplace=owned)
+        device = self._device()
+        with torch_threads(self.n_threads):
+            pathway = Pathways.from_state(state["modules"], state["pathway"], device=device)
+            head = TaskHead.from_state(state["au_head"], device=device)
+            X_t = torch.from_numpy(np.ascontiguousarray(segments, dtype=np.float32)).to(device)
+            proba = torch.sigmoid(pathway.logits(X_t, head)).cpu().numpy()
+        return mean_per_clip(proba, clip_index)
+
+    def predict_aus(self, X, *, source=None):
+        """AU indicator matrix: 1 where :meth:`predict_proba_aus` exceeds 0.5.
+
+        Returns
+        -------
+        aus : ndarray of shape (n_samples, n_aus), int8
+        """
+        return (self.predict_proba_aus(X, source=source) > 0.5).astype(np.int8)
+
+    # -- checks -----------------------------------------------------------------
+    def _check_params(self):
+        super()._check_params()
+        if not (isinstance(self.au_weight, numbers.Real) and not isinstance(self.au_weight, bool)
+                and np.isfinite(self.au_weight) and self.au_weight >= 0):
+            raise ValueError(
+                f"au_weight must be a non-negative finite float; got {self.au_weight!r}."
+            )
+
+    def _encode_y(self, y, clip_index):
+        """``(y_enc, classes)``: classes of the labelled samples, -1 where unlabelled."""
+        if y is None:
+            raise ValueError("requires y to be passed, but the target y is None.")
+        y = column_or_1d(y, warn=True)
+        n_clips = int(clip_index[-1]) + 1 if len(clip_index) else 0
+        if len(y) != n_clips:
+            raise ValueError(
+                f"Found input variables with inconsistent numbers of samples: "
+                f"X has {n_clips} samples (clips), y has {len(y)}."
+            )
+        missing = missing_labels(y, self.missing_label)
+        if missing.all():
+            raise ValueError(
+                f"y has no emotion label: all {len(y)} entries are missing (None, NaN, '' "
+                f"or missing_label={self.missing_label!r}); give at least one labelled sample."
+            )
+        labelled = y[~missing]
+        if labelled.dtype == object:
+            labelled = np.asarray(labelled.tolist())
+        check_classification_targets(labelled)
+        classes, enc = np.unique(labelled, return_inverse=True)
+        y_enc = np.full(len(y), -1, dtype=np.int64)
+        y_enc[~missing] = enc
+        return y_enc, classes
+
+    @staticmethod
+    def _check_aus(aus, n_samples, *, name="aus"):
+        """``aus`` as float64 (n_samples, n_aus) with NaN where unlabelled, or None."""
+        if aus is None:
+            return None
+        try:
+            values = np.asarray(aus, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"{name} must be a numeric matrix of 0 (absent), 1 (present) and -1 or NaN "
+                f"(unlabelled); could not convert it: {exc}"
+            ) from exc
+        if values.ndim != 2 or values.shape[1] < 1:
+            raise ValueError(
+                f"{name} must be a 2-D indicator matrix of shape (n_samples, n_aus); got shape "
+                f"{values.shape}."
+            )
+        if len(values) != n_samples:
+            raise ValueError(
+                f"{name} has {len(values)} rows but X has {n_samples} samples (clips); give "
+                "one AU row per sample (all -1 for a sample without AU labels)."
+            )
+        values = np.where(values == -1, np.nan, values)
+        bad = ~np.isnan(values) & (values != 0) & (values != 1)
+        if bad.any():
+            row, col = np.argwhere(bad)[0]
+            raise ValueError(
+                f"{name}[{row}, {col}] is {float(values[row, col])!r}; AU entries must be 0 (absent), "
+                "1 (present), or -1 / NaN (unlabelled)."
+            )
+        if np.isnan(values).all():
+            raise ValueError(
+                f"{name} has no labelled entry (all -1 or NaN); pass aus=None to train on "
+                "emotions only."
+            )
+        return values
+
+    def _check_source_compatible(self, segments):
+        if not hasattr(self, "_source_state"):
+            return
+        expected = self._source_state["n_features"]
+        if segments.shape[1] != expected:
+            raise ValueError(
+                f"X has {segments.shape[1]} features per segment, but the "
+                f"transferred source pathway expects {expected}. Use the same "
+                "front end (and parameters) for source and target."
+            )
+        if self.module == "conv" and self.input_shape_ != self._source_state["input_shape"]:
+            raise ValueError(
+                f"X has segments of shape {self.input_shape_}, but the transferred "
+                f"source pathway expects {self._source_state['input_shape']}."
+            )
