@@ -353,9 +353,12 @@ def test_ctrl_c_saves_folds_and_resume_equals_one_run(tmp_path, tone_corpus, cap
     parts = out / f"{stem}.parts"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(REPO), os.environ.get("PYTHONPATH", "")])}
+    # A shell starts background jobs with SIGINT ignored, and a Python started with it
+    # ignored keeps ignoring it: restore the default so that Ctrl-C reaches the job.
     proc = subprocess.Popen([sys.executable, "-m", "skpathnet", *run, "--out", str(out)],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not (parts / "transfer" / "fold-0.joblib").exists():
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()

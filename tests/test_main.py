@@ -7,9 +7,10 @@ import pytest
 from skpathnet.__main__ import main
 
 
-def test_unknown_corpus_is_rejected():
-    with pytest.raises(SystemExit):
-        main(["transfer", "--source", "savee-missing"])
+def test_unknown_corpus_is_rejected(tmp_path, capsys):
+    assert main(["transfer", "--source", "savee-missing", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "Unknown corpus 'savee-missing'" in err and "neither a built-in corpus" in err
 
 
 def test_missing_data_home_is_a_clear_error(tmp_path, capsys):
