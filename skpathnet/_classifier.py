@@ -341,16 +341,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
             self._check_params()
             segments, clip_index, owned = self._prepare_X(X, reset=True)
             y = self._check_y(y, clip_index)
-            self._check_transferred(segments.shape[1])
-            if (
-                self.module == "conv"
-                and hasattr(self, "_source_state")
-                and self.input_shape_ != self._source_state["input_shape"]
-            ):
-                raise ValueError(
-                    f"X has segments of shape {self.input_shape_}, but the transferred "
-                    f"source pathway expects {self._source_state['input_shape']}."
-                )
+            self._check_source_compatible(segments)
             classes, y_enc = np.unique(y, return_inverse=True)
             rng = check_random_state(self.random_state)
             with torch_threads(self.n_threads):
@@ -512,6 +503,26 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         if keep_network:
             result["network"] = network
         return result
+
+    def _check_source_compatible(self, segments):
+        """Check that ``segments`` (and the parameters) fit the transferred source network.
+
+        Raises
+        ------
+        ValueError
+            As :meth:`_check_transferred`, or if convolutional modules get
+            segments of another shape than the sources'.
+        """
+        self._check_transferred(segments.shape[1])
+        if (
+            self.module == "conv"
+            and hasattr(self, "_source_state")
+            and self.input_shape_ != self._source_state["input_shape"]
+        ):
+            raise ValueError(
+                f"X has segments of shape {self.input_shape_}, but the transferred "
+                f"source pathway expects {self._source_state['input_shape']}."
+            )
 
     def _architecture(self):
         """The parameters that shape the modules frozen by ``fit_transfer``."""

@@ -223,23 +223,25 @@ frozen_modules_
             no labelled entry, or the feature count differs from the
             transferred source's.
         """
-        self._check_params()
-        segments, clip_index, owned = self._prepare_X(X, reset=True)
-        y_enc, classes = self._encode_y(y, clip_index)
-        au_values = self._check_aus(aus, len(y_enc))
-        self._check_source_compatible(segments)
+        with self._atomic_fit():
+            self._check_params()
+            segments, clip_index, owned = self._prepare_X(X, reset=True)
+            y_enc, classes = self._encode_y(y, clip_index)
+            au_values = self._check_aus(aus, len(y_enc))
+            self._check_source_compatible(segments)
+            rng = check_random_state(self.random_state)
+            with torch_threads(self.n_threads):
+                on_generation = None
+                if X_val is not None:
+                    on_generation = self._val_monitor(X_val, y_val, classes)
+                task = self._train_multitask(
+                    segments, y_enc[clip_index],
+                    None if au_values is None else au_values[clip_index],
+                    len(classes), rng, owned=owned, frozen=self._frozen_layers(),
+                    task=len(getattr(self, "source_paths_", ())), on_generation=on_generation,
+                )
+        # Trained: replace the previous target fit (atomic, as PathNetClassifier.fit).
         self._forget(self._target_attrs)
-        rng = check_random_state(self.random_state)
-        with torch_threads(self.n_threads):
-            on_generation = None
-            if X_val is not None:
-                on_generation = self._val_monitor(X_val, y_val, classes)
-            task = self._train_multitask(
-                segments, y_enc[clip_index],
-                None if au_values is None else au_values[clip_index],
-                len(classes), rng, owned=owned, frozen=self._frozen_layers(),
-                task=len(getattr(self, "source_paths_", ())), on_generation=on_generation,
-            )
         self.classes_ = classes
         self.n_aus_ = 0 if au_values is None else au_values.shape[1]
         self.best_path_ = task["path"]
@@ -296,11 +298,10 @@ frozen_modules_
             aus_list = list(source_aus)
         else:
             aus_list = [source_aus]
-        self._forget(self._transfer_attrs + self._target_attrs)
         rng = check_random_state(self.random_state)
         paths, classes_list, fitness, histories, tasks, n_aus = [], [], [], [], [], []
         frozen = None
-        with torch_threads(self.n_threads):
+        with self._atomic_fit(), torch_threads(self.n_threads):
             for index, ((X, y), aus) in enumerate(zip(sources, aus_list)):
                 segments, clip_index, owned = self._prepare_X(X, reset=index == 0)
                 y_enc, classes = self._encode_y(y, clip_index)
@@ -324,6 +325,8 @@ frozen_modules_
                 histories.append(task["history"])
                 tasks.append(task["state"])
                 n_aus.append(0 if au_values is None else au_values.shape[1])
+        # Every source trained: replace the previous sources and drop any target fit.
+        self._forget(self._transfer_attrs + self._target_attrs)
         self.source_paths_ = paths
         self.source_classes_ = classes_list
         self.source_fitness_ = fitness
@@ -333,6 +336,7 @@ frozen_modules_
         self._source_state = {
             "n_features": self.n_features_in_,
             "input_shape": self.input_shape_,
+            "architecture": self._architecture(),
             "frozen": frozen,
             "tasks": tasks,
         }
@@ -545,19 +549,3 @@ frozen_modules_
                 "emotions only."
             )
         return values
-
-    def _check_source_compatible(self, segments):
-        if not hasattr(self, "_source_state"):
-            return
-        expected = self._source_state["n_features"]
-        if segments.shape[1] != expected:
-            raise ValueError(
-                f"X has {segments.shape[1]} features per segment, but the "
-                f"transferred source pathway expects {expected}. Use the same "
-                "front end (and parameters) for source and target."
-            )
-        if self.module == "conv" and self.input_shape_ != self._source_state["input_shape"]:
-            raise ValueError(
-                f"X has segments of shape {self.input_shape_}, but the transferred "
-                f"source pathway expects {self._source_state['input_shape']}."
-            )

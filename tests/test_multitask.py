@@ -484,3 +484,27 @@ def test_ckplus_aus_bad_table(tmp_path, table, match):
     _ckplus_tree(tmp_path, table)
     with pytest.raises(ValueError, match=match):
         load_ckplus(tmp_path, aus=True)
+
+
+@pytest.mark.parametrize("method", ["fit", "fit_transfer"])
+def test_interrupted_fit_leaves_the_estimator_as_it_was(method, monkeypatch):
+    from conftest import fitted_state
+
+    X, y, aus = multitask_data()
+    clf = MultiTaskPathNetClassifier(**FAST).fit_transfer(X, y, source_aus=aus).fit(X, y, aus=aus)
+    before = fitted_state(clf)
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(MultiTaskPathNetClassifier, "_train_multitask", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        getattr(clf, method)(X, y, **({"aus": aus} if method == "fit" else {"source_aus": aus}))
+    assert fitted_state(clf) == before
+
+
+def test_changed_architecture_after_transfer_is_named():
+    X, y, aus = multitask_data()
+    clf = MultiTaskPathNetClassifier(**FAST).fit_transfer(X, y, source_aus=aus)
+    with pytest.raises(ValueError, match="n_layers=2 differs from the transferred"):
+        clone(clf).set_params(n_layers=2).fit(X, y)
