@@ -8,8 +8,7 @@ from sklearn.base import clone
 from skpathnet import PathNetClassifier
 from skpathnet._threads import torch_threads
 from skpathnet.engine import (
-    ConvModules, LinearModules, PathNetwork, Pathways, TaskHead, TrainSettings, forward,
-    train_pathways,
+    ConvModules, LinearModules, PathNetwork, Pathways, TaskHead, TrainSettings, train_pathways,
 )
 from skpathnet.plotting import plot_pathways
 from test_classifier import blobs

@@ -14,7 +14,7 @@ from skpathnet._multitask import missing_labels
 from skpathnet._threads import torch_threads
 from skpathnet.datasets import load_ckplus
 from skpathnet.engine import (
-    ConvModules, Inputs, LinearModules, MultiTargets, MultiTaskCounts, MultiTaskHeads,
+    ConvModules, LinearModules, MultiTargets, MultiTaskCounts, MultiTaskHeads,
     PathNetwork, Pathways, TaskHead, linear_sgd_step, multitask_autograd_step,
     multitask_fitness, multitask_sgd_step,
 )
