@@ -54,11 +54,10 @@ from sklearn.svm import SVC
 
 from skpathnet import PathNetClassifier
 from skpathnet.baselines import FineTuneClassifier
-from skpathnet._experiment import (
-    BEST_AUDIO, CORPORA, VISUAL_SHARED_EMOTIONS, evaluate, extract_features, load_corpus,
+from skpathnet.experiments import (
+    BEST_AUDIO, CORPORA, evaluate, extract_features, load_corpus, VISUAL_SHARED_EMOTIONS, write_json,
 )
 from skpathnet._metrics import war_score
-from skpathnet._report import write_json
 
 HERE = Path(__file__).parent
 OUT = HERE / "results" / "accuracy"

@@ -52,9 +52,10 @@ from sklearn.base import clone
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
 
 from skpathnet import MultiTaskPathNetClassifier, au_f1_scores
-from skpathnet._experiment import VISUAL_SHARED_EMOTIONS, evaluate, extract_features, load_corpus
+from skpathnet.experiments import (
+    evaluate, extract_features, load_corpus, VISUAL_SHARED_EMOTIONS, write_json,
+)
 from skpathnet._metrics import uar_score, war_score
-from skpathnet._report import write_json
 from skpathnet.datasets import load_ckplus
 from skpathnet.transformers import LabelCoverageWarning
 

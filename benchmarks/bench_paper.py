@@ -71,22 +71,17 @@ from joblib import Memory
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import SGDClassifier
-from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut, RepeatedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skpathnet import PathNetClassifier, _checkpoint
+from skpathnet import PathNetClassifier
 from skpathnet._clips import flatten_clips, make_clips, mean_per_clip
-from skpathnet._report import write_json
-from skpathnet._experiment import (
-    CORPORA,
-    VISUAL_SHARED_EMOTIONS,
-    evaluate,
-    extract_features,
-    load_corpus,
+from skpathnet.experiments import (
+    CORPORA, clip_report, evaluate, extract_features, fold_mean_std, load_corpus,
+    VISUAL_SHARED_EMOTIONS, write_json, _checkpoint,
 )
-from skpathnet._metrics import emotion_report, war_score
+from skpathnet._metrics import war_score
 from skpathnet.baselines import FineTuneClassifier
 
 EXPERIMENTS = {
@@ -199,36 +194,14 @@ class FoldsFrom:
 
 
 def fold_scores(res):
-    """Per-fold clip WAR, UAR, UAP (from the pooled predictions) and segment WAR, UAR."""
-    y_true = np.asarray(res["predictions"]["y_true"])
-    y_pred = np.asarray(res["predictions"]["y_pred"])
-    labels = res["predictions"]["labels"]
-    out = {k: [] for k in ("clip_WAR", "clip_UAR", "clip_UAP", "segment_WAR", "segment_UAR")}
-    start = 0
-    for fold in res["folds"]:
-        stop = start + fold["n_clips"]
-        present = [c for c in labels if c in set(y_true[start:stop])]
-        rep = emotion_report(y_true[start:stop], y_pred[start:stop], labels=present)
-        out["clip_WAR"].append(rep["WAR"])
-        out["clip_UAR"].append(rep["UAR"])
-        out["clip_UAP"].append(rep["UAP"])
-        out["segment_WAR"].append(fold["segment_WAR"])
-        out["segment_UAR"].append(fold["segment_UAR"])
-        start = stop
-    return {k: [float(np.mean(v)), float(np.std(v))] for k, v in out.items()}
+    """Mean and std over folds of the per-fold clip WAR, UAR, UAP and segment WAR, UAR."""
+    return {k: list(fold_mean_std(res["folds"], k))
+            for k in ("clip_WAR", "clip_UAR", "clip_UAP", "segment_WAR", "segment_UAR")}
 
 
 def macro_auc(res):
-    """One-vs-rest ROC AUC averaged over classes, pooled out-of-fold clip posteriors."""
-    pred = res["predictions"]
-    proba = np.asarray(pred["proba"], dtype=float)
-    proba /= np.clip(proba.sum(1, keepdims=True), 1e-12, None)
-    present = np.isin(pred["labels"], pred["y_true"])
-    if present.sum() < 2:
-        return float("nan")
-    aucs = [roc_auc_score(np.asarray(pred["y_true"]) == c, proba[:, k])
-            for k, c in enumerate(pred["labels"]) if present[k]]
-    return float(np.mean(aucs))
+    """The pooled clip macro AUC (top-level ``macro_AUC`` in JSON saved before evaluate had it)."""
+    return res["clip"].get("macro_AUC", res.get("macro_AUC"))
 
 
 def build_estimators(args):
@@ -350,7 +323,7 @@ def markdown(results):
             lines.append(
                 f"| {method} | {level} | {fmt(fs[key + '_WAR'])} | {fmt(fs[key + '_UAR'])} | "
                 f"{uap} | {rep['WAR']:.3f} | {rep['UAR']:.3f} | "
-                f"{res['macro_AUC']:.3f} | {paper_cell(name, method, 'WAR')} | {t:.0f} |"
+                f"{macro_auc(res):.3f} | {paper_cell(name, method, 'WAR')} | {t:.0f} |"
             )
     labels = results["labels"]
     level = "clip" if results["protocol"] == "loso" else "segment"
@@ -444,7 +417,6 @@ def run(args, name, protocol, data, transferred, log):
                        first_fold=args.skip_folds if protocol == "kfold" else 0,
                        checkpoint=parts_dir(args, name) / f"{protocol}-{method}")
         res["fold_scores"] = fold_scores(res)
-        res["macro_AUC"] = macro_auc(res)
         if method in transferred:
             res["source_seconds"] = transferred[method][0]
         results["methods"][method] = res
@@ -531,8 +503,6 @@ def merge(args, log):
                     results["methods"][method] = res
         results["methods"] = {m: results["methods"][m] for m in METHODS
                               if m in results["methods"]}
-        for res in results["methods"].values():
-            res.setdefault("macro_AUC", macro_auc(res))  # JSON written before it existed
         if protocol == "kfold":
             n_folds = {len(res["folds"]) for res in results["methods"].values()}
             splits = results["settings"]["kfold_splits"]
@@ -572,7 +542,7 @@ def join_folds(results, res, part, more):
         raise SystemExit(f"--merge: {results['experiment']} {results['protocol']}: a method "
                          "appears in two parts; only k-fold runs split by --skip-folds "
                          "can be joined fold-wise")
-    end = int(res["folds"][-1]["group"].removeprefix("fold ")) + 1  # k-fold folds: "fold N"
+    end = res["folds"][-1]["fold"] + 1
     start = part["settings"].get("skip_folds", 0)
     if start != end:
         raise SystemExit(f"--merge: a part starts at fold {start} but the parts before it "
@@ -580,8 +550,7 @@ def join_folds(results, res, part, more):
     pred = {k: res["predictions"][k] + more["predictions"][k]
             for k in ("y_true", "y_pred", "proba")}
     pred["labels"] = res["predictions"]["labels"]
-    report = emotion_report(np.asarray(pred["y_true"]), np.asarray(pred["y_pred"]),
-                            labels=pred["labels"])
+    report = clip_report(pred["y_true"], pred["y_pred"], pred["proba"], pred["labels"])
     joined = {
         "clip": report,
         "segment": report,  # k-fold clips are single segments
@@ -592,7 +561,6 @@ def join_folds(results, res, part, more):
     if "source_seconds" in res:
         joined["source_seconds"] = res["source_seconds"] + more.get("source_seconds", 0.0)
     joined["fold_scores"] = fold_scores(joined)
-    joined["macro_AUC"] = macro_auc(joined)
     return joined
 
 

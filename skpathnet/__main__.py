@@ -2,13 +2,16 @@
 
 import argparse
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 from sklearn.model_selection import GroupKFold
 
-from . import _checkpoint
-from ._experiment import AUDIO_FEATURES, BEST_AUDIO, CORPORA, load_corpus, run_transfer_experiment
-from ._report import format_markdown, save_results
+from .experiments import (
+    AUDIO_FEATURES, BEST_AUDIO, CORPORA, ClusterError, dask_cluster, format_markdown, load_corpus,
+    run_transfer_experiment, save_results,
+)
+from .experiments import _checkpoint
 
 DEFAULT_SOURCES = {"audio": ["ravdess"], "visual": ["ckplus"]}
 DEFAULT_TARGETS = {"audio": "emodb", "visual": "jaffe"}
@@ -80,6 +83,14 @@ def build_parser():
     p.add_argument("--out", default="results", help="folder for the JSON and Markdown reports")
     p.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="run the folds on the Dask cluster of this scheduler, e.g. "
+                       "tcp://10.0.0.5:8786 (workers started with --nthreads 1; the dask "
+                       "extra); features and the source phase run here")
+    where.add_argument("--local-cluster", metavar="N", type=_positive_int, default=None,
+                       help="run the folds on a Dask LocalCluster of N single-thread worker "
+                       "processes on this machine (the dask extra)")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted run from what it saved in "
                    "<out>/<name>.parts (the same options otherwise)")
@@ -185,6 +196,7 @@ def main(argv=None):
         print(f"skpathnet: error: {exc}", file=sys.stderr)
         return 2
     features, speaker_norm, params = configuration(args)
+    distributed = args.scheduler is not None or args.local_cluster is not None
     generations = params["n_generations"]
     params.update(
         n_generations=generations,
@@ -194,21 +206,24 @@ def main(argv=None):
         module=args.module,
         device=args.device,
         n_threads=args.threads,
-        verbose=not args.quiet,
+        # on a cluster, progress is one line per finished fold (no bars from the workers)
+        verbose=not (args.quiet or distributed),
     )
     config = "paper" if args.paper else (
         f"{features if args.modality == 'audio' else 'faces'}{'-norm' if speaker_norm else ''}")
     stem = f"{'+'.join(map(_label, sources))}-to-{_label(target)}-{config}-g{generations}"
     parts = Path(args.out) / f"{stem}.parts"
     try:
-        results = run_transfer_experiment(
-            sources, target, params=params, data_home=args.data_home,
-            n_jobs=args.n_jobs, cache=args.cache or None, methods=tuple(args.methods),
-            cv=None if args.folds is None else GroupKFold(n_splits=args.folds),
-            features=features, speaker_norm=speaker_norm,
-            label_pattern=args.label_pattern, group_pattern=args.group_pattern,
-            checkpoint=parts, resume=args.resume,
-        )
+        with (dask_cluster(args.scheduler, n_workers=args.local_cluster) if distributed
+              else nullcontext()) as client:
+            results = run_transfer_experiment(
+                sources, target, params=params, data_home=args.data_home,
+                n_jobs=args.n_jobs, cache=args.cache or None, methods=tuple(args.methods),
+                cv=None if args.folds is None else GroupKFold(n_splits=args.folds),
+                features=features, speaker_norm=speaker_norm,
+                label_pattern=args.label_pattern, group_pattern=args.group_pattern,
+                checkpoint=parts, resume=args.resume, client=client,
+            )
         json_path, md_path = save_results(results, args.out, stem)
     except KeyboardInterrupt:
         saved = _checkpoint.describe_saved(parts)
@@ -219,7 +234,7 @@ def main(argv=None):
             print(f"skpathnet: interrupted; saved {saved} in {parts}; run the same command "
                   "with --resume to continue.", file=sys.stderr)
         return 130
-    except (OSError, ValueError, ImportError) as exc:
+    except (OSError, ValueError, ImportError, ClusterError) as exc:
         saved = _checkpoint.describe_saved(parts)
         hint = "" if saved == "nothing" or "--resume" in str(exc) else (
             f" (saved so far: {saved} in {parts}; fix this and run the same command with "

@@ -82,4 +82,4 @@ def test_kfold_run_resumed_with_skip_folds_equals_one_run(bench, data_home, tmp_
     assert [f["clip_WAR"] for f in b["folds"]] == [f["clip_WAR"] for f in a["folds"]]
     assert b["predictions"] == a["predictions"]
     assert b["fold_scores"] == a["fold_scores"] and b["clip"] == a["clip"]
-    assert b["macro_AUC"] == a["macro_AUC"]
+    assert b["clip"]["macro_AUC"] == a["clip"]["macro_AUC"]

@@ -22,7 +22,7 @@ from sklearn.model_selection import GroupKFold, cross_validate
 
 from conftest import fitted_state
 from skpathnet import PathNetClassifier
-from skpathnet._experiment import evaluate
+from skpathnet.experiments import evaluate
 from skpathnet.__main__ import main
 from skpathnet.baselines import FineTuneClassifier
 from skpathnet.transformers import FaceCropper

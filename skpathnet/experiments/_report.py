@@ -5,22 +5,40 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["format_markdown", "save_results"]
+__all__ = ["fold_mean_std", "format_markdown", "save_results", "write_json"]
+
+
+def fold_mean_std(folds, key):
+    """Mean and standard deviation over folds of one per-fold score.
+
+    Parameters
+    ----------
+    folds : list of dict
+        The ``folds`` records of :func:`~skpathnet.experiments.evaluate`.
+    key : str
+        A per-fold score, e.g. ``"clip_WAR"``.
+
+    Returns
+    -------
+    mean, std : float
+    """
+    values = np.array([f[key] for f in folds], dtype=float)
+    return float(values.mean()), float(values.std())
 
 
 def _mean_std(folds, key):
-    values = np.array([f[key] for f in folds])
-    return f"{values.mean():.3f} ± {values.std():.3f}"
+    return "{:.3f} ± {:.3f}".format(*fold_mean_std(folds, key))
 
 
 def format_markdown(results):
-    """Render :func:`run_transfer_experiment` results as Markdown tables.
+    """Render :func:`~skpathnet.experiments.run_transfer_experiment` results as Markdown tables.
 
     The first table has one row per method and level (clip, segment) with the
     pooled WAR, UAR and UAP and the mean ± standard deviation of the
     per-fold WAR and UAR; the second has the per-class recall.
     """
     sources = " + ".join(results["sources"])
+    params = results["params"]
     lines = [
         f"## {sources} -> {results['target']} ({results['modality']}, "
         f"{results['protocol']}, {results['n_folds']} folds, "
@@ -29,8 +47,9 @@ def format_markdown(results):
         f"Features: {results.get('features', 'logmel')}"
         f"{', speaker-normalised' if results.get('speaker_norm') else ''}; "
         f"{results['n_clips']} clips, {results['n_segments']} segments; "
-        f"{results['params']['n_generations']} generations, population "
-        f"{results['params']['population_size']}; total {results['seconds']:.0f} s.",
+        + (f"{params['n_generations']} generations, population {params['population_size']}; "
+           if "n_generations" in params else "")
+        + f"total {results['seconds']:.0f} s.",
         "",
         "| method | level | WAR | UAR | UAP | WAR per fold | UAR per fold | time (s) |",
         "|---|---|---|---|---|---|---|---|",

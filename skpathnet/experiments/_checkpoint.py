@@ -3,8 +3,8 @@
 A run's checkpoint is a folder of joblib files, each written atomically (to
 a temporary file, then renamed): an interrupt, a crash or a full disk loses
 at most the piece in progress, never a piece already saved.
-:func:`skpathnet._experiment.evaluate` saves one file per finished fold,
-:func:`~skpathnet._experiment.run_transfer_experiment` also the fitted
+:func:`skpathnet.experiments.evaluate` saves one file per finished fold,
+:func:`~skpathnet.experiments.run_transfer_experiment` also the fitted
 source phase, and ``benchmarks/bench_paper.py`` the same.
 """
 

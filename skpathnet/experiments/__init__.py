@@ -1,0 +1,32 @@
+"""Experiments: corpora -> front end -> folds -> any estimators -> metrics -> reports.
+
+The main job (``skpathnet transfer``) and the scripts under ``benchmarks/``
+share this sub-package:
+
+- :mod:`._corpora`: built-in and users' corpora, front ends, features
+  (:func:`load_corpus`, :func:`extract_features`).
+- :mod:`._evaluate`: group-wise cross-validation of one or several
+  estimators on the same folds, with per-fold and pooled metrics, each fold
+  saved as it finishes (:func:`evaluate`, :func:`evaluate_methods`).
+- :mod:`._transfer`: sources -> target transfer against scratch
+  (:func:`run_transfer_experiment`).
+- :mod:`._cluster`: the same on a Dask cluster (:func:`dask_cluster`).
+- :mod:`._report`: the one JSON and Markdown writer.
+- :mod:`._checkpoint`: saving a long run as it goes, and resuming it.
+"""
+
+from ._cluster import dask_cluster, on_cluster
+from ._corpora import (
+    AUDIO_FEATURES, BEST_AUDIO, CORPORA, VISUAL_SHARED_EMOTIONS, describe_corpus,
+    extract_features, front_end, load_corpus,
+)
+from ._evaluate import ClusterError, clip_report, evaluate, evaluate_methods
+from ._report import fold_mean_std, format_markdown, save_results, write_json
+from ._transfer import run_transfer_experiment
+
+__all__ = [
+    "AUDIO_FEATURES", "BEST_AUDIO", "CORPORA", "ClusterError", "VISUAL_SHARED_EMOTIONS",
+    "clip_report", "dask_cluster", "describe_corpus", "evaluate", "evaluate_methods",
+    "extract_features", "fold_mean_std", "format_markdown", "front_end", "load_corpus", "on_cluster", "run_transfer_experiment",
+    "save_results", "write_json",
+]

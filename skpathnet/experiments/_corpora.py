@@ -1,0 +1,169 @@
+"""Corpora and front ends of an experiment: built-in or users' corpora -> features."""
+
+import functools
+from pathlib import Path
+
+import numpy as np
+
+from ..datasets import (
+    load_ckplus, load_emodb, load_emovo, load_enterface, load_folder, load_jaffe, load_manifest,
+    load_ravdess, load_savee,
+)
+from ..transformers import FaceCropper, GroupStandardScaler, LogMelSegmenter, OpenSmileFunctionals
+
+__all__ = ["AUDIO_FEATURES", "BEST_AUDIO", "CORPORA", "VISUAL_SHARED_EMOTIONS", "describe_corpus",
+           "extract_features", "front_end", "load_corpus"]
+
+#: Built-in corpus name -> (loader, modality). SAVEE and eNTERFACE'05 are
+#: audio-visual: ``savee`` / ``enterface`` are their speech, ``savee-visual`` /
+#: ``enterface-visual`` their face videos.
+CORPORA = {
+    "emodb": (load_emodb, "audio"),
+    "ravdess": (load_ravdess, "audio"),
+    "emovo": (load_emovo, "audio"),
+    "savee": (functools.partial(load_savee, modality="audio"), "audio"),
+    "enterface": (functools.partial(load_enterface, modality="audio"), "audio"),
+    "jaffe": (load_jaffe, "visual"),
+    "ckplus": (load_ckplus, "visual"),
+    "savee-visual": (functools.partial(load_savee, modality="visual"), "visual"),
+    "enterface-visual": (functools.partial(load_enterface, modality="visual"), "visual"),
+}
+
+#: Audio front ends: the paper's log-mel segments, or openSMILE functionals
+#: (the ``opensmile`` extra) by their feature set.
+AUDIO_FEATURES = {"logmel": None, "compare": "ComParE_2016", "egemaps": "eGeMAPSv02"}
+
+#: The best honest PathNet configuration for speech (benchmarks/RESULTS.md,
+#: "Accuracy"): ComParE functionals, speaker normalisation, and more SGD per
+#: tournament than the paper's T = n / 64 steps at learning rate 0.02. Chosen
+#: on RAVDESS speakers, never on the targets.
+BEST_AUDIO = {"features": "compare", "speaker_norm": True,
+              "params": {"n_steps": 100, "learning_rate": 0.1, "n_units": 64}}
+
+#: The six emotions shared by the visual corpora, to which Nguyen et al.
+#: (2020, Sec. 4) restrict the visual experiments.
+VISUAL_SHARED_EMOTIONS = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")
+
+
+def load_corpus(name, *, data_home=None, labels=None, label_pattern=None, group_pattern=None):
+    """Load a built-in corpus, a user's manifest or a user's folder.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`CORPORA`; else the path of a manifest (a CSV with
+        ``file``, ``label`` and ``group`` columns,
+        :func:`~skpathnet.datasets.load_manifest`) or of a folder read by
+        :func:`~skpathnet.datasets.load_folder` with ``label_pattern`` and
+        ``group_pattern``.
+    data_home : str, default=None
+        Folder of the built-in corpora (default: ``SKPATHNET_DATA``).
+    labels : sequence of str, default=None
+        Keep only these labels (built-in corpora only; a user's corpus keeps
+        its labels).
+    label_pattern, group_pattern : str, default=None
+        Regular expressions with one named group, applied to each file's
+        path relative to the folder (folders only).
+
+    Returns
+    -------
+    bunch : sklearn.utils.Bunch
+        As returned by the loader (``filenames``, ``target``, ``groups``,
+        ...), with ``modality`` ("audio" or "visual") and ``name`` (the
+        corpus name, or the file or folder name of a user's corpus).
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is neither a built-in corpus nor an existing file or
+        folder, or a folder is given without both patterns.
+    """
+    if name in CORPORA:
+        loader, modality = CORPORA[name]
+        bunch = loader(data_home)
+        if labels is not None:
+            keep = np.isin(bunch.target, labels)
+            for key in ("filenames", "target", "groups"):
+                bunch[key] = bunch[key][keep]
+            bunch["target_names"] = np.unique(bunch.target)
+        bunch["modality"], bunch["name"] = modality, name
+        return bunch
+    path = Path(name).expanduser()
+    if path.is_file():
+        bunch = load_manifest(path)
+    elif path.is_dir():
+        if label_pattern is None or group_pattern is None:
+            raise ValueError(
+                f"{name!r} is a folder: give --label-pattern and --group-pattern, regular "
+                "expressions with one named group applied to each file's path relative to "
+                r"it, e.g. --label-pattern '^[^/]+/(?P<label>[^/]+)/' --group-pattern "
+                r"'^(?P<group>[^/]+)/' for <speaker>/<emotion>/001.wav."
+            )
+        bunch = load_folder(path, label=label_pattern, group=group_pattern)
+    else:
+        raise ValueError(
+            f"Unknown corpus {name!r}: neither a built-in corpus ({', '.join(sorted(CORPORA))}) "
+            "nor an existing manifest file or folder."
+        )
+    bunch["name"] = path.stem if path.is_file() else path.name
+    return bunch
+
+
+def describe_corpus(bunch):
+    """One line: files, classes with counts, and speakers/subjects of a loaded corpus."""
+    labels, counts = np.unique(bunch.target, return_counts=True)
+    classes = ", ".join(f"{label} {count}" for label, count in zip(labels, counts))
+    who = "speakers" if bunch.modality == "audio" else "subjects"
+    return (f"{bunch.name}: {len(bunch.target)} files, {len(labels)} classes ({classes}), "
+            f"{len(np.unique(bunch.groups))} {who}")
+
+
+def front_end(name, *, features="logmel", modality=None, n_jobs=None, memory=None):
+    """The feature extractor for corpus ``name``.
+
+    Speech: ``features`` is a key of :data:`AUDIO_FEATURES`, the paper's
+    log-mel segments (front-end defaults of Nguyen et al. 2020, Sec. 3.2) or
+    openSMILE functionals. Faces: the paper's face crops (``features`` is
+    ignored). CK+48 images are already face crops of 48 x 48 pixels: the
+    detector runs with a small ``min_size`` and falls back to the whole image.
+
+    Raises
+    ------
+    ValueError
+        If ``features`` is not a key of :data:`AUDIO_FEATURES`.
+    """
+    modality = modality or CORPORA[name][1]
+    if modality == "audio":
+        if features not in AUDIO_FEATURES:
+            raise ValueError(
+                f"Unknown audio features {features!r}; choose from {sorted(AUDIO_FEATURES)}."
+            )
+        if features == "logmel":
+            return LogMelSegmenter(n_jobs=n_jobs, memory=memory)
+        return OpenSmileFunctionals(
+            feature_set=AUDIO_FEATURES[features], n_jobs=n_jobs, memory=memory
+        )
+    if name == "ckplus":
+        return FaceCropper(min_size=(20, 20), no_face="full_frame", n_jobs=n_jobs, memory=memory)
+    return FaceCropper(n_jobs=n_jobs, memory=memory)
+
+
+def extract_features(name, bunch, *, features="logmel", speaker_norm=False, n_jobs=None,
+                     memory=None):
+    """Run the corpus's front end over its files: one row (clip or feature vector) per file.
+
+    With ``speaker_norm``, each speaker's (subject's) features are then
+    standardised with that speaker's own statistics
+    (:class:`~skpathnet.transformers.GroupStandardScaler`; it warns if a
+    speaker's labels cover too few emotions). Done once per corpus, this is
+    exactly the normalisation inside each fold of a group-wise
+    cross-validation, since a speaker's features depend on that speaker
+    alone.
+    """
+    modality = bunch.get("modality") or CORPORA[name][1]
+    X = front_end(name, features=features, modality=modality, n_jobs=n_jobs,
+                  memory=memory).fit_transform(bunch.filenames)
+    if speaker_norm:
+        scaler = GroupStandardScaler().fit(X, bunch.target, groups=bunch.groups)
+        X = scaler.transform(X, groups=bunch.groups)
+    return X
