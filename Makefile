@@ -11,7 +11,7 @@ export SKPATHNET_DATA
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet torch==2.13.0
-	$(PY) -m pip install --quiet -e ".[test,opensmile]"
+	$(PY) -m pip install --quiet -e ".[test,opensmile,dask]"
 	touch $@
 
 install: $(VENV)/.installed

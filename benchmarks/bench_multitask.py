@@ -48,7 +48,6 @@ from pathlib import Path
 
 import numpy as np
 from joblib import Memory
-from sklearn.base import clone
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
 
 from skpathnet import MultiTaskPathNetClassifier, au_f1_scores

@@ -1,15 +1,18 @@
-"""Folds, grid searches and experiments on a Dask cluster, through joblib.
+"""Folds, grid searches and experiments on a Dask cluster.
 
-Nothing here schedules anything: Dask distributed does, behind joblib's
-``"dask"`` backend (``joblib.parallel_config(backend="dask")``), the same
-way it runs any scikit-learn ``GridSearchCV`` or ``cross_validate``. This
-module only connects to (or starts) the cluster with a clear error when
-something is missing, and sends an experiment's arrays to the workers once.
+Nothing here schedules anything: Dask distributed does. scikit-learn's
+``GridSearchCV``, ``cross_validate`` and ``cross_val_predict`` reach it through
+joblib's ``"dask"`` backend (:func:`on_cluster`); the experiment runner
+submits its fold tasks to the same client as Dask futures
+(:func:`~skpathnet.experiments.evaluate` with ``client``), which also
+reports a task lost with its worker. This module only connects to (or
+starts) the cluster, with a clear error when something is missing.
 Inside a worker, a PathNet fit with ``n_threads=None`` uses one torch thread
 per task (:func:`skpathnet._threads.torch_threads`), since Dask, unlike
 loky, does not bound the BLAS/OpenMP threads of the tasks it runs.
 """
 
+import logging
 from contextlib import contextmanager, nullcontext
 
 from joblib import parallel_config
@@ -78,7 +81,7 @@ def dask_cluster(scheduler=None, *, n_workers=None, timeout=10):
     if scheduler is None:
         cluster = distributed.LocalCluster(
             n_workers=int(n_workers), threads_per_worker=1, processes=True,
-            dashboard_address=None, silence_logs="error",
+            dashboard_address=":0", silence_logs=logging.ERROR,
         )
         client = distributed.Client(cluster, timeout=timeout)
     else:
@@ -99,12 +102,16 @@ def dask_cluster(scheduler=None, *, n_workers=None, timeout=10):
 
 
 def on_cluster(client, *data):
-    """A context in which joblib runs its tasks on ``client``'s cluster.
+    """A context in which joblib (so scikit-learn's searches) runs its tasks on ``client``.
 
-    ``data`` (e.g. ``X, y, groups``) is sent to every worker once, up front;
-    tasks that take these very objects as arguments refer to the workers'
-    copies instead of carrying them. With ``client=None``, nothing changes
+    ``data`` (e.g. ``X, y``) is sent to every worker once, up front; tasks
+    that take these very objects as arguments refer to the workers' copies
+    instead of carrying them. With ``client=None``, nothing changes
     (joblib's current configuration applies).
+
+    With joblib 1.6, a batch of tasks lost with its worker after Dask's
+    retries (``KilledWorker``) leaves joblib waiting forever; the runner's
+    :func:`~skpathnet.experiments.evaluate` (``client=``) raises instead.
     """
     if client is None:
         return nullcontext()

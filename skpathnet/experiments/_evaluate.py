@@ -1,9 +1,9 @@
 """Group-wise cross-validation of one or several classifiers on the same folds.
 
-Every fold of every method is one task for joblib: run one after the other
-by default, on local processes with ``n_jobs``, or on a Dask cluster under
-``joblib.parallel_config(backend="dask")`` (:mod:`skpathnet.experiments`'s
-:func:`~skpathnet.experiments.dask_cluster`). Results come back in any order;
+Every fold of every method is one task: run one after the other by default,
+on local processes with ``n_jobs`` (joblib), or on a Dask cluster with
+``client`` (:func:`~skpathnet.experiments.dask_cluster`). Results come back
+in any order;
 each is saved (when a checkpoint folder is given) and logged as it arrives,
 and the pooled scores are assembled in fold order, so they do not depend on
 where or in which order the folds ran.
@@ -54,7 +54,7 @@ class FoldResult(NamedTuple):
 
 
 def evaluate(estimator, X, y, groups, *, cv=None, labels=None, first_fold=0, log=None,
-             inspect=None, checkpoint=None, n_jobs=None):
+             inspect=None, checkpoint=None, n_jobs=None, client=None):
     """Group-wise cross-validation with clip- and segment-level predictions.
 
     Parameters
@@ -93,9 +93,16 @@ def evaluate(estimator, X, y, groups, *, cv=None, labels=None, first_fold=0, log
         same scores as one uninterrupted call (the ``seconds`` of loaded
         folds are those saved).
     n_jobs : int, default=None
-        Folds run at once, through joblib: None runs them one after the
-        other, unless a :func:`joblib.parallel_config` is active (e.g.
-        ``backend="dask"``, where None means every worker thread).
+        Folds run at once on local processes, through joblib: None runs them
+        one after the other (unless a :func:`joblib.parallel_config` says
+        otherwise).
+    client : dask.distributed.Client, default=None
+        Run the folds on this Dask cluster instead
+        (:func:`~skpathnet.experiments.dask_cluster`): ``X``, ``y``,
+        ``groups`` and the estimator are sent to each worker once, every fold
+        is a task, and a worker lost mid-fold has its task run again on
+        another (Dask's ``allowed-failures``, default 3); ``n_jobs`` is then
+        ignored.
 
     Returns
     -------
@@ -125,12 +132,12 @@ def evaluate(estimator, X, y, groups, *, cv=None, labels=None, first_fold=0, log
     return evaluate_methods(
         {"": estimator}, X, y, groups, cv=cv, labels=labels, first_fold=first_fold, log=log,
         inspect=None if inspect is None else {"": inspect},
-        checkpoints={"": checkpoint}, n_jobs=n_jobs,
+        checkpoints={"": checkpoint}, n_jobs=n_jobs, client=client,
     )[""]
 
 
 def evaluate_methods(estimators, X, y, groups, *, cv=None, labels=None, first_fold=0, log=None,
-                     inspect=None, checkpoints=None, n_jobs=None):
+                     inspect=None, checkpoints=None, n_jobs=None, client=None):
     """:func:`evaluate` for several methods on the same folds, all folds as one batch of tasks.
 
     Parameters
@@ -142,7 +149,7 @@ def evaluate_methods(estimators, X, y, groups, *, cv=None, labels=None, first_fo
         have none.
     checkpoints : dict of str -> path-like or None, default=None
         Per-method checkpoint folder (see :func:`evaluate`).
-    X, y, groups, cv, labels, first_fold, log, n_jobs
+    X, y, groups, cv, labels, first_fold, log, n_jobs, client
         As for :func:`evaluate`; a method's log lines start with its name.
 
     Returns
@@ -168,13 +175,9 @@ def evaluate_methods(estimators, X, y, groups, *, cv=None, labels=None, first_fo
             else:
                 done[method, fold.number] = saved
                 _log_fold(log, fold, saved.record, loaded=True)
-    tasks = (
-        delayed(_score_fold)(estimators[f.method], X, y, groups, f, labels, counts,
-                             inspect.get(f.method))
-        for f in pending
-    )
+    arguments = (X, y, groups, labels, counts)
     try:
-        for fold, result in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks):
+        for fold, result in _run_folds(pending, estimators, inspect, arguments, n_jobs, client):
             folder = checkpoints.get(fold.method)
             if folder is not None:
                 _checkpoint.save(_fold_path(folder, fold.number),
@@ -198,6 +201,31 @@ def evaluate_methods(estimators, X, y, groups, *, cv=None, labels=None, first_fo
                       labels, seconds)
         for method in estimators
     }
+
+
+def _run_folds(pending, estimators, inspect, arguments, n_jobs, client):
+    """Score the ``pending`` folds; yield ``(fold, FoldResult)`` as each finishes.
+
+    Locally through joblib; on a Dask ``client`` through its futures, each
+    array and estimator sent to the workers once, so that a task lost with
+    its worker raises (``KilledWorker``) instead of waiting forever, as a
+    joblib batch does on the ``"dask"`` backend.
+    """
+    X, y, groups, labels, counts = arguments
+    if client is None:
+        tasks = (delayed(_score_fold)(estimators[f.method], X, y, groups, f, labels, counts,
+                                      inspect.get(f.method)) for f in pending)
+        yield from Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks)
+        return
+    from ._cluster import import_distributed
+
+    distributed = import_distributed()
+    data = client.scatter([X, y, groups], broadcast=True)
+    models = dict(zip(estimators, client.scatter(list(estimators.values()), broadcast=True)))
+    futures = [client.submit(_score_fold, models[f.method], *data, f, labels, counts,
+                             inspect.get(f.method), pure=False) for f in pending]
+    for future in distributed.as_completed(futures):
+        yield future.result()
 
 
 def _fold_path(folder, number):

@@ -19,7 +19,6 @@ from sklearn.model_selection import LeaveOneGroupOut
 from .._classifier import PathNetClassifier
 from .._clips import is_clips
 from . import _checkpoint
-from ._cluster import on_cluster
 from ._corpora import CORPORA, VISUAL_SHARED_EMOTIONS, describe_corpus, extract_features, load_corpus
 from ._evaluate import evaluate_methods
 
@@ -222,11 +221,10 @@ def run_transfer_experiment(
         estimators["scratch"] = base
     where = "" if client is None else f" on the Dask cluster {client.scheduler.address}"
     log(f"{' and '.join(estimators)} -> {target}, {n_folds} folds each{where} ...")
-    with on_cluster(client, X, y, groups):
-        scored = evaluate_methods(
-            estimators, X, y, groups, cv=cv, log=log, n_jobs=None if client else fold_jobs,
-            checkpoints={m: None if parts is None else parts / m for m in estimators},
-        )
+    scored = evaluate_methods(
+        estimators, X, y, groups, cv=cv, log=log, n_jobs=fold_jobs, client=client,
+        checkpoints={m: None if parts is None else parts / m for m in estimators},
+    )
     if "transfer" in scored:
         scored["transfer"]["source_seconds"] = source_seconds
         if hasattr(transferred, "source_paths_"):  # PathNet: the frozen pathways
