@@ -81,6 +81,26 @@ def test_transferred_state_reaches_every_fold_on_the_workers(client, emodb_funct
             np.testing.assert_array_equal(mine, theirs)
 
 
+def test_a_pipeline_reading_files_with_fine_tuning_on_dask_equals_local(client, data_home):
+    pytest.importorskip("opensmile")
+    from sklearn.pipeline import make_pipeline
+
+    from skpathnet.baselines import FineTuneClassifier
+    from skpathnet.transformers import OpenSmileFunctionals
+
+    bunch = load_emodb(data_home)
+    keep = np.isin(bunch.target, EMOTIONS) & np.isin(bunch.groups, ["03", "08", "09"])
+    files, y, groups = bunch.filenames[keep], bunch.target[keep], bunch.groups[keep]
+    pipe = make_pipeline(OpenSmileFunctionals(feature_set="eGeMAPSv02"),
+                         FineTuneClassifier(hidden_units=(16,), max_epochs=5, n_threads=1,
+                                            random_state=0))
+    kwargs = dict(groups=groups, cv=LeaveOneGroupOut(), scoring="balanced_accuracy")
+    local = cross_validate(pipe, files, y, **kwargs)
+    with on_cluster(client, files, y):  # the workers read the clips themselves
+        remote = cross_validate(pipe, files, y, **kwargs)
+    np.testing.assert_array_equal(remote["test_score"], local["test_score"])
+
+
 def test_a_dask_worker_bounds_torch_to_one_thread_per_task(client):
     def threads_inside_a_fit():
         import torch
