@@ -7,7 +7,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 
-from ._clips import is_clips, mean_per_clip
+from ._clips import mean_per_clip, segment_shape
 from .engine import (
     ConvModules, EvolutionSettings, LinearModules, PathNetwork, Pathways, TaskHead,
     TrainSettings, evolve,
@@ -640,7 +640,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
             With ``module="conv"``, if a segment is not an image ``(C, H, W)``
             or (after fit) has another shape than the training segments.
         """
-        shape = _segment_shape(X)
+        shape = segment_shape(X)
         if self.module == "conv" and len(shape) != 3:
             raise ValueError(
                 'module="conv" needs images: X of shape (n_samples, C, H, W), or clips '
@@ -661,14 +661,3 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
     def _frozen_layers(self):
         state = getattr(self, "_source_state", None)
         return None if state is None else state["frozen"]
-
-
-def _segment_shape(X):
-    """Shape of one segment of X (before flattening), e.g. (3, 64, 64)."""
-    if is_clips(X):
-        return tuple(int(d) for d in X[0].shape[1:])
-    try:
-        shape = np.shape(X)
-    except (TypeError, ValueError):  # ragged or exotic input: check_array decides
-        return ()
-    return tuple(int(d) for d in shape[1:]) if len(shape) >= 2 else tuple(shape)

@@ -13,7 +13,7 @@ other array, and memory stays proportional to the real number of segments.
 
 import numpy as np
 
-__all__ = ["is_clips", "make_clips", "flatten_clips", "mean_per_clip"]
+__all__ = ["is_clips", "make_clips", "flatten_clips", "mean_per_clip", "segment_shape"]
 
 
 def make_clips(arrays):
@@ -116,3 +116,25 @@ def mean_per_clip(values, clip_index):
     sums = np.zeros((n_clips, values.shape[1]), dtype=values.dtype)
     np.add.at(sums, clip_index, values)
     return sums / counts[:, None]
+
+
+def segment_shape(X):
+    """Shape of one segment of X (before flattening), e.g. ``(3, 64, 64)``.
+
+    Parameters
+    ----------
+    X : clips, or array-like of shape (n_samples, ...)
+
+    Returns
+    -------
+    shape : tuple of int
+        ``X[0].shape[1:]`` for clips, ``np.shape(X)[1:]`` otherwise; ``()``
+        for ragged or exotic input (left to the input checks to reject).
+    """
+    if is_clips(X):
+        return tuple(int(d) for d in X[0].shape[1:])
+    try:
+        shape = np.shape(X)
+    except (TypeError, ValueError):  # ragged or exotic input: check_array decides
+        return ()
+    return tuple(int(d) for d in shape[1:]) if len(shape) >= 2 else tuple(shape)

@@ -236,3 +236,58 @@ def test_cuda_path_runs(source):
     src, (Xs, _) = source
     tuned = clone(src).set_params(device="cuda").fit(X, y)
     assert tuned.predict_source(Xs).shape == (len(Xs),)
+
+
+def image_blobs(n=96, shape=(3, 8, 8), n_classes=3, seed=0):
+    """Images whose class is a bright quadrant: a CNN can learn it from few samples."""
+    rng = np.random.RandomState(seed)
+    y = rng.randint(n_classes, size=n)
+    X = rng.normal(scale=0.3, size=(n, *shape)).astype(np.float32)
+    half = shape[1] // 2
+    for i, label in enumerate(y):
+        r, c = divmod(int(label), 2)
+        X[i, :, r * half:(r + 1) * half, c * half:(c + 1) * half] += 2.0
+    return X, y
+
+
+CNN = dict(FAST, architecture="cnn", hidden_units=(8, 8), max_epochs=30)
+
+
+def test_cnn_learns_images_and_clips_of_images():
+    X, y = image_blobs()
+    clf = FineTuneClassifier(**CNN).fit(X[:64], y[:64])
+    assert clf.input_shape_ == (3, 8, 8) and clf.n_features_in_ == 192
+    assert clf.score(X[64:], y[64:]) > 0.8
+    # the trunk: two blocks of 3x3 conv (8 channels) + 2x2 max pooling, global average pooling
+    convs = [m for m in clf.net_.module_.trunk if isinstance(m, torch.nn.Conv2d)]
+    assert [(m.in_channels, m.out_channels, m.kernel_size) for m in convs] == [
+        (3, 8, (3, 3)), (8, 8, (3, 3))]
+    assert clf.net_.module_.head.in_features == 8
+    clips = make_clips([x[None] for x in X])
+    np.testing.assert_allclose(clf.predict_proba(clips), clf.predict_proba(X), rtol=1e-6)
+
+
+def test_cnn_transfer_keeps_the_source_trunk_and_checks_the_architecture():
+    X, y = image_blobs()
+    src = FineTuneClassifier(**CNN).fit_transfer(X[:48], y[:48])
+    target = clone(src).fit(X[48:], y[48:] % 2)
+    assert target.score(X[48:], y[48:] % 2) > 0.8
+    before = src.predict_source(X[:48])
+    np.testing.assert_array_equal(before, clone(src).predict_source(X[:48]))
+    with pytest.raises(ValueError, match="architecture='mlp' differs"):
+        clone(src).set_params(architecture="mlp").fit(X[48:], y[48:])
+
+
+@pytest.mark.parametrize("X, match", [
+    (np.zeros((8, 192), dtype=np.float32), "needs images"),
+    (np.zeros((8, 3, 2, 2), dtype=np.float32), "at least 4"),
+])
+def test_cnn_rejects_flat_or_too_small_input(X, match):
+    with pytest.raises(ValueError, match=match):
+        FineTuneClassifier(**CNN).fit(X, np.tile([0, 1], 4))
+
+
+def test_unknown_architecture_is_rejected():
+    X, y = blobs()
+    with pytest.raises(ValueError, match="architecture must be one of"):
+        FineTuneClassifier(architecture="rnn").fit(X, y)

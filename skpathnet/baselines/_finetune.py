@@ -9,7 +9,7 @@ from skorch.callbacks import Callback
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 
-from .._clips import mean_per_clip
+from .._clips import mean_per_clip, segment_shape
 from .._scaling import fit_standardizer, standardize
 from .._threads import torch_threads
 from .._transfer import TransferMixin
@@ -50,8 +50,37 @@ class _ValScore(Callback):
         net.history.record("val_score", float(np.mean(proba.argmax(1) == self.y_enc)))
 
 
-def _trunk(n_features, hidden_units):
-    return _MLP(n_features, hidden_units, 1).trunk
+class _CNN(torch.nn.Module):
+    """Convolution blocks and global average pooling, then a task-specific linear output layer.
+
+    Each block: 3 x 3 convolution (padding 1), ReLU, 2 x 2 max pooling. The
+    trunk takes flattened segments and unflattens them to ``input_shape``,
+    so that scaling, batching and prediction are those of the MLP.
+    """
+
+    def __init__(self, input_shape, hidden_units, n_classes):
+        super().__init__()
+        layers = [torch.nn.Unflatten(1, tuple(int(d) for d in input_shape))]
+        width = int(input_shape[0])
+        for channels in hidden_units:
+            layers += [torch.nn.Conv2d(width, channels, 3, padding=1), torch.nn.ReLU(),
+                       torch.nn.MaxPool2d(2)]
+            width = channels
+        layers += [torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten()]
+        self.trunk = torch.nn.Sequential(*layers)
+        self.head = torch.nn.Linear(width, n_classes)
+
+    def forward(self, X):
+        return self.head(self.trunk(X))
+
+
+#: ``architecture`` -> the network class; its first argument is the input
+#: (features per segment for the MLP, the segment's (C, H, W) for the CNN).
+_NETWORKS = {"mlp": _MLP, "cnn": _CNN}
+
+
+def _trunk(architecture, shape, hidden_units):
+    return _NETWORKS[architecture](shape, hidden_units, 1).trunk
 
 
 def _load(factory, state, *args):
@@ -92,8 +121,18 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
+    architecture : {"mlp", "cnn"}, default="mlp"
+        ``"mlp"``: the multilayer perceptron above. ``"cnn"``: a small
+        convolutional network trained the same way (the kind of network
+        Nguyen et al. [2]_ fine-tune, there AlexNet, Zhang et al. 2018), for
+        image segments (n_samples, C, H, W) or clips of them: one block per
+        ``hidden_units`` entry (that many output channels: 3 x 3
+        convolution with padding 1, ReLU, 2 x 2 max pooling), then global
+        average pooling into the output layer. ``hidden_units=(16, 32, 64)``
+        is a common small choice.
     hidden_units : tuple of int, default=(80, 80, 80)
-        Units of each hidden layer. "Same capacity as PathNet": a PathNet
+        Units of each hidden layer (``"cnn"``: output channels of each
+        convolution block). "Same capacity as PathNet": a PathNet
         pathway (Nguyen et al. 2020: L = 3 layers, N = 4 active modules of
         20 units per layer) has 4 x 20 = 80 hidden units per layer, so the
         default is 3 layers of 80 units. The first layer, which holds nearly
@@ -144,6 +183,8 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         ``X_val``) when :meth:`fit` got a validation set.
     n_features_in_ : int
         Number of input features per segment (12288 for 3 x 64 x 64 images).
+    input_shape_ : tuple of int
+        Shape of one input segment as given, e.g. ``(3, 64, 64)``.
     source_classes_ : list of ndarray
         After :meth:`fit_transfer`: class labels of each source task.
     source_history_ : list of list of dict
@@ -204,6 +245,7 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         *,
+        architecture="mlp",
         hidden_units=(80, 80, 80),
         max_epochs=400,
         learning_rate=0.02,
@@ -214,6 +256,7 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         random_state=None,
         verbose=0,
     ):
+        self.architecture = architecture
         self.hidden_units = hidden_units
         self.max_epochs = max_epochs
         self.learning_rate = learning_rate
@@ -356,6 +399,7 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         self.source_history_ = histories
         self._source_state = {
             "n_features": self.n_features_in_,
+            "input": self._network_input(),
             "hidden_units": tuple(self.hidden_units),
             "architecture": self._architecture(),
             "trunk": trunk,
@@ -364,8 +408,13 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         return self
 
     def _architecture(self):
-        """The parameter that shapes the transferred trunk."""
-        return {"hidden_units": tuple(int(u) for u in self.hidden_units)}
+        """The parameters that shape the transferred trunk."""
+        return {"architecture": self.architecture,
+                "hidden_units": tuple(int(u) for u in self.hidden_units)}
+
+    def _network_input(self):
+        """The network's first argument: features per segment, or the segment shape (CNN)."""
+        return tuple(self.input_shape_) if self.architecture == "cnn" else self.n_features_in_
 
     def _fit_stage(self, segments, y_seg, n_classes, seed, *, trunk, owned, val=None):
         """Train one task; return ``(net, scaler, history)``.
@@ -386,9 +435,10 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
                 val_segments = standardize(val_segments, *scaler, inplace=val_owned)
             callbacks.append(("val_score", _ValScore(val_segments, val_index, val_y)))
         options = {} if self.verbose else {"callbacks__print_log": None}
+        first = "input_shape" if self.architecture == "cnn" else "n_features"
         net = NeuralNetClassifier(
-            _MLP,
-            module__n_features=segments.shape[1],
+            _NETWORKS[self.architecture],
+            **{f"module__{first}": self._network_input()},
             module__hidden_units=tuple(int(u) for u in self.hidden_units),
             module__n_classes=n_classes,
             criterion=torch.nn.CrossEntropyLoss,
@@ -441,7 +491,8 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         if hasattr(self, "net_"):
             return self.net_.module_.trunk
         state = self._source_state
-        return _load(_trunk, state["trunk"], state["n_features"], state["hidden_units"])
+        return _load(_trunk, state["trunk"], state["architecture"]["architecture"],
+                     state["input"], state["hidden_units"])
 
     def _segment_proba(self, X, head, scaler):
         segments, clip_index, owned = self._prepare_X(X, reset=False)
@@ -460,7 +511,41 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         return np.concatenate(chunks), clip_index
 
     # -- input checks ---------------------------------------------------------
+    def _prepare_X(self, X, *, reset):
+        """As :meth:`TransferMixin._prepare_X`, recording (and for the CNN checking) segment shapes.
+
+        Raises
+        ------
+        ValueError
+            With ``architecture="cnn"``, if a segment is not an image
+            ``(C, H, W)`` large enough for the pooling of every block, or
+            (after fit) has another shape than the training segments.
+        """
+        shape = segment_shape(X)
+        if self.architecture == "cnn":
+            least = 2 ** len(self.hidden_units)
+            if len(shape) != 3 or min(shape[1:]) < least:
+                raise ValueError(
+                    'architecture="cnn" needs images: X of shape (n_samples, C, H, W), or '
+                    "clips of arrays of shape (n_segments_i, C, H, W), with H and W at least "
+                    f"{least} for {len(self.hidden_units)} pooling blocks; got segments of shape "
+                    f'{shape}. Use architecture="mlp" for flat feature vectors.'
+                )
+            if not reset and shape != tuple(getattr(self, "input_shape_", shape)):
+                raise ValueError(
+                    f"X has segments of shape {shape}, but this estimator was fitted on "
+                    f"{tuple(self.input_shape_)}."
+                )
+        out = super()._prepare_X(X, reset=reset)
+        if reset:
+            self.input_shape_ = shape
+        return out
+
     def _check_params(self):
+        if self.architecture not in _NETWORKS:
+            raise ValueError(
+                f"architecture must be one of {sorted(_NETWORKS)}; got {self.architecture!r}."
+            )
         units = self.hidden_units
         if (
             not isinstance(units, (tuple, list))
