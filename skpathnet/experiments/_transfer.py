@@ -105,14 +105,8 @@ def load_experiment(sources, target, *, data_home=None, label_pattern=None, grou
 
     Parameters
     ----------
-    sources : list of str
-        Source corpora, learnt in order: keys of :data:`CORPORA`, manifest
-        files or folders (:func:`load_corpus`).
-    target : str
-    data_home : str, default=None
-        Corpora folder (default: ``SKPATHNET_DATA``).
-    label_pattern, group_pattern : str, default=None
-        For corpora given as folders (:func:`load_corpus`).
+    sources, target, data_home, label_pattern, group_pattern
+        As for :func:`run_transfer_experiment`.
     log : callable, default=None
         Called with :func:`describe_corpus` of each corpus.
 
