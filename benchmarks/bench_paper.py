@@ -78,8 +78,8 @@ from sklearn.preprocessing import StandardScaler
 from skpathnet import PathNetClassifier
 from skpathnet._clips import flatten_clips, make_clips, mean_per_clip
 from skpathnet.experiments import (
-    CORPORA, clip_report, evaluate, extract_features, fold_mean_std, load_corpus,
-    VISUAL_SHARED_EMOTIONS, write_json, _checkpoint,
+    clip_report, evaluate_methods, extract_experiment, fit_sources, fold_mean_std,
+    load_experiment, write_json, _checkpoint,
 )
 from skpathnet._metrics import war_score
 from skpathnet.baselines import FineTuneClassifier
@@ -103,6 +103,7 @@ EXPERIMENTS = {
     },
 }
 METHODS = ("pathnet-transfer", "pathnet-scratch", "finetune", "finetune-scratch", "linear")
+TRANSFER_METHODS = ("pathnet-transfer", "finetune")  # fitted on the sources first
 
 # The paper's reported WAR, per experiment and method (Nguyen et al. 2020, Tables 3-7, as
 # tabulated in ../shared/paper/REPORTED.md): PathNet transfer, PathNet from scratch on the
@@ -219,10 +220,10 @@ def build_estimators(args):
     }
 
 
-def source_scores(model, source_data):
-    """Source-task accuracy of each source (training data), one float per source."""
+def source_scores(model, data):
+    """Source-task accuracy of each source of ``data`` (training data), one float per source."""
     return [war_score(y, model.predict_source(X, source=k))
-            for k, (X, y) in enumerate(source_data)]
+            for k, (X, y) in enumerate(zip(data.source_X, data.source_y))]
 
 
 def make_figures(name, protocol, results, out_dir, curves=None, pathnets=None):
@@ -378,12 +379,18 @@ def run_config(args, name):
 
 
 def run(args, name, protocol, data, transferred, log):
+    """One protocol of experiment ``name``: every method of ``args.methods`` on the same folds.
+
+    ``transferred`` maps each transfer method to its :class:`SourceFit`.
+    """
     exp = EXPERIMENTS[name]
-    X, y, groups = data[exp["target"]]
+    X, y, groups = data.corpora[exp["target"]]
     labels = np.unique(y)
     out_dir = Path(args.out) / name
     out_dir.mkdir(parents=True, exist_ok=True)
-    estimators = build_estimators(args)
+    built = build_estimators(args)
+    estimators = {m: transferred[m].estimator if m in transferred else built[m]
+                  for m in args.methods}
     if protocol == "loso":
         cv = LeaveOneGroupOut() if args.folds is None else GroupKFold(n_splits=args.folds)
         Xe, ye, ge = X, y, groups
@@ -409,16 +416,16 @@ def run(args, name, protocol, data, transferred, log):
         "methods": {},
     }
     t_start = time.perf_counter()
-    for method in args.methods:
-        est = transferred.get(method, (None, estimators[method]))[1]
-        log(f"[{name} {protocol}] {method}: {cv} ...")
-        # k-fold folds are numbered within the whole k-fold run
-        res = evaluate(est, Xe, ye, ge, cv=cv, labels=labels, log=log,
-                       first_fold=args.skip_folds if protocol == "kfold" else 0,
-                       checkpoint=parts_dir(args, name) / f"{protocol}-{method}")
+    log(f"[{name} {protocol}] {', '.join(estimators)}: {cv} ...")
+    # k-fold folds are numbered within the whole k-fold run
+    scored = evaluate_methods(
+        estimators, Xe, ye, ge, cv=cv, labels=labels, log=log,
+        first_fold=args.skip_folds if protocol == "kfold" else 0,
+        checkpoints={m: parts_dir(args, name) / f"{protocol}-{m}" for m in estimators})
+    for method, res in scored.items():
         res["fold_scores"] = fold_scores(res)
         if method in transferred:
-            res["source_seconds"] = transferred[method][0]
+            res["source_seconds"] = transferred[method].seconds
         results["methods"][method] = res
         log(f"  -> clip WAR {fmt(res['fold_scores']['clip_WAR'])}, "
             f"UAR {fmt(res['fold_scores']['clip_UAR'])} ({res['seconds']:.0f} s)")
@@ -427,21 +434,20 @@ def run(args, name, protocol, data, transferred, log):
         # Fig. 15, forgetting and pathway grids on the first LOSO fold.
         train, test = next(iter(cv.split(X, y, groups)))
         forgetting = {}
-        src_data = [data[s][:2] for s in exp["sources"]]
         for method in ("pathnet-transfer", "pathnet-scratch", "finetune", "finetune-scratch"):
             if method not in args.methods:
                 continue
             t0 = time.perf_counter()
-            est = transferred.get(method, (None, estimators[method]))[1]
-            model = clone(est).fit(X[train], y[train], X_val=X[test], y_val=y[test])
+            model = clone(estimators[method]).fit(X[train], y[train], X_val=X[test],
+                                                  y_val=y[test])
             curves[method] = model.history_
             if method.startswith("pathnet"):
                 pathnets[method] = model
             if method in transferred:
                 forgetting[method] = {
                     "sources": exp["sources"],
-                    "before": transferred[method][2],
-                    "after": source_scores(model, src_data),
+                    "before": source_scores(transferred[method].estimator, data),
+                    "after": source_scores(model, data),
                 }
             log(f"  curve fit {method}: {time.perf_counter() - t0:.0f} s")
         results["curves"] = {
@@ -458,7 +464,7 @@ def run(args, name, protocol, data, transferred, log):
             for m, c in pathnets.items()
         }
     results["seconds"] = time.perf_counter() - t_start + sum(
-        v[0] for k, v in transferred.items() if k in args.methods)
+        fit.seconds for fit in transferred.values())
     figures = make_figures(name, protocol, results, out_dir, curves, pathnets)
     results["figures"] = [str(p) for p in figures]
     stem = out_dir / f"{protocol}-g{args.generations}"
@@ -699,46 +705,22 @@ def run_all(args, names, log):
     protocols = ["loso", "kfold"] if args.protocol == "both" else [args.protocol]
     memory = Memory(args.cache, verbose=0) if args.cache else None
     # Every corpus is listed, and every saved run checked, before any extraction.
-    bunches = {}
+    corpora = {}
     for name in names:
         exp = EXPERIMENTS[name]
-        visual = CORPORA[exp["target"]][1] == "visual"
-        for corpus in exp["sources"] + [exp["target"]]:
-            bunches[corpus, visual] = load_corpus(
-                corpus, data_home=args.data_home,
-                labels=VISUAL_SHARED_EMOTIONS if visual else None)
+        corpora[name] = load_experiment(exp["sources"], exp["target"],
+                                        data_home=args.data_home, log=log)
         _checkpoint.open_checkpoint(parts_dir(args, name), run_config(args, name),
                                     resume=args.resume)
     for name in names:
-        exp = EXPERIMENTS[name]
-        visual = CORPORA[exp["target"]][1] == "visual"
         parts = parts_dir(args, name)
-        data = {}
-        for corpus in dict.fromkeys(exp["sources"] + [exp["target"]]):
-            bunch = bunches[corpus, visual]
-            X = extract_features(corpus, bunch, n_jobs=1, memory=memory)
-            data[corpus] = (X, np.asarray(bunch.target), np.asarray(bunch.groups))
-            log(f"{corpus}: {len(X)} clips, {sum(len(c) for c in X)} segments")
-        src_X = [data[s][0] for s in exp["sources"]]
-        src_y = [data[s][1] for s in exp["sources"]]
-        src_data = [data[s][:2] for s in exp["sources"]]
+        data = extract_experiment(corpora[name], n_jobs=1, memory=memory, log=log)
         estimators = build_estimators(args)
-        transferred = {}  # method -> (source seconds, fitted transfer estimator, source scores)
-        for method in ("pathnet-transfer", "finetune"):
-            if method not in args.methods:
-                continue
-            saved_path = parts / f"source-{method}.joblib"
-            if saved_path.exists():
-                transferred[method] = _checkpoint.load(saved_path)
-                log(f"fit_transfer {method}: loaded from {saved_path}")
-                continue
-            t0 = time.perf_counter()
-            model = clone(estimators[method]).fit_transfer(src_X, src_y)
-            seconds = time.perf_counter() - t0
-            transferred[method] = (seconds, model, source_scores(model, src_data))
-            _checkpoint.save(saved_path, transferred[method])
-            log(f"fit_transfer {method} on {' + '.join(exp['sources'])}: {seconds:.0f} s, "
-                f"source train accuracy {transferred[method][2]}")
+        transfer = [m for m in TRANSFER_METHODS if m in args.methods]
+        transferred = fit_sources({m: estimators[m] for m in transfer}, data, log=log,
+                                  checkpoints={m: parts / f"source-{m}.joblib" for m in transfer})
+        for method, fit in transferred.items():
+            log(f"  {method}: source train accuracy {source_scores(fit.estimator, data)}")
         for protocol in protocols:
             run(args, name, protocol, data, transferred, log)
         _checkpoint.remove(parts)

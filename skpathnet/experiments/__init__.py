@@ -8,8 +8,10 @@ share this sub-package:
 - :mod:`._evaluate`: group-wise cross-validation of one or several
   estimators on the same folds, with per-fold and pooled metrics, each fold
   saved as it finishes (:func:`evaluate`, :func:`evaluate_methods`).
-- :mod:`._transfer`: sources -> target transfer against scratch
-  (:func:`run_transfer_experiment`).
+- :mod:`._transfer`: the steps of a transfer experiment (corpora, features,
+  source phase: :func:`load_experiment`, :func:`extract_experiment`,
+  :func:`fit_sources`) and sources -> target transfer against scratch or any
+  methods (:func:`run_transfer_experiment`).
 - :mod:`._cluster`: the same on a Dask cluster (:func:`dask_cluster`).
 - :mod:`._report`: the one JSON and Markdown writer.
 - :mod:`._checkpoint`: saving a long run as it goes, and resuming it.
@@ -22,11 +24,16 @@ from ._corpora import (
 )
 from ._evaluate import ClusterError, clip_report, evaluate, evaluate_methods
 from ._report import fold_mean_std, format_markdown, save_results, write_json
-from ._transfer import run_transfer_experiment
+from ._transfer import (
+    Corpus, ExperimentCorpora, ExperimentData, Method, SourceFit, extract_experiment, fit_sources,
+    load_experiment, run_transfer_experiment,
+)
 
 __all__ = [
-    "AUDIO_FEATURES", "BEST_AUDIO", "CORPORA", "ClusterError", "VISUAL_SHARED_EMOTIONS",
-    "clip_report", "dask_cluster", "describe_corpus", "evaluate", "evaluate_methods",
-    "extract_features", "fold_mean_std", "format_markdown", "front_end", "load_corpus", "on_cluster", "run_transfer_experiment",
-    "save_results", "write_json",
+    "AUDIO_FEATURES", "BEST_AUDIO", "CORPORA", "ClusterError", "Corpus", "ExperimentCorpora",
+    "ExperimentData", "Method", "SourceFit", "VISUAL_SHARED_EMOTIONS", "clip_report",
+    "dask_cluster", "describe_corpus", "evaluate", "evaluate_methods", "extract_experiment",
+    "extract_features", "fit_sources", "fold_mean_std", "format_markdown", "front_end",
+    "load_corpus", "load_experiment", "on_cluster", "run_transfer_experiment", "save_results",
+    "write_json",
 ]

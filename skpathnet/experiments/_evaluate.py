@@ -150,7 +150,8 @@ def evaluate_methods(estimators, X, y, groups, *, cv=None, labels=None, first_fo
     checkpoints : dict of str -> path-like or None, default=None
         Per-method checkpoint folder (see :func:`evaluate`).
     X, y, groups, cv, labels, first_fold, log, n_jobs, client
-        As for :func:`evaluate`; a method's log lines start with its name.
+        As for :func:`evaluate`; with several methods, a method's log lines
+        start with its name.
 
     Returns
     -------
@@ -174,7 +175,7 @@ def evaluate_methods(estimators, X, y, groups, *, cv=None, labels=None, first_fo
                 pending.append(fold)
             else:
                 done[method, fold.number] = saved
-                _log_fold(log, fold, saved.record, loaded=True)
+                _log_fold(log, fold, saved.record, loaded=True, named=len(estimators) > 1)
     arguments = (X, y, groups, labels, counts)
     try:
         for fold, result in _run_folds(pending, estimators, inspect, arguments, n_jobs, client):
@@ -183,7 +184,7 @@ def evaluate_methods(estimators, X, y, groups, *, cv=None, labels=None, first_fo
                 _checkpoint.save(_fold_path(folder, fold.number),
                                  {"test": fold.test, **result._asdict()})
             done[fold.method, fold.number] = result
-            _log_fold(log, fold, result.record, loaded=False)
+            _log_fold(log, fold, result.record, loaded=False, named=len(estimators) > 1)
     except Exception as exc:
         if not type(exc).__module__.startswith("distributed"):
             raise
@@ -247,13 +248,13 @@ def _load_saved(folder, fold):
     return FoldResult(**{key: saved[key] for key in FoldResult._fields})
 
 
-def _log_fold(log, fold, record, *, loaded):
+def _log_fold(log, fold, record, *, loaded, named):
     if log is None:
         return
     # counted from 1 over the whole run; a group-named fold also shows its group
-    named = f" ({record['group']})" if record["group"] != f"fold {fold.number}" else ""
-    who = f"{fold.method} " if fold.method else ""
-    log(f"  {who}fold {fold.number + 1}{named}: clip WAR {record['clip_WAR']:.3f} "
+    group = f" ({record['group']})" if record["group"] != f"fold {fold.number}" else ""
+    who = f"{fold.method} " if named and fold.method else ""
+    log(f"  {who}fold {fold.number + 1}{group}: clip WAR {record['clip_WAR']:.3f} "
         f"UAR {record['clip_UAR']:.3f}, {record['seconds']:.0f} s"
         + (" (saved before)" if loaded else ""))
 

@@ -1,15 +1,29 @@
 """Transfer experiments: source corpora -> target corpus, scored per speaker/subject.
 
-The main job (``skpathnet transfer``) runs this: it loads the corpora,
-extracts features with the package's front ends, runs ``fit_transfer`` on
-the sources, and scores transfer and training from scratch on the target
-with a group-wise cross-validation (leave-one-speaker-out by default), at
-clip level and at segment level, every fold of both methods as one batch of
-tasks (local, or on a Dask cluster).
+The main job (``skpathnet transfer``) and ``benchmarks/bench_paper.py`` go
+through the same steps:
+
+1. :func:`load_experiment`: list and check the corpora (cheap), before any
+   expensive step;
+2. :func:`extract_experiment`: the features of every corpus
+   (:class:`ExperimentData`);
+3. :func:`fit_sources`: the source phase, ``fit_transfer`` of each transfer
+   method, each saved in a checkpoint folder as it finishes
+   (:class:`SourceFit`);
+4. :func:`~skpathnet.experiments.evaluate_methods`: every method on the
+   same group-wise folds of the target.
+
+:func:`run_transfer_experiment` runs them all for the CLI: transfer against
+training from scratch (or any :class:`Method`), leave-one-speaker-out by
+default, at clip level and at segment level, every fold of every method as
+one batch of tasks (local, or on a Dask cluster).
 """
 
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 from joblib import Memory
@@ -22,7 +36,186 @@ from . import _checkpoint
 from ._corpora import CORPORA, VISUAL_SHARED_EMOTIONS, describe_corpus, extract_features, load_corpus
 from ._evaluate import evaluate_methods
 
-__all__ = ["run_transfer_experiment"]
+__all__ = ["Corpus", "ExperimentCorpora", "ExperimentData", "Method", "SourceFit",
+           "extract_experiment", "fit_sources", "load_experiment", "run_transfer_experiment"]
+
+
+@dataclass(frozen=True)
+class Method:
+    """One method of an experiment: an estimator, and whether it learns the sources first.
+
+    With ``transfer=True`` the estimator (it must have ``fit_transfer``) is
+    fitted on the sources once (:func:`fit_sources`) and that fitted model is
+    cloned for every target fold; otherwise it is trained on the target only.
+    """
+
+    estimator: Any
+    transfer: bool = False
+
+
+class Corpus(NamedTuple):
+    """One corpus's features, labels and speakers/subjects (one row per file)."""
+
+    X: Any
+    y: np.ndarray
+    groups: np.ndarray
+
+
+@dataclass
+class ExperimentCorpora:
+    """The corpora of an experiment, listed and checked (:func:`load_experiment`), no features yet."""
+
+    sources: list
+    target: str
+    modality: str
+    bunches: dict  # corpus name -> Bunch, sources then target, each once
+
+
+@dataclass
+class ExperimentData:
+    """The features of an experiment's corpora (:func:`extract_experiment`)."""
+
+    sources: list
+    target: str
+    modality: str
+    corpora: dict  # corpus name -> Corpus
+
+    @property
+    def source_X(self):
+        """The sources' features, in learning order (``fit_transfer``'s first argument)."""
+        return [self.corpora[s].X for s in self.sources]
+
+    @property
+    def source_y(self):
+        """The sources' labels, in learning order."""
+        return [self.corpora[s].y for s in self.sources]
+
+
+class SourceFit(NamedTuple):
+    """A transfer method after its source phase (:func:`fit_sources`)."""
+
+    estimator: Any  # fitted by fit_transfer
+    seconds: float  # the time fit_transfer took (when it ran, even if loaded since)
+    loaded: bool  # read from its checkpoint file rather than fitted now
+
+
+def load_experiment(sources, target, *, data_home=None, label_pattern=None, group_pattern=None,
+                    log=None):
+    """List the corpora of an experiment and check them, before any feature is extracted.
+
+    Parameters
+    ----------
+    sources, target, data_home, label_pattern, group_pattern
+        As for :func:`run_transfer_experiment`.
+    log : callable, default=None
+        Called with :func:`describe_corpus` of each corpus.
+
+    Returns
+    -------
+    corpora : ExperimentCorpora
+        The visual built-in corpora keep the six emotions they share
+        (:data:`VISUAL_SHARED_EMOTIONS`).
+
+    Raises
+    ------
+    ValueError
+        If a corpus name is unknown or the corpora do not share one modality.
+    FileNotFoundError
+        If a corpus is missing.
+    """
+    bunches = {}
+    for name in dict.fromkeys([*sources, target]):
+        visual = name in CORPORA and CORPORA[name][1] == "visual"
+        bunches[name] = load_corpus(
+            name, data_home=data_home, labels=VISUAL_SHARED_EMOTIONS if visual else None,
+            label_pattern=label_pattern, group_pattern=group_pattern)
+    modalities = {bunch.modality for bunch in bunches.values()}
+    if len(modalities) != 1:
+        raise ValueError(
+            "Sources and target mix speech and faces: "
+            + ", ".join(f"{n} ({bunches[n].modality})" for n in bunches) + "."
+        )
+    if log is not None:
+        for bunch in bunches.values():
+            log(describe_corpus(bunch))
+    return ExperimentCorpora(list(sources), target, modalities.pop(), bunches)
+
+
+def extract_experiment(corpora, *, features="logmel", speaker_norm=False, n_jobs=None,
+                       memory=None, log=None):
+    """The features of every corpus of ``corpora`` (:func:`extract_features`).
+
+    Parameters
+    ----------
+    corpora : ExperimentCorpora
+        From :func:`load_experiment`.
+    features, speaker_norm, n_jobs, memory
+        As for :func:`extract_features` (``memory``: a joblib ``Memory``).
+    log : callable, default=None
+        Called with one line per corpus as its features are ready.
+
+    Returns
+    -------
+    data : ExperimentData
+    """
+    data = {}
+    for name, bunch in corpora.bunches.items():
+        t0 = time.perf_counter()
+        X = extract_features(name, bunch, features=features, speaker_norm=speaker_norm,
+                             n_jobs=n_jobs, memory=memory)
+        data[name] = Corpus(X, np.asarray(bunch.target), np.asarray(bunch.groups))
+        if log is not None:
+            who = "speakers" if corpora.modality == "audio" else "subjects"
+            log(f"{name}: {len(X)} clips, {_describe_rows(X)}, "
+                f"{len(np.unique(bunch.groups))} {who} ({time.perf_counter() - t0:.0f} s)")
+    return ExperimentData(corpora.sources, corpora.target, corpora.modality, data)
+
+
+def fit_sources(estimators, data, *, checkpoints=None, log=None):
+    """The source phase: ``fit_transfer`` of each estimator on the sources of ``data``.
+
+    Parameters
+    ----------
+    estimators : dict of str -> classifier with ``fit_transfer``
+        The transfer methods, by name; each is cloned, then fitted.
+    data : ExperimentData
+    checkpoints : dict of str -> path-like or None, default=None
+        Per-method file where its fitted model and time are saved
+        (atomically) as soon as its source phase is done. A method whose
+        file exists is loaded from it instead of being fitted again, so that
+        a resumed run reuses the source phases of the interrupted one.
+    log : callable, default=None
+
+    Returns
+    -------
+    fits : dict of str -> SourceFit
+        In the order of ``estimators``.
+    """
+    checkpoints = checkpoints or {}
+    on = " + ".join(data.sources)
+    fits = {}
+    for name, estimator in estimators.items():
+        path = checkpoints.get(name)
+        if path is not None and Path(path).exists():
+            saved = _checkpoint.load(path)
+            fits[name] = SourceFit(saved["estimator"], saved["seconds"], loaded=True)
+            _log(log, f"{name}: fit_transfer on {on}: loaded from {path}")
+        else:
+            _log(log, f"{name}: fit_transfer on {on} ...")
+            t0 = time.perf_counter()
+            model = clone(estimator).fit_transfer(data.source_X, data.source_y)
+            fits[name] = SourceFit(model, time.perf_counter() - t0, loaded=False)
+            if path is not None:
+                _checkpoint.save(path, {"estimator": model, "seconds": fits[name].seconds})
+        frozen = getattr(fits[name].estimator, "frozen_modules_", None)
+        _log(log, (f"  frozen modules per layer: {[m.tolist() for m in frozen]}" if frozen else
+                   "  source phase done") + f" ({fits[name].seconds:.0f} s)")
+    return fits
+
+
+def _log(log, message):
+    if log is not None:
+        log(message)
 
 
 def run_transfer_experiment(
@@ -83,7 +276,12 @@ def run_transfer_experiment(
     cache : str, default=None
         Folder of the joblib feature cache; None disables caching.
     cv : cross-validator, default=LeaveOneGroupOut()
-    methods : tuple of {"transfer", "scratch"}
+    methods : tuple of {"transfer", "scratch"}, or dict of str -> Method
+        A tuple: ``params`` / ``estimator`` with transfer (``"transfer"``)
+        and without (``"scratch"``). A dict: any methods, by name, each an
+        estimator with or without its source phase (:class:`Method`);
+        ``params`` and ``estimator`` are then not given, and the results'
+        ``params`` map each method to its estimator's parameters.
     features : {"logmel", "compare", "egemaps"}, default="logmel"
         Audio front end (:func:`front_end`); faces always use face crops.
     speaker_norm : bool, default=False
@@ -94,23 +292,24 @@ def run_transfer_experiment(
     log : callable, default=print
     checkpoint : str or path-like, default=None
         Folder where the run is saved as it goes: ``config.json`` (the
-        settings), ``source.joblib`` (the estimator fitted by
-        ``fit_transfer``, and its time) and one file per finished fold
-        (``transfer/``, ``scratch/``; see :func:`evaluate`), each written
-        atomically, so that an interrupt, a crash or a full disk loses at
-        most the fold in progress. The caller deletes it once the results
-        are saved.
+        settings), the estimator fitted by ``fit_transfer`` and its time
+        (``source.joblib``; ``source-<method>.joblib`` each with several
+        transfer methods, :func:`fit_sources`) and one file per finished
+        fold (one folder per method, e.g. ``transfer/``, ``scratch/``; see
+        :func:`evaluate`), each written atomically, so that an interrupt, a
+        crash or a full disk loses at most the fold in progress. The caller
+        deletes it once the results are saved.
     resume : bool, default=False
-        Continue the run saved in ``checkpoint``: the saved source phase and
-        folds are loaded, the others computed, giving the results of one
-        uninterrupted run with the same settings (timings aside). Without
-        anything saved, the run starts from the beginning.
+        Continue the run saved in ``checkpoint``: the saved source phases
+        and folds are loaded, the others computed, giving the results of
+        one uninterrupted run with the same settings (timings aside).
+        Without anything saved, the run starts from the beginning.
 
     Returns
     -------
     results : dict
         JSON-serialisable: settings, timings and, per method, the output of
-        :func:`evaluate` (plus ``source_seconds`` for transfer).
+        :func:`evaluate` (plus ``source_seconds`` for transfer methods).
 
     Raises
     ------
@@ -122,34 +321,14 @@ def run_transfer_experiment(
     FileNotFoundError
         If a corpus is missing (before any feature is extracted).
     """
-    names = list(sources) + [target]
+    methods, base = _resolve_methods(methods, params, estimator)
     memory = Memory(cache, verbose=0) if cache else None
-    if estimator is not None and params is not None:
-        raise ValueError("give params (for PathNetClassifier) or estimator, not both.")
-    if estimator is None:
-        base = PathNetClassifier(**(params or {}))
-        base._check_params()
-    else:
-        base = clone(estimator)
     t_start = time.perf_counter()
     # Every corpus is listed (cheap) before any feature is extracted (expensive).
-    bunches = {}
-    for name in dict.fromkeys(names):
-        visual = name in CORPORA and CORPORA[name][1] == "visual"
-        bunches[name] = load_corpus(
-            name, data_home=data_home, labels=VISUAL_SHARED_EMOTIONS if visual else None,
-            label_pattern=label_pattern, group_pattern=group_pattern)
-    modalities = {bunch.modality for bunch in bunches.values()}
-    if len(modalities) != 1:
-        raise ValueError(
-            "Sources and target mix speech and faces: "
-            + ", ".join(f"{n} ({bunches[n].modality})" for n in bunches) + "."
-        )
-    modality = modalities.pop()
-    for bunch in bunches.values():
-        log(describe_corpus(bunch))
+    corpora = load_experiment(sources, target, data_home=data_home,
+                              label_pattern=label_pattern, group_pattern=group_pattern, log=log)
     splitter = LeaveOneGroupOut() if cv is None else cv
-    target_bunch = bunches[target]
+    target_bunch = corpora.bunches[target]
     try:
         n_folds = len(list(splitter.split(np.zeros((len(target_bunch.target), 1)),
                                           target_bunch.target, target_bunch.groups)))
@@ -158,37 +337,34 @@ def run_transfer_experiment(
             f"cannot split {target} ({len(np.unique(target_bunch.groups))} speakers/subjects) "
             f"with {splitter}: {exc}"
         ) from exc
-    resumed = False
+    if base is not None:  # the CLI's form: one estimator, with and without transfer
+        estimator_config = {"estimator": type(base).__name__,
+                            "params": _config_params(base)}
+    else:
+        estimator_config = {"methods": {
+            name: {"estimator": type(m.estimator).__name__, "transfer": m.transfer,
+                   "params": _config_params(m.estimator)} for name, m in methods.items()}}
     if checkpoint is not None:
         resumed = _checkpoint.open_checkpoint(checkpoint, {
-            "sources": list(sources), "target": target,
-            "estimator": type(base).__name__,
-            "params": {k: v for k, v in base.get_params().items() if k != "verbose"},
+            "sources": list(sources), "target": target, **estimator_config,
             "features": features, "speaker_norm": bool(speaker_norm), "cv": str(splitter),
         }, resume=resume)
         if resumed:
             log(f"resuming from {checkpoint}: {_checkpoint.describe_saved(checkpoint)} saved")
         elif resume:
             log(f"nothing saved in {checkpoint} yet: starting from the beginning")
-    data = {}
-    for name, bunch in bunches.items():
-        t0 = time.perf_counter()
-        X = extract_features(name, bunch, features=features, speaker_norm=speaker_norm,
-                             n_jobs=n_jobs, memory=memory)
-        data[name] = (X, bunch.target, bunch.groups)
-        log(
-            f"{name}: {len(X)} clips, {_describe_rows(X)}, "
-            f"{len(np.unique(bunch.groups))} {'speakers' if modality == 'audio' else 'subjects'} "
-            f"({time.perf_counter() - t0:.0f} s)"
-        )
-    X, y, groups = data[target]
+    data = extract_experiment(corpora, features=features, speaker_norm=speaker_norm,
+                              n_jobs=n_jobs, memory=memory, log=log)
+    X, y, groups = data.corpora[target]
     parts = None if checkpoint is None else Path(checkpoint)
+    modality = data.modality
     results = {
         "sources": list(sources),
         "target": target,
         "modality": modality,
         "protocol": "leave-one-group-out" if cv is None else str(cv),
-        "params": base.get_params(),
+        "params": base.get_params() if base is not None else
+        {name: m.estimator.get_params() for name, m in methods.items()},
         "features": features if modality == "audio" else "faces",
         "speaker_norm": bool(speaker_norm),
         "n_clips": int(len(X)),
@@ -197,44 +373,63 @@ def run_transfer_experiment(
         "n_folds": int(n_folds),
         "methods": {},
     }
-    if "transfer" in methods:
-        source_path = None if parts is None else parts / "source.joblib"
-        if resumed and source_path.exists():
-            saved = _checkpoint.load(source_path)
-            transferred, source_seconds = saved["estimator"], saved["seconds"]
-            log(f"fit_transfer on {' + '.join(sources)}: loaded from {source_path}")
-        else:
-            t0 = time.perf_counter()
-            log(f"fit_transfer on {' + '.join(sources)} ...")
-            transferred = clone(base).fit_transfer(
-                [data[s][0] for s in sources], [data[s][1] for s in sources]
-            )
-            source_seconds = time.perf_counter() - t0
-            if source_path is not None:
-                _checkpoint.save(source_path, {"estimator": transferred,
-                                               "seconds": source_seconds})
-        frozen = getattr(transferred, "frozen_modules_", None)
-        log((f"  frozen modules per layer: {[m.tolist() for m in frozen]}" if frozen else
-             "  source phase done") + f" ({source_seconds:.0f} s)")
-    estimators = {"transfer": transferred} if "transfer" in methods else {}
-    if "scratch" in methods:
-        estimators["scratch"] = base
+    transfer = [name for name, m in methods.items() if m.transfer]
+    fits = fit_sources(
+        {name: methods[name].estimator for name in transfer}, data, log=log,
+        checkpoints={name: None if parts is None else parts / (
+            "source.joblib" if len(transfer) == 1 else f"source-{name}.joblib")
+            for name in transfer},
+    )
+    estimators = {name: fits[name].estimator if name in fits else m.estimator
+                  for name, m in methods.items()}
     where = "" if client is None else f" on the Dask cluster {client.scheduler.address}"
     log(f"{' and '.join(estimators)} -> {target}, {n_folds} folds each{where} ...")
     scored = evaluate_methods(
         estimators, X, y, groups, cv=cv, log=log, n_jobs=fold_jobs, client=client,
         checkpoints={m: None if parts is None else parts / m for m in estimators},
     )
-    if "transfer" in scored:
-        scored["transfer"]["source_seconds"] = source_seconds
-        if hasattr(transferred, "source_paths_"):  # PathNet: the frozen pathways
-            scored["transfer"].update(
-                source_paths=[p.tolist() for p in transferred.source_paths_],
-                source_fitness=transferred.source_fitness_,
+    for name, fit in fits.items():
+        scored[name]["source_seconds"] = fit.seconds
+        if hasattr(fit.estimator, "source_paths_"):  # PathNet: the frozen pathways
+            scored[name].update(
+                source_paths=[p.tolist() for p in fit.estimator.source_paths_],
+                source_fitness=fit.estimator.source_fitness_,
             )
     results["methods"] = scored
     results["seconds"] = time.perf_counter() - t_start
     return results
+
+
+def _resolve_methods(methods, params, estimator):
+    """``methods`` as a dict of name -> Method, and the estimator of the tuple form (else None)."""
+    if isinstance(methods, Mapping):
+        if params is not None or estimator is not None:
+            raise ValueError("with methods as a dict of Method, give neither params nor "
+                             "estimator: each Method has its estimator.")
+        for name, method in methods.items():
+            if not isinstance(method, Method):
+                raise TypeError(f"methods[{name!r}] must be a Method; got {method!r}.")
+            if isinstance(method.estimator, PathNetClassifier):
+                method.estimator._check_params()
+        return dict(methods), None
+    unknown = set(methods) - {"transfer", "scratch"}
+    if unknown:
+        raise ValueError(f"unknown methods {sorted(unknown)}: give 'transfer' and/or 'scratch', "
+                         "or a dict of Method.")
+    if estimator is not None and params is not None:
+        raise ValueError("give params (for PathNetClassifier) or estimator, not both.")
+    if estimator is None:
+        base = PathNetClassifier(**(params or {}))
+        base._check_params()
+    else:
+        base = clone(estimator)
+    return {name: Method(base, transfer=name == "transfer")
+            for name in ("transfer", "scratch") if name in methods}, base
+
+
+def _config_params(estimator):
+    """The parameters a saved run depends on (``verbose`` aside)."""
+    return {k: v for k, v in estimator.get_params().items() if k != "verbose"}
 
 
 def _describe_rows(X):
