@@ -71,6 +71,12 @@ TARGETS = {
                "paper_results": "jaffe-ckplus"},
 }
 
+#: The small CNN peer (FineTuneClassifier(architecture="cnn")), fixed before any run and
+#: not tuned: three blocks of 16, 32, 64 channels (3x3 conv, ReLU, 2x2 max pooling), global
+#: average pooling; plain SGD, learning rate 0.05, 100 epochs, batch 32.
+SMALL_CNN = {"hidden_units": (16, 32, 64), "learning_rate": 0.05, "max_epochs": 100,
+             "batch_size": 32}
+
 #: PathNet settings chosen by the search of RESULTS.md ("Accuracy") on RAVDESS
 #: speakers (a source corpus, never a target), then fixed: the main job's default.
 PATHNET_BEST = BEST_AUDIO["params"]
@@ -81,7 +87,7 @@ class Method:
     """One benchmark method: a front end, optional speaker normalisation, a model."""
 
     features: str  # "compare" | "egemaps" (openSMILE functionals) | "faces" (face crops)
-    model: str  # "svm" | "logreg" | "mlp" (FineTuneClassifier) | "pathnet"
+    model: str  # "svm" | "logreg" | "mlp" / "cnn" (FineTuneClassifier) | "pathnet"
     normalise: bool = False
     transfer: bool = False
     params: dict = field(default_factory=dict)
@@ -95,6 +101,9 @@ class Method:
         if self.model == "mlp":
             # the capacity of one pathway; cascaded fine-tuning with transfer (Ng et al. 2015)
             return FineTuneClassifier(random_state=seed, n_threads=threads, **self.params)
+        if self.model == "cnn":
+            return FineTuneClassifier(architecture="cnn", random_state=seed, n_threads=threads,
+                                      **{**SMALL_CNN, **self.params})
         return PathNetClassifier(random_state=seed, n_threads=threads, **self.params)
 
 
@@ -109,11 +118,14 @@ METHODS = {
     "finetune-norm": Method("compare", "mlp", normalise=True, transfer=True),
     "faces-mlp-norm-scratch": Method("faces", "mlp", normalise=True),
     "faces-finetune-norm": Method("faces", "mlp", normalise=True, transfer=True),
+    "faces-cnn-norm-scratch": Method("faces", "cnn", normalise=True),
+    "faces-cnn-scratch": Method("faces", "cnn"),
     "pathnet-paper-norm-scratch": Method("compare", "pathnet", normalise=True),
     "pathnet-paper-norm-transfer": Method("compare", "pathnet", normalise=True, transfer=True),
     "pathnet-scratch": Method("compare", "pathnet", normalise=True, params=PATHNET_BEST),
     "pathnet-transfer": Method(
         "compare", "pathnet", normalise=True, transfer=True, params=PATHNET_BEST),
+    "pathnet-faces-scratch": Method("faces", "pathnet", params=PATHNET_BEST),
     "pathnet-faces-norm-scratch": Method(
         "faces", "pathnet", normalise=True, params=PATHNET_BEST),
     "pathnet-faces-norm-transfer": Method(
@@ -142,7 +154,7 @@ def features(name, method, memory, n_jobs, log):
     t0 = time.perf_counter()
     X = extract_features(name, bunch, features=method.features, speaker_norm=method.normalise,
                          n_jobs=n_jobs, memory=memory)
-    if visual and method.model != "pathnet":
+    if visual and method.model not in ("pathnet", "cnn"):  # images stay images for these
         X = np.stack([clip.mean(0).ravel() for clip in X])
     log(f"{name}: {len(X)} clips, {method.features}"
         f"{' speaker-normalised' if method.normalise else ''}, "
