@@ -10,7 +10,7 @@ from sklearn.utils import check_random_state
 from ._clips import is_clips, mean_per_clip
 from .engine import (
     ConvModules, EvolutionSettings, LinearModules, PathNetwork, Pathways, TaskHead,
-    TrainSettings, evolve,
+    TrainSettings, evolve, heldout_trainer,
 )
 from ._scaling import fit_standardizer, standardize
 from ._threads import torch_threads
@@ -123,6 +123,33 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         generation for a winner and its mutant, none for unrelated
         pathways, 1.09x over a 40-generation evolution; see
         ``benchmarks/RESULTS.md``), but not bit-identical to "serial".
+    weight_decay : float, default=0.0
+        L2 penalty ``weight_decay / 2 * ||W||^2`` on the weights (not the
+        biases) of the modules a pathway trains and of the task's final
+        layer: each SGD step is ``W <- (1 - learning_rate * weight_decay) *
+        W - learning_rate * grad``. Frozen modules never decay. Exact in the
+        row-space first layer too (``W = s * W_0 + X.T @ C``, see
+        :mod:`skpathnet.engine._network`). 0.0: plain SGD, the paper's
+        (Nguyen et al. 2020, Sec. 3.3); not in either paper, a standard
+        regulariser against the over-fitting of small corpora.
+    fitness : {"train", "validation"}, default="train"
+        What a tournament compares. "train": the fraction of the training
+        samples seen during the ``T`` steps that the pathway classified
+        correctly before each step's update (Nguyen et al. 2020, Sec. 3.3;
+        Fernando et al. 2017, Sec. 2). It reaches 1.0 once a small corpus is
+        fitted, so tournaments end in ties. "validation": a stratified
+        ``validation_fraction`` of the training samples (clips; a clip's
+        segments stay together) is held out; pathways train on the rest,
+        and each one's fitness is its clip-level accuracy on the held-out
+        part after its ``T`` steps (Nguyen et al. 2020, Sec. 4: pathways
+        are trained "and then on the destination data for validation").
+        Applies to every task, sources included. The held-out samples are
+        never trained on, so the final pathway has seen
+        ``1 - validation_fraction`` of the data.
+    validation_fraction : float, default=0.2
+        Share of each class's samples (clips) held out when
+        ``fitness="validation"`` (at least one clip per class with two or
+        more clips, and one left for training); unused otherwise.
     standardize : bool, default=True
         Standardise each input feature with the training set's mean and
         standard deviation (each source uses its own statistics). Not part of
@@ -149,7 +176,8 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         Genotype of the best target pathway (highest last measured fitness).
     best_fitness_ : float
         Its fitness: the fraction of training segments classified correctly
-        during its last ``T`` training steps.
+        during its last ``T`` training steps; with ``fitness="validation"``,
+        its clip accuracy on the held-out part of the training data.
     history_ : list of dict
         One record per target generation: ``task``, ``generation``,
         ``genotypes`` (two (n_layers, n_active) arrays), ``indices``,
@@ -259,6 +287,9 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         mutation_rate=None,
         mutation_shift=2,
         tournament="serial",
+        weight_decay=0.0,
+        fitness="train",
+        validation_fraction=0.2,
         standardize=True,
         device="cpu",
         n_threads=None,
@@ -281,6 +312,9 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         self.mutation_rate = mutation_rate
         self.mutation_shift = mutation_shift
         self.tournament = tournament
+        self.weight_decay = weight_decay
+        self.fitness = fitness
+        self.validation_fraction = validation_fraction
         self.standardize = standardize
         self.device = device
         self.n_threads = n_threads
@@ -353,6 +387,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
                     y_enc[clip_index],
                     len(classes),
                     rng,
+                    clip_index=clip_index,
                     owned=owned,
                     frozen=self._frozen_layers(),
                     task=len(getattr(self, "source_paths_", ())),
@@ -411,12 +446,12 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         paths, classes_list, fitness, histories, tasks = [], [], [], [], []
         frozen = None
         with self._atomic_fit():
-            for index, segments, owned, classes, y_seg in self._source_tasks(
-                source_X, source_y
+            for index, segments, owned, classes, y_seg, clip_index in self._source_tasks(
+                source_X, source_y, with_clips=True
             ):
                 task = self._train_task(
-                    segments, y_seg, len(classes), rng, owned=owned, frozen=frozen,
-                    task=index, keep_network=True,
+                    segments, y_seg, len(classes), rng, clip_index=clip_index, owned=owned,
+                    frozen=frozen, task=index, keep_network=True,
                 )
                 # Freeze the best pathway's modules (with those already frozen).
                 network = task.pop("network")
@@ -447,11 +482,28 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         return self
 
     def _train_task(
-        self, segments, y_seg, n_classes, rng, *, owned, frozen, task,
+        self, segments, y_seg, n_classes, rng, *, owned, frozen, task, clip_index=None,
         on_generation=None, keep_network=False,
     ):
-        """Evolve one task on standardised segments; return its best pathway."""
+        """Evolve one task on standardised segments; return its best pathway.
+
+        ``clip_index`` (the clip of each segment; None: one segment per
+        clip) keeps a clip's segments together in the held-out part of
+        ``fitness="validation"``.
+        """
         device = self._device()
+        heldout = None
+        if self.fitness == "validation":
+            # drawn before the standardiser so that held-out rows are not in its statistics
+            clip_index = np.arange(len(segments)) if clip_index is None else clip_index
+            train_rows, heldout = _holdout_rows(
+                y_seg, clip_index, self.validation_fraction,
+                np.random.RandomState(rng.randint(np.iinfo(np.int32).max)),
+            )
+            heldout_segments = segments[heldout]
+            heldout_clips = np.unique(clip_index[heldout], return_inverse=True)[1]
+            heldout_y = y_seg[heldout]
+            segments, y_seg, owned = segments[train_rows], y_seg[train_rows], True
         scaler = None
         if self.standardize:
             scaler = fit_standardizer(segments)
@@ -471,7 +523,8 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         n_steps = self.n_steps or max(1, len(X_t) // self.batch_size)
         settings = EvolutionSettings(
             train=TrainSettings(n_steps=n_steps, batch_size=self.batch_size,
-                                learning_rate=self.learning_rate),
+                                learning_rate=self.learning_rate,
+                                weight_decay=float(self.weight_decay)),
             n_active=self.n_active,
             population_size=self.population_size,
             n_generations=self.n_generations,
@@ -481,12 +534,24 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         )
         first_layer = self._resolve_first_layer(*X_t.shape)
         inputs = network.bind(X_t, first_layer=first_layer)
+        train = None
+        if heldout is not None:
+            if scaler is not None:
+                heldout_segments = standardize(heldout_segments, *scaler, inplace=True)
+            X_h = torch.from_numpy(
+                np.ascontiguousarray(heldout_segments, dtype=np.float32)).to(device)
+            train = heldout_trainer(
+                network.encode(X_h),  # kernel rows against the training rows in row space
+                torch.from_numpy(np.asarray(heldout_y, dtype=np.int64)).to(device),
+                torch.from_numpy(np.asarray(heldout_clips, dtype=np.int64)).to(device),
+            )
+            del X_h
         best, best_fitness, history = evolve(
             network, head, inputs, y_t, settings, rng=rng, generator=shuffle,
             on_generation=None if on_generation is None else on_generation(network, head, scaler),
-            task=task, verbose=self.verbose,
+            task=task, verbose=self.verbose, train=train,
         )
-        del inputs
+        del inputs, train
         result = {
             "path": best,
             "fitness": best_fitness,
@@ -606,6 +671,28 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(f"n_steps must be None or a positive integer; got {self.n_steps!r}.")
         if not (isinstance(self.learning_rate, numbers.Real) and self.learning_rate > 0):
             raise ValueError(f"learning_rate must be a positive float; got {self.learning_rate!r}.")
+        # getattr: subclasses (MultiTaskPathNetClassifier) may not have these parameters
+        weight_decay = getattr(self, "weight_decay", 0.0)
+        if not (isinstance(weight_decay, numbers.Real) and not isinstance(weight_decay, bool)
+                and np.isfinite(weight_decay) and weight_decay >= 0):
+            raise ValueError(
+                f"weight_decay must be a non-negative finite float; got {weight_decay!r}."
+            )
+        if weight_decay * self.learning_rate >= 1:
+            raise ValueError(
+                f"weight_decay * learning_rate must be below 1 (each step scales the weights "
+                f"by 1 - learning_rate * weight_decay); got {weight_decay!r} * "
+                f"{self.learning_rate!r}."
+            )
+        fitness = getattr(self, "fitness", "train")
+        if fitness not in ("train", "validation"):
+            raise ValueError(f'fitness must be "train" or "validation"; got {fitness!r}.')
+        fraction = getattr(self, "validation_fraction", 0.2)
+        if not (isinstance(fraction, numbers.Real) and not isinstance(fraction, bool)
+                and 0 < fraction < 1):
+            raise ValueError(
+                f"validation_fraction must be a float in (0, 1); got {fraction!r}."
+            )
         if self.tournament not in ("serial", "parallel"):
             raise ValueError(
                 f'tournament must be "serial" or "parallel"; got {self.tournament!r}.'
@@ -661,6 +748,42 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
     def _frozen_layers(self):
         state = getattr(self, "_source_state", None)
         return None if state is None else state["frozen"]
+
+
+def _holdout_rows(y_seg, clip_index, fraction, rng):
+    """Split segment rows into training and held-out rows, stratified by clip label.
+
+    Each class with ``k >= 2`` clips gives ``round(fraction * k)`` clips to
+    the held-out part, at least 1 and at most ``k - 1``; a class with one clip
+    stays in training. A clip's segments stay together.
+
+    Returns
+    -------
+    train, heldout : ndarray of int
+        Sorted row indices.
+
+    Raises
+    ------
+    ValueError
+        If no class has two clips (nothing can be held out).
+    """
+    clips, first = np.unique(clip_index, return_index=True)
+    clip_y = y_seg[first]
+    held = []
+    for label in np.unique(clip_y):
+        members = clips[clip_y == label]
+        k = len(members)
+        if k < 2:
+            continue
+        n_held = min(max(int(round(fraction * k)), 1), k - 1)
+        held.append(rng.permutation(members)[:n_held])
+    if not held:
+        raise ValueError(
+            'fitness="validation" needs at least one class with two or more samples '
+            "(clips) to hold one out."
+        )
+    is_held = np.isin(clip_index, np.concatenate(held))
+    return np.flatnonzero(~is_held), np.flatnonzero(is_held)
 
 
 def _segment_shape(X):
