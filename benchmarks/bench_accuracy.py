@@ -212,6 +212,10 @@ SEARCH_GRID = [
     {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "fitness": "validation",
      "weight_decay": 1e-3},
     {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "weight_decay": 1e-2},
+    # 12-13: the kept pathway trained alone for T more steps after the last tournament
+    {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "final_steps": 100},
+    {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "final_steps": 100,
+     "fitness": "validation"},
 ]
 
 

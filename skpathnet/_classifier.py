@@ -146,6 +146,15 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         Applies to every task, sources included. The held-out samples are
         never trained on, so the final pathway has seen
         ``1 - validation_fraction`` of the data.
+    final_steps : int, default=0
+        SGD steps given to the best pathway alone after the last generation
+        of each task (on the training rows; with ``fitness="validation"``
+        the held-out part stays held out). Every pathway trains the shared
+        modules and the task's final layer in turn, so at the end they fit
+        the last tournament's pathways, not necessarily the one kept; these
+        steps fit them to it. 0: none, as in both papers (Nguyen et al.
+        2020, Sec. 3.3; Fernando et al. 2017, Sec. 2), which keep the best
+        pathway as it is.
     validation_fraction : float, default=0.2
         Share of each class's samples (clips) held out when
         ``fitness="validation"`` (at least one clip per class with two or
@@ -289,6 +298,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         tournament="serial",
         weight_decay=0.0,
         fitness="train",
+        final_steps=0,
         validation_fraction=0.2,
         standardize=True,
         device="cpu",
@@ -314,6 +324,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         self.tournament = tournament
         self.weight_decay = weight_decay
         self.fitness = fitness
+        self.final_steps = final_steps
         self.validation_fraction = validation_fraction
         self.standardize = standardize
         self.device = device
@@ -531,6 +542,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
             mutation_rate=self.mutation_rate,
             mutation_shift=self.mutation_shift,
             tournament=self.tournament,
+            final_steps=int(getattr(self, "final_steps", 0)),
         )
         first_layer = self._resolve_first_layer(*X_t.shape)
         inputs = network.bind(X_t, first_layer=first_layer)
@@ -687,6 +699,10 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         fitness = getattr(self, "fitness", "train")
         if fitness not in ("train", "validation"):
             raise ValueError(f'fitness must be "train" or "validation"; got {fitness!r}.')
+        final_steps = getattr(self, "final_steps", 0)
+        if not (isinstance(final_steps, numbers.Integral) and not isinstance(final_steps, bool)
+                and final_steps >= 0):
+            raise ValueError(f"final_steps must be a non-negative integer; got {final_steps!r}.")
         fraction = getattr(self, "validation_fraction", 0.2)
         if not (isinstance(fraction, numbers.Real) and not isinstance(fraction, bool)
                 and 0 < fraction < 1):

@@ -50,6 +50,7 @@ def test_defaults_are_the_papers():
     assert params["mutation_shift"] == 2
     assert params["weight_decay"] == 0.0
     assert params["fitness"] == "train"
+    assert params["final_steps"] == 0
 
 
 def test_init_is_keyword_only():
@@ -292,6 +293,8 @@ def test_target_must_match_source_features(transferred):
         ({"weight_decay": float("nan")}, "weight_decay"),
         ({"weight_decay": 5.0}, "weight_decay \\* learning_rate"),
         ({"fitness": "test"}, "fitness"),
+        ({"final_steps": -1}, "final_steps"),
+        ({"final_steps": 2.5}, "final_steps"),
         ({"validation_fraction": 0.0}, "validation_fraction"),
         ({"validation_fraction": 1.0}, "validation_fraction"),
     ],
@@ -365,7 +368,7 @@ def test_lever_defaults_reproduce_the_papers_training_exactly():
     """weight_decay=0 and fitness="train" given explicitly: bit-identical to not giving them."""
     X, y = blobs()
     a = PathNetClassifier(**FAST).fit(X, y)
-    b = PathNetClassifier(**FAST, weight_decay=0.0, fitness="train",
+    b = PathNetClassifier(**FAST, weight_decay=0.0, fitness="train", final_steps=0,
                           validation_fraction=0.5).fit(X, y)
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
     assert [r["fitness"] for r in a.history_] == [r["fitness"] for r in b.history_]
@@ -523,3 +526,47 @@ def test_validation_fitness_with_clips_transfer_and_row_space():
     a = PathNetClassifier(**FAST, fitness="validation").fit(X, y)
     b = PathNetClassifier(**FAST, fitness="validation").fit(X, y)
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+
+
+def test_final_steps_train_only_the_best_pathway_after_the_tournaments():
+    """Same tournaments and best pathway; afterwards only its modules and the head change."""
+    from skpathnet.engine import EvolutionSettings, evolve
+
+    X, y = blobs()
+    X_t, y_t = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+    frozen = [np.array([0]), np.array([1]), np.array([2])]
+    runs = []
+    for final_steps in (0, 10):
+        net = PathNetwork(LinearModules(12, 8), 3, 6, device=torch.device("cpu"),
+                          generator=torch.Generator().manual_seed(0))
+        net.load_frozen(frozen, net.module_state(frozen))
+        head = TaskHead(8, 3, device=torch.device("cpu"),
+                        generator=torch.Generator().manual_seed(1))
+        settings = EvolutionSettings(train=TrainSettings(n_steps=8, learning_rate=0.2),
+                                     n_active=2, population_size=4, n_generations=6,
+                                     final_steps=final_steps)
+        best, fitness, history = evolve(net, head, net.bind(X_t), y_t, settings,
+                                        rng=np.random.RandomState(0),
+                                        generator=torch.Generator().manual_seed(2))
+        runs.append((net, head, best, fitness, history))
+    (n0, h0, b0, f0, hist0), (n1, h1, b1, f1, hist1) = runs
+    np.testing.assert_array_equal(b0, b1)
+    assert f0 == f1
+    assert [r["fitness"] for r in hist0] == [r["fitness"] for r in hist1]
+    assert not torch.equal(h0.weight, h1.weight)
+    for layer in range(3):
+        trained = np.setdiff1d(np.unique(b0[layer]), frozen[layer])
+        for m in range(6):
+            same = torch.equal(n0.layers[layer].weight[m], n1.layers[layer].weight[m])
+            assert same == (m not in trained), (layer, m)
+
+
+def test_final_steps_fit_in_row_space_and_with_validation_fitness():
+    Xw, yw = blobs(n=40, n_features=100)
+    for extra in ({}, {"fitness": "validation"}):
+        a = PathNetClassifier(**FAST, **extra).fit(Xw, yw)
+        b = PathNetClassifier(**FAST, **extra, final_steps=20).fit(Xw, yw)
+        assert b.first_layer_ == "row_space"
+        np.testing.assert_array_equal(a.best_path_, b.best_path_)
+        assert not np.allclose(a.predict_proba(Xw), b.predict_proba(Xw))
+        assert b.score(Xw, yw) >= 0.8

@@ -14,7 +14,7 @@ References
    arXiv:2006.13211, 2020.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import numpy as np
@@ -49,6 +49,11 @@ class EvolutionSettings:
         second starting from the modules the first has updated (Nguyen et
         al. 2020, Sec. 3.3). "parallel": both side by side on the same
         mini-batches (:func:`~._sgd.train_pathways` with ``P = 2``).
+    final_steps : int, default=0
+        SGD steps given to the best pathway alone after the last tournament,
+        so that the shared modules and the task's final layer (trained by
+        every pathway in turn) end fitted to the pathway that is kept. 0: no
+        extra training, as in both papers.
     """
 
     train: TrainSettings
@@ -58,6 +63,7 @@ class EvolutionSettings:
     mutation_rate: Optional[float] = None
     mutation_shift: int = 2
     tournament: str = "serial"
+    final_steps: int = 0
 
 
 def random_genotype(n_layers, n_active, n_modules, rng):
@@ -137,7 +143,8 @@ def evolve(network, head, inputs, y, settings, *, rng, generator, on_generation=
     -------
     best : ndarray of shape (n_layers, n_active), int64
         The population member with the highest last measured fitness (ties:
-        the lowest index).
+        the lowest index); with ``settings.final_steps``, trained alone for
+        that many more steps (its fitness stays the tournament's).
     best_fitness : float
     history : list of dict
         One record per generation: ``task``, ``generation``, ``genotypes``
@@ -185,9 +192,12 @@ def evolve(network, head, inputs, y, settings, *, rng, generator, on_generation=
         if on_generation is not None:
             on_generation(record)
         history.append(record)
-    network.materialize()
     best_slot = int(np.argmax(fitness))
     if not np.isfinite(fitness[best_slot]):
         # No generation ran: nothing was trained, keep the first genotype.
         best_slot = 0
+    elif s.final_steps:
+        train(network, [population[best_slot]], head, inputs, y,
+              replace(s.train, n_steps=s.final_steps), generator)
+    network.materialize()
     return population[best_slot].copy(), float(fitness[best_slot]), history
