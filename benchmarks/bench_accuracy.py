@@ -216,6 +216,8 @@ SEARCH_GRID = [
     {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "final_steps": 100},
     {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "final_steps": 100,
      "fitness": "validation"},
+    {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "final_steps": 100,
+     "fitness": "validation", "validation_fraction": 0.1},
 ]
 
 

@@ -10,7 +10,7 @@ from sklearn.utils import check_random_state
 from ._clips import is_clips, mean_per_clip
 from .engine import (
     ConvModules, EvolutionSettings, LinearModules, PathNetwork, Pathways, TaskHead,
-    TrainSettings, evolve, heldout_trainer,
+    TrainSettings, evolve, heldout_trainer, train_pathways,
 )
 from ._scaling import fit_standardizer, standardize
 from ._threads import torch_threads
@@ -144,12 +144,14 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         part after its ``T`` steps (Nguyen et al. 2020, Sec. 4: pathways
         are trained "and then on the destination data for validation").
         Applies to every task, sources included. The held-out samples are
-        never trained on, so the final pathway has seen
-        ``1 - validation_fraction`` of the data.
+        not trained on during the tournaments; ``final_steps`` then trains
+        the kept pathway on all of the data, held-out part included. The
+        standardisation statistics use all of the training data. Default
+        ``T`` counts the rows trained on.
     final_steps : int, default=0
         SGD steps given to the best pathway alone after the last generation
-        of each task (on the training rows; with ``fitness="validation"``
-        the held-out part stays held out). Every pathway trains the shared
+        of each task, on all of its training data (with
+        ``fitness="validation"``, the held-out part included). Every pathway trains the shared
         modules and the task's final layer in turn, so at the end they fit
         the last tournament's pathways, not necessarily the one kept; these
         steps fit them to it. 0: none, as in both papers (Nguyen et al.
@@ -503,18 +505,14 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         ``fitness="validation"``.
         """
         device = self._device()
-        heldout = None
+        split = None
         if self.fitness == "validation":
-            # drawn before the standardiser so that held-out rows are not in its statistics
             clip_index = np.arange(len(segments)) if clip_index is None else clip_index
-            train_rows, heldout = _holdout_rows(
+            split = _holdout_rows(
                 y_seg, clip_index, self.validation_fraction,
                 np.random.RandomState(rng.randint(np.iinfo(np.int32).max)),
             )
-            heldout_segments = segments[heldout]
-            heldout_clips = np.unique(clip_index[heldout], return_inverse=True)[1]
-            heldout_y = y_seg[heldout]
-            segments, y_seg, owned = segments[train_rows], y_seg[train_rows], True
+            heldout_clips = np.unique(clip_index[split[1]], return_inverse=True)[1]
         scaler = None
         if self.standardize:
             scaler = fit_standardizer(segments)
@@ -531,7 +529,8 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         if frozen is not None:
             network.load_frozen(*frozen)
         head = TaskHead(modules.n_outputs, n_classes, device=device, generator=init)
-        n_steps = self.n_steps or max(1, len(X_t) // self.batch_size)
+        n_train = len(X_t) if split is None else len(split[0])
+        n_steps = self.n_steps or max(1, n_train // self.batch_size)
         settings = EvolutionSettings(
             train=TrainSettings(n_steps=n_steps, batch_size=self.batch_size,
                                 learning_rate=self.learning_rate,
@@ -547,21 +546,17 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         first_layer = self._resolve_first_layer(*X_t.shape)
         inputs = network.bind(X_t, first_layer=first_layer)
         train = None
-        if heldout is not None:
-            if scaler is not None:
-                heldout_segments = standardize(heldout_segments, *scaler, inplace=True)
-            X_h = torch.from_numpy(
-                np.ascontiguousarray(heldout_segments, dtype=np.float32)).to(device)
+        if split is not None:
+            # bound to every row; tournaments train on split[0] and score split[1]
             train = heldout_trainer(
-                network.encode(X_h),  # kernel rows against the training rows in row space
-                torch.from_numpy(np.asarray(heldout_y, dtype=np.int64)).to(device),
+                *(torch.from_numpy(rows).to(device) for rows in split),
                 torch.from_numpy(np.asarray(heldout_clips, dtype=np.int64)).to(device),
             )
-            del X_h
         best, best_fitness, history = evolve(
             network, head, inputs, y_t, settings, rng=rng, generator=shuffle,
             on_generation=None if on_generation is None else on_generation(network, head, scaler),
             task=task, verbose=self.verbose, train=train,
+            final_train=None if train is None else train_pathways,
         )
         del inputs, train
         result = {

@@ -453,33 +453,38 @@ def test_holdout_rows_are_stratified_and_keep_clips_together():
 
 
 def test_validation_fitness_scores_held_out_rows_only(monkeypatch):
-    """Fitness is the held-out clip accuracy; the held-out rows are never trained on."""
+    """Tournaments train on the training part only and score the held-out part only;
+    final_steps then train on every row."""
     import skpathnet._classifier as classifier_module
     import skpathnet.engine._sgd as sgd
 
     X, y = blobs(n=100)
-    seen_train, seen_heldout = [], []
-    real_run_steps, real_heldout = sgd.run_steps, sgd.heldout_accuracy
+    batches, seen_heldout = [], []
+    real_step, real_heldout = sgd.linear_sgd_step, sgd.heldout_accuracy
 
-    def run_steps(pathways, head, inputs, y_t, settings, generator, **kw):
-        seen_train.append(inputs.x.clone())
-        return real_run_steps(pathways, head, inputs, y_t, settings, generator, **kw)
+    def step(pathways, head, inputs, target, index, learning_rate, **kw):
+        batches.append(index.clone())
+        return real_step(pathways, head, inputs, target, index, learning_rate, **kw)
 
     def heldout_accuracy(network, genotypes, head, inputs, y_t, groups=None):
         seen_heldout.append((inputs.x.clone(), y_t.clone()))
         return real_heldout(network, genotypes, head, inputs, y_t, groups)
 
-    monkeypatch.setattr(sgd, "run_steps", run_steps)
+    monkeypatch.setattr(sgd, "linear_sgd_step", step)
     monkeypatch.setattr(sgd, "heldout_accuracy", heldout_accuracy)
     clf = PathNetClassifier(**FAST, fitness="validation", validation_fraction=0.25,
-                            standardize=False).fit(X, y)
+                            standardize=False, final_steps=30).fit(X, y)
     train_rows, held_rows = classifier_module._holdout_rows(
         y, np.arange(len(y)), 0.25,
         np.random.RandomState(np.random.RandomState(0).randint(np.iinfo(np.int32).max)))
     n_held = len(held_rows)
     assert 20 <= n_held <= 30  # about a quarter, rounded per class
-    for x in seen_train:
-        np.testing.assert_array_equal(x.numpy(), X[train_rows])
+    n_tournament = 2 * FAST["n_generations"] * FAST["n_steps"]
+    assert len(batches) == n_tournament + 30
+    tournament_rows = torch.cat(batches[:n_tournament]).numpy()
+    assert np.isin(tournament_rows, train_rows).all()
+    assert np.isin(torch.cat(batches[n_tournament:]).numpy(), held_rows).any()  # final steps
+    assert len(seen_heldout) == 2 * FAST["n_generations"]
     for x, y_t in seen_heldout:
         np.testing.assert_array_equal(x.numpy(), X[held_rows])
         np.testing.assert_array_equal(y_t.numpy(), y[held_rows])
@@ -488,6 +493,43 @@ def test_validation_fitness_scores_held_out_rows_only(monkeypatch):
         for f in rec["fitness"]:
             assert abs(f * n_held - round(f * n_held)) < 1e-4
     assert 0 <= clf.best_fitness_ <= 1 and clf.score(X, y) > 0.8
+    # T counts the rows trained on in the tournaments
+    X2, y2 = blobs(n=400)
+    t = PathNetClassifier(**{**FAST, "n_steps": None}, fitness="validation",
+                          validation_fraction=0.5).fit(X2, y2)
+    assert t.n_steps_ == 200 // 64 != 400 // 64
+
+
+def test_validation_fitness_in_row_space_equals_training_on_the_rest():
+    """Held-out rows' row-space coefficients stay 0: the same as binding the rest only."""
+    from skpathnet.engine import heldout_trainer
+
+    gen = torch.Generator().manual_seed(1)
+    X = torch.randn(40, 100, generator=gen)
+    y = torch.randint(0, 3, (40,), generator=gen)
+    train_rows, held_rows = torch.arange(0, 30), torch.arange(30, 40)
+    settings = TrainSettings(n_steps=6, batch_size=8, learning_rate=0.1)
+    genotype = [np.array([[1, 2], [0, 5], [3, 4]])]
+    out = []
+    for mode in ("all", "rest"):
+        net = PathNetwork(LinearModules(100, 8), 3, 6, device=torch.device("cpu"),
+                          generator=torch.Generator().manual_seed(0))
+        head = TaskHead(8, 3, device=torch.device("cpu"), generator=torch.Generator().manual_seed(1))
+        if mode == "all":
+            inputs = net.bind(X, first_layer="row_space")
+            fit = heldout_trainer(train_rows, held_rows)(
+                net, genotype, head, inputs, y, settings, torch.Generator().manual_seed(2))
+            assert float(net.coef[:, 30:].abs().max()) == 0.0
+        else:
+            inputs = net.bind(X[:30], first_layer="row_space")
+            train_pathways(net, genotype, head, inputs, y[:30], settings,
+                           torch.Generator().manual_seed(2))
+            logits = Pathways.gather(net, genotype).logits(net.encode(X[30:]), head)
+            fit = [float((logits.argmax(1) == y[30:]).float().mean())]
+        net.materialize()
+        out.append((fit, Pathways.gather(net, genotype).logits(X, head)))
+    assert out[0][0] == out[1][0]
+    torch.testing.assert_close(out[0][1], out[1][1], rtol=1e-4, atol=1e-4)
 
 
 def test_heldout_accuracy_is_clip_level():
@@ -517,12 +559,12 @@ def test_validation_fitness_with_clips_transfer_and_row_space():
     clf = PathNetClassifier(**{**FAST, "n_generations": 20}, fitness="validation",
                             weight_decay=0.01).fit(clips, yc)
     assert clf.score(clips, yc) > 0.8
-    Xw, yw = blobs(n=60, n_features=100)
-    Xs, ys = blobs(n=60, n_features=100, seed=3)
+    Xw, yw = blobs(n=40, n_features=100)
+    Xs, ys = blobs(n=40, n_features=100, seed=3)
     t = PathNetClassifier(**FAST, fitness="validation", weight_decay=0.01).fit_transfer(Xs, ys)
     t.fit(Xw, yw)
     assert t.first_layer_ == "row_space"
-    assert t.predict(Xw).shape == (60,)
+    assert t.predict(Xw).shape == (40,)
     a = PathNetClassifier(**FAST, fitness="validation").fit(X, y)
     b = PathNetClassifier(**FAST, fitness="validation").fit(X, y)
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))

@@ -108,7 +108,7 @@ def mutate(genotype, n_modules, rng, *, rate=None, max_shift=2):
 
 
 def evolve(network, head, inputs, y, settings, *, rng, generator, on_generation=None,
-           task=0, verbose=False, train=None):
+           task=0, verbose=False, train=None, final_train=None):
     """Evolve pathways by binary tournaments; return the best one.
 
     Parameters
@@ -138,6 +138,10 @@ def evolve(network, head, inputs, y, settings, *, rng, generator, on_generation=
         generator) -> list of float`` (one fitness per genotype), e.g.
         :func:`~._multitask.train_multitask` with ``head`` and ``y`` its
         heads and targets; default :func:`~._sgd.train_pathways`.
+    final_train : callable, default=None
+        Same signature; trains the best pathway for ``settings.final_steps``
+        steps after the last tournament (e.g. :func:`~._sgd.train_pathways` on
+        every row when ``train`` holds some out). Default: ``train``.
 
     Returns
     -------
@@ -197,7 +201,7 @@ def evolve(network, head, inputs, y, settings, *, rng, generator, on_generation=
         # No generation ran: nothing was trained, keep the first genotype.
         best_slot = 0
     elif s.final_steps:
-        train(network, [population[best_slot]], head, inputs, y,
+        (train if final_train is None else final_train)(network, [population[best_slot]], head, inputs, y,
               replace(s.train, n_steps=s.final_steps), generator)
     network.materialize()
     return population[best_slot].copy(), float(fitness[best_slot]), history

@@ -249,7 +249,7 @@ def step_for(pathways):
     return autograd_sgd_step
 
 
-def run_steps(pathways, head, inputs, y, settings, generator, *, step=None):
+def run_steps(pathways, head, inputs, y, settings, generator, *, step=None, rows=None):
     """Run ``settings.n_steps`` SGD steps on shuffled mini-batches.
 
     Parameters
@@ -265,6 +265,9 @@ def run_steps(pathways, head, inputs, y, settings, generator, *, step=None):
     step : callable, default=None
         ``step(pathways, head, inputs, target, index, learning_rate)``;
         default :func:`step_for`.
+    rows : torch.Tensor of shape (n_rows,), int64, default=None
+        Train on these rows of ``inputs`` only (mini-batches are drawn from
+        them, e.g. to keep a held-out part out of training); None: all rows.
 
     Returns
     -------
@@ -277,9 +280,12 @@ def run_steps(pathways, head, inputs, y, settings, generator, *, step=None):
     # only passed when set, so steps without the keyword (multi-task) keep working
     extra = {"weight_decay": settings.weight_decay} if settings.weight_decay else {}
     correct, seen = 0, 0
+    n_rows = inputs.n_rows if rows is None else len(rows)
     with torch.no_grad():
-        for idx in minibatches(inputs.n_rows, settings.n_steps, settings.batch_size, generator,
+        for idx in minibatches(n_rows, settings.n_steps, settings.batch_size, generator,
                                inputs.x.device):
+            if rows is not None:
+                idx = rows.index_select(0, idx)
             correct = correct + step(
                 pathways, head, inputs.rows(idx), y.index_select(0, idx), idx,
                 settings.learning_rate, **extra,
@@ -288,7 +294,7 @@ def run_steps(pathways, head, inputs, y, settings, generator, *, step=None):
     return correct, seen
 
 
-def train_pathways(network, genotypes, head, inputs, y, settings, generator):
+def train_pathways(network, genotypes, head, inputs, y, settings, generator, *, rows=None):
     """Train ``P`` pathways side by side (``P = 1``: one pathway) for ``T`` steps.
 
     Parameters
@@ -298,7 +304,7 @@ def train_pathways(network, genotypes, head, inputs, y, settings, generator):
     genotypes : sequence of ndarray of shape (n_layers, n_active), int
     head : TaskHead
         Shared by the pathways; updated in place.
-    inputs, y, settings, generator
+    inputs, y, settings, generator, rows
         As in :func:`run_steps`.
 
     Returns
@@ -311,7 +317,7 @@ def train_pathways(network, genotypes, head, inputs, y, settings, generator):
     if settings.weight_decay and network.row_space is not None:
         network.enable_w0_scale()
     pathways = Pathways.gather(network, list(genotypes))
-    correct, seen = run_steps(pathways, head, inputs, y, settings, generator)
+    correct, seen = run_steps(pathways, head, inputs, y, settings, generator, rows=rows)
     pathways.scatter()
     if seen == 0:
         return [0.0] * len(genotypes)
@@ -355,17 +361,27 @@ def heldout_accuracy(network, genotypes, head, inputs, y, groups=None):
     return scores
 
 
-def heldout_trainer(inputs, y, groups=None):
+def heldout_trainer(train_rows, heldout_rows, groups=None):
     """A ``train`` for :func:`~._evolution.evolve` whose fitness is held-out accuracy.
 
-    The returned ``train(network, genotypes, head, train_inputs, train_y,
-    settings, generator)`` trains the pathways exactly as
-    :func:`train_pathways`, then returns :func:`heldout_accuracy` of each on
-    the held-out ``inputs`` (clip level with ``groups``) instead of the
-    training-sample rate.
+    The network is bound to all rows; the returned ``train(network,
+    genotypes, head, inputs, y, settings, generator)`` trains the pathways as
+    :func:`train_pathways` on ``train_rows`` only, then returns
+    :func:`heldout_accuracy` of each on ``heldout_rows`` of the same
+    ``inputs`` (clip level with ``groups``, the clip of each held-out row
+    numbered from 0) instead of the training-sample rate. In row-space mode
+    the held-out rows' coefficients stay 0, so this is exactly training on
+    ``train_rows`` alone.
+
+    Parameters
+    ----------
+    train_rows, heldout_rows : torch.Tensor of int64
+        Disjoint row indices of the bound inputs.
+    groups : torch.Tensor of shape (len(heldout_rows),), int64, default=None
     """
-    def train(network, genotypes, head, train_inputs, train_y, settings, generator):
-        train_pathways(network, genotypes, head, train_inputs, train_y, settings, generator)
-        return heldout_accuracy(network, genotypes, head, inputs, y, groups)
+    def train(network, genotypes, head, inputs, y, settings, generator):
+        train_pathways(network, genotypes, head, inputs, y, settings, generator, rows=train_rows)
+        return heldout_accuracy(network, genotypes, head, inputs.rows(heldout_rows),
+                                y.index_select(0, heldout_rows), groups)
 
     return train
