@@ -218,6 +218,8 @@ SEARCH_GRID = [
      "fitness": "validation"},
     {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "final_steps": 100,
      "fitness": "validation", "validation_fraction": 0.1},
+    # 15: tournament ties (training fitness 1.0 both) go to the lower training loss
+    {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "tie_break": "loss"},
 ]
 
 

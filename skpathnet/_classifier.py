@@ -10,7 +10,7 @@ from sklearn.utils import check_random_state
 from ._clips import is_clips, mean_per_clip
 from .engine import (
     ConvModules, EvolutionSettings, LinearModules, PathNetwork, Pathways, TaskHead,
-    TrainSettings, evolve, heldout_trainer, train_pathways,
+    TrainSettings, evolve, heldout_trainer, train_pathways, training_loss,
 )
 from ._scaling import fit_standardizer, standardize
 from ._threads import torch_threads
@@ -148,6 +148,14 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         the kept pathway on all of the data, held-out part included. The
         standardisation statistics use all of the training data. Default
         ``T`` counts the rows trained on.
+    tie_break : {"first", "loss"}, default="first"
+        Who wins a tournament whose two fitnesses are equal. "first": the
+        pathway drawn first (the papers compare "greater" fitness; Nguyen
+        et al. 2020, Sec. 3.3). "loss": the one with the lower mean
+        cross-entropy on the training rows, both scored after both are
+        trained (``history_`` records get ``tie_break``, the two losses).
+        Training-accuracy fitness reaches 1.0 on small corpora, and then
+        most tournaments are ties.
     final_steps : int, default=0
         SGD steps given to the best pathway alone after the last generation
         of each task, on all of its training data (with
@@ -300,6 +308,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         tournament="serial",
         weight_decay=0.0,
         fitness="train",
+        tie_break="first",
         final_steps=0,
         validation_fraction=0.2,
         standardize=True,
@@ -326,6 +335,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         self.tournament = tournament
         self.weight_decay = weight_decay
         self.fitness = fitness
+        self.tie_break = tie_break
         self.final_steps = final_steps
         self.validation_fraction = validation_fraction
         self.standardize = standardize
@@ -545,7 +555,12 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         )
         first_layer = self._resolve_first_layer(*X_t.shape)
         inputs = network.bind(X_t, first_layer=first_layer)
-        train = None
+        train, tie_break = None, None
+        if getattr(self, "tie_break", "first") == "loss":
+            rows = None if split is None else torch.from_numpy(split[0]).to(device)
+
+            def tie_break(network, genotypes, head, inputs, y):
+                return training_loss(network, genotypes, head, inputs, y, rows)
         if split is not None:
             # bound to every row; tournaments train on split[0] and score split[1]
             train = heldout_trainer(
@@ -556,7 +571,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
             network, head, inputs, y_t, settings, rng=rng, generator=shuffle,
             on_generation=None if on_generation is None else on_generation(network, head, scaler),
             task=task, verbose=self.verbose, train=train,
-            final_train=None if train is None else train_pathways,
+            final_train=None if train is None else train_pathways, tie_break=tie_break,
         )
         del inputs, train
         result = {
@@ -694,6 +709,9 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         fitness = getattr(self, "fitness", "train")
         if fitness not in ("train", "validation"):
             raise ValueError(f'fitness must be "train" or "validation"; got {fitness!r}.')
+        tie_break = getattr(self, "tie_break", "first")
+        if tie_break not in ("first", "loss"):
+            raise ValueError(f'tie_break must be "first" or "loss"; got {tie_break!r}.')
         final_steps = getattr(self, "final_steps", 0)
         if not (isinstance(final_steps, numbers.Integral) and not isinstance(final_steps, bool)
                 and final_steps >= 0):

@@ -51,6 +51,7 @@ def test_defaults_are_the_papers():
     assert params["weight_decay"] == 0.0
     assert params["fitness"] == "train"
     assert params["final_steps"] == 0
+    assert params["tie_break"] == "first"
 
 
 def test_init_is_keyword_only():
@@ -294,6 +295,7 @@ def test_target_must_match_source_features(transferred):
         ({"weight_decay": 5.0}, "weight_decay \\* learning_rate"),
         ({"fitness": "test"}, "fitness"),
         ({"final_steps": -1}, "final_steps"),
+        ({"tie_break": "random"}, "tie_break"),
         ({"final_steps": 2.5}, "final_steps"),
         ({"validation_fraction": 0.0}, "validation_fraction"),
         ({"validation_fraction": 1.0}, "validation_fraction"),
@@ -369,6 +371,7 @@ def test_lever_defaults_reproduce_the_papers_training_exactly():
     X, y = blobs()
     a = PathNetClassifier(**FAST).fit(X, y)
     b = PathNetClassifier(**FAST, weight_decay=0.0, fitness="train", final_steps=0,
+                          tie_break="first",
                           validation_fraction=0.5).fit(X, y)
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
     assert [r["fitness"] for r in a.history_] == [r["fitness"] for r in b.history_]
@@ -612,3 +615,25 @@ def test_final_steps_fit_in_row_space_and_with_validation_fitness():
         np.testing.assert_array_equal(a.best_path_, b.best_path_)
         assert not np.allclose(a.predict_proba(Xw), b.predict_proba(Xw))
         assert b.score(Xw, yw) >= 0.8
+
+
+def test_tie_break_loss_decides_ties_only_by_the_lower_training_loss():
+    X, y = blobs()
+    params = {**FAST, "n_generations": 20, "learning_rate": 0.5}
+    first = PathNetClassifier(**params).fit(X, y)
+    loss = PathNetClassifier(**params, tie_break="loss").fit(X, y)
+    ties = [r for r in loss.history_ if r["fitness"][0] == r["fitness"][1]]
+    assert ties, "the test needs ties"
+    for r in loss.history_:
+        if r["fitness"][0] == r["fitness"][1]:
+            a, b = r["tie_break"]
+            assert r["winner"] == (0 if a <= b else 1)
+        else:
+            assert "tie_break" not in r
+            assert r["fitness"][r["winner"]] > r["fitness"][1 - r["winner"]]
+    assert all("tie_break" not in r for r in first.history_)
+    # until the first tie whose lower loss is the second pathway's, the runs are identical
+    for r_first, r_loss in zip(first.history_, loss.history_):
+        assert r_first["fitness"] == r_loss["fitness"]
+        if r_first["winner"] != r_loss["winner"]:
+            break

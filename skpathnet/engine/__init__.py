@@ -25,7 +25,7 @@ from ._network import Inputs, PathNetwork, RowSpace, TaskHead, active_modules
 from ._pathway import GatheredLayer, LayerState, Pathways, forward
 from ._sgd import (
     TrainSettings, autograd_sgd_step, heldout_accuracy, heldout_trainer, linear_backward,
-    linear_sgd_step, minibatches, run_steps, step_for, train_pathways,
+    linear_sgd_step, minibatches, run_steps, step_for, train_pathways, training_loss,
 )
 
 __all__ = [
@@ -37,4 +37,5 @@ __all__ = [
     "multitask_autograd_step",
     "multitask_fitness", "multitask_loss", "multitask_sgd_step", "multitask_step_for", "mutate",
     "random_genotype", "run_steps", "step_for", "train_multitask", "train_pathways",
+    "training_loss",
 ]

@@ -108,7 +108,7 @@ def mutate(genotype, n_modules, rng, *, rate=None, max_shift=2):
 
 
 def evolve(network, head, inputs, y, settings, *, rng, generator, on_generation=None,
-           task=0, verbose=False, train=None, final_train=None):
+           task=0, verbose=False, train=None, final_train=None, tie_break=None):
     """Evolve pathways by binary tournaments; return the best one.
 
     Parameters
@@ -142,6 +142,13 @@ def evolve(network, head, inputs, y, settings, *, rng, generator, on_generation=
         Same signature; trains the best pathway for ``settings.final_steps``
         steps after the last tournament (e.g. :func:`~._sgd.train_pathways` on
         every row when ``train`` holds some out). Default: ``train``.
+    tie_break : callable, default=None
+        ``tie_break(network, genotypes, head, inputs, y) -> list of float``,
+        called after both pathways of a tournament are trained when their
+        fitnesses are equal; the lower value wins (e.g.
+        :func:`~._sgd.training_loss`) and the record gets ``tie_break``
+        (the two values). None: the first pathway drawn wins a tie (the
+        ``>=`` of the papers' "greater fitness").
 
     Returns
     -------
@@ -179,6 +186,10 @@ def evolve(network, head, inputs, y, settings, *, rng, generator, on_generation=
             ]
         fitness[[a, b]] = scores
         winner = 0 if scores[0] >= scores[1] else 1
+        tie = None
+        if tie_break is not None and scores[0] == scores[1]:
+            tie = tie_break(network, [population[a], population[b]], head, inputs, y)
+            winner = 0 if tie[0] <= tie[1] else 1
         win_slot, lose_slot = (a, b) if winner == 0 else (b, a)
         record = {
             "task": task,
@@ -188,6 +199,8 @@ def evolve(network, head, inputs, y, settings, *, rng, generator, on_generation=
             "fitness": (scores[0], scores[1]),
             "winner": winner,
         }
+        if tie is not None:
+            record["tie_break"] = (tie[0], tie[1])
         population[lose_slot] = mutate(
             population[win_slot], n_modules, rng, rate=s.mutation_rate,
             max_shift=s.mutation_shift,

@@ -18,7 +18,7 @@ from ._pathway import Pathways, forward
 
 __all__ = [
     "TrainSettings", "autograd_sgd_step", "heldout_accuracy", "heldout_trainer", "linear_backward",
-    "linear_sgd_step", "minibatches", "run_steps", "step_for", "train_pathways",
+    "linear_sgd_step", "minibatches", "run_steps", "step_for", "train_pathways", "training_loss",
 ]
 
 
@@ -385,3 +385,29 @@ def heldout_trainer(train_rows, heldout_rows, groups=None):
                                 y.index_select(0, heldout_rows), groups)
 
     return train
+
+
+def training_loss(network, genotypes, head, inputs, y, rows=None):
+    """Mean cross-entropy of each pathway on (some of) the bound rows, no training.
+
+    Parameters
+    ----------
+    network, genotypes, head
+        As in :func:`heldout_accuracy`.
+    inputs : Inputs
+        The bound training rows.
+    y : torch.Tensor of shape (n_rows,), int64
+    rows : torch.Tensor of int64, default=None
+        Only these rows (e.g. the training part under a held-out fitness).
+
+    Returns
+    -------
+    loss : list of float, length len(genotypes)
+    """
+    if rows is not None:
+        inputs, y = inputs.rows(rows), y.index_select(0, rows)
+    out = []
+    for genotype in genotypes:
+        logits = Pathways.gather(network, [genotype]).logits(inputs, head)
+        out.append(float(torch.nn.functional.cross_entropy(logits, y)))
+    return out
