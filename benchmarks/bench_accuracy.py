@@ -31,6 +31,7 @@ Usage::
     python benchmarks/bench_accuracy.py --target emodb --threads 1 \\
         --methods pathnet-scratch pathnet-transfer
     python benchmarks/bench_accuracy.py --summary
+    python benchmarks/bench_accuracy.py --search --search-only 8 9 --threads 1
 
 Each run writes ``benchmarks/results/accuracy/<target>-<method>.json`` (no
 per-clip predictions), so methods can run in separate processes, one per
@@ -196,7 +197,9 @@ def run(args, target, name, log):
 
 #: The search that chose PATHNET_BEST: PathNet from scratch on RAVDESS (a source
 #: corpus), eGeMAPSv02 functionals (88: cheap), speaker-normalised, GroupKFold(4)
-#: over its 24 actors, 200 generations, seed 0; the best clip WAR wins.
+#: over its 24 actors, 200 generations, seed 0; the best clip WAR wins. Entries
+#: 0-7 chose PATHNET_BEST; 8-15 add PathNetClassifier's training levers (weight
+#: decay, held-out fitness, final steps, tie-break) to it; none beat it (RESULTS.md).
 SEARCH_GRID = [
     {},
     {"n_steps": 50, "learning_rate": 0.05},
