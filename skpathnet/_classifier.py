@@ -1,5 +1,6 @@
 """PathNetClassifier: PathNet evolution and transfer as a scikit-learn classifier."""
 
+import functools
 import numbers
 
 import numpy as np
@@ -558,9 +559,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         train, tie_break = None, None
         if getattr(self, "tie_break", "first") == "loss":
             rows = None if split is None else torch.from_numpy(split[0]).to(device)
-
-            def tie_break(network, genotypes, head, inputs, y):
-                return training_loss(network, genotypes, head, inputs, y, rows)
+            tie_break = functools.partial(training_loss, rows=rows)
         if split is not None:
             # bound to every row; tournaments train on split[0] and score split[1]
             train = heldout_trainer(
@@ -804,7 +803,7 @@ def _holdout_rows(y_seg, clip_index, fraction, rng):
         k = len(members)
         if k < 2:
             continue
-        n_held = min(max(int(round(fraction * k)), 1), k - 1)
+        n_held = min(max(round(fraction * k), 1), k - 1)
         held.append(rng.permutation(members)[:n_held])
     if not held:
         raise ValueError(

@@ -381,7 +381,9 @@ def test_weight_decay_shrinks_weights_and_still_learns():
     X, y = blobs()
     plain = PathNetClassifier(**FAST).fit(X, y)
     decayed = PathNetClassifier(**FAST, weight_decay=0.01).fit(X, y)
-    norm = lambda clf: sum(float(np.square(w).sum()) for w, _, _ in clf._target_state["pathway"])  # noqa: E731
+    def norm(clf):
+        return sum(float(np.square(w).sum()) for w, _, _ in clf._target_state["pathway"])
+
     assert norm(decayed) < norm(plain)
     assert np.linalg.norm(decayed._target_state["head"][0]) < np.linalg.norm(
         plain._target_state["head"][0])
@@ -434,7 +436,7 @@ def test_weight_decay_step_is_sgd_on_the_l2_penalised_loss():
     for ours, ref in ((out[0], out[2]), (out[1], out[2])):
         for a, b in zip(ours, ref):
             torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
-    plain_net, plain_head = make()
+    _, plain_head = make()
     assert not torch.allclose(out[0][-2], plain_head.weight)
 
 
@@ -517,7 +519,8 @@ def test_validation_fitness_in_row_space_equals_training_on_the_rest():
     for mode in ("all", "rest"):
         net = PathNetwork(LinearModules(100, 8), 3, 6, device=torch.device("cpu"),
                           generator=torch.Generator().manual_seed(0))
-        head = TaskHead(8, 3, device=torch.device("cpu"), generator=torch.Generator().manual_seed(1))
+        head = TaskHead(8, 3, device=torch.device("cpu"),
+                        generator=torch.Generator().manual_seed(1))
         if mode == "all":
             inputs = net.bind(X, first_layer="row_space")
             fit = heldout_trainer(train_rows, held_rows)(

@@ -214,7 +214,8 @@ def evolve(network, head, inputs, y, settings, *, rng, generator, on_generation=
         # No generation ran: nothing was trained, keep the first genotype.
         best_slot = 0
     elif s.final_steps:
-        (train if final_train is None else final_train)(network, [population[best_slot]], head, inputs, y,
-              replace(s.train, n_steps=s.final_steps), generator)
+        last = train if final_train is None else final_train
+        last(network, [population[best_slot]], head, inputs, y,
+             replace(s.train, n_steps=s.final_steps), generator)
     network.materialize()
     return population[best_slot].copy(), float(fitness[best_slot]), history

@@ -28,8 +28,8 @@ results differ from the direct path by rounding (see
 each step also scales ``W`` by ``1 - lr * wd``, which leaves the row space
 unless ``W_0`` is scaled too: the network then keeps a per-module factor
 ``s`` (:attr:`PathNetwork.w0_scale`) with ``W_t = s_t * W_0 + X.T @ C_t``, so
-the offset becomes ``s * (X @ W_0)`` and the form stays exact. It pays when ``n`` is well below ``d``: the
-layer-1 work per step drops by ``2 d / n`` (5.9x for EMO-DB's 4169
+the offset becomes ``s * (X @ W_0)`` and the form stays exact. It pays when
+``n`` is well below ``d``: the layer-1 work per step drops by ``2 d / n`` (5.9x for EMO-DB's 4169
 segments of 12288 features) and ``K`` costs ``4 n^2`` bytes.
 
 References
