@@ -1,5 +1,6 @@
 """PathNetClassifier: PathNet evolution and transfer as a scikit-learn classifier."""
 
+import functools
 import numbers
 
 import numpy as np
@@ -10,7 +11,7 @@ from sklearn.utils import check_random_state
 from ._clips import mean_per_clip, segment_shape
 from .engine import (
     ConvModules, EvolutionSettings, LinearModules, PathNetwork, Pathways, TaskHead,
-    TrainSettings, evolve,
+    TrainSettings, evolve, heldout_trainer, train_pathways, training_loss,
 )
 from ._scaling import fit_standardizer, standardize
 from ._threads import torch_threads
@@ -123,6 +124,52 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         generation for a winner and its mutant, none for unrelated
         pathways, 1.09x over a 40-generation evolution; see
         ``benchmarks/RESULTS.md``), but not bit-identical to "serial".
+    weight_decay : float, default=0.0
+        L2 penalty ``weight_decay / 2 * ||W||^2`` on the weights (not the
+        biases) of the modules a pathway trains and of the task's final
+        layer: each SGD step is ``W <- (1 - learning_rate * weight_decay) *
+        W - learning_rate * grad``. Frozen modules never decay. Exact in the
+        row-space first layer too (``W = s * W_0 + X.T @ C``, see
+        :mod:`skpathnet.engine._network`). 0.0: plain SGD, the paper's
+        (Nguyen et al. 2020, Sec. 3.3); not in either paper, a standard
+        regulariser against the over-fitting of small corpora.
+    fitness : {"train", "validation"}, default="train"
+        What a tournament compares. "train": the fraction of the training
+        samples seen during the ``T`` steps that the pathway classified
+        correctly before each step's update (Nguyen et al. 2020, Sec. 3.3;
+        Fernando et al. 2017, Sec. 2). It reaches 1.0 once a small corpus is
+        fitted, so tournaments end in ties. "validation": a stratified
+        ``validation_fraction`` of the training samples (clips; a clip's
+        segments stay together) is held out; pathways train on the rest,
+        and each one's fitness is its clip-level accuracy on the held-out
+        part after its ``T`` steps (Nguyen et al. 2020, Sec. 4: pathways
+        are trained "and then on the destination data for validation").
+        Applies to every task, sources included. The held-out samples are
+        not trained on during the tournaments; ``final_steps`` then trains
+        the kept pathway on all of the data, held-out part included. The
+        standardisation statistics use all of the training data. Default
+        ``T`` counts the rows trained on.
+    tie_break : {"first", "loss"}, default="first"
+        Who wins a tournament whose two fitnesses are equal. "first": the
+        pathway drawn first (the papers compare "greater" fitness; Nguyen
+        et al. 2020, Sec. 3.3). "loss": the one with the lower mean
+        cross-entropy on the training rows, both scored after both are
+        trained (``history_`` records get ``tie_break``, the two losses).
+        Training-accuracy fitness reaches 1.0 on small corpora, and then
+        most tournaments are ties.
+    final_steps : int, default=0
+        SGD steps given to the best pathway alone after the last generation
+        of each task, on all of its training data (with
+        ``fitness="validation"``, the held-out part included). Every pathway trains the shared
+        modules and the task's final layer in turn, so at the end they fit
+        the last tournament's pathways, not necessarily the one kept; these
+        steps fit them to it. 0: none, as in both papers (Nguyen et al.
+        2020, Sec. 3.3; Fernando et al. 2017, Sec. 2), which keep the best
+        pathway as it is.
+    validation_fraction : float, default=0.2
+        Share of each class's samples (clips) held out when
+        ``fitness="validation"`` (at least one clip per class with two or
+        more clips, and one left for training); unused otherwise.
     standardize : bool, default=True
         Standardise each input feature with the training set's mean and
         standard deviation (each source uses its own statistics). Not part of
@@ -149,7 +196,8 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         Genotype of the best target pathway (highest last measured fitness).
     best_fitness_ : float
         Its fitness: the fraction of training segments classified correctly
-        during its last ``T`` training steps.
+        during its last ``T`` training steps; with ``fitness="validation"``,
+        its clip accuracy on the held-out part of the training data.
     history_ : list of dict
         One record per target generation: ``task``, ``generation``,
         ``genotypes`` (two (n_layers, n_active) arrays), ``indices``,
@@ -259,6 +307,11 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         mutation_rate=None,
         mutation_shift=2,
         tournament="serial",
+        weight_decay=0.0,
+        fitness="train",
+        tie_break="first",
+        final_steps=0,
+        validation_fraction=0.2,
         standardize=True,
         device="cpu",
         n_threads=None,
@@ -281,6 +334,11 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         self.mutation_rate = mutation_rate
         self.mutation_shift = mutation_shift
         self.tournament = tournament
+        self.weight_decay = weight_decay
+        self.fitness = fitness
+        self.tie_break = tie_break
+        self.final_steps = final_steps
+        self.validation_fraction = validation_fraction
         self.standardize = standardize
         self.device = device
         self.n_threads = n_threads
@@ -353,6 +411,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
                     y_enc[clip_index],
                     len(classes),
                     rng,
+                    clip_index=clip_index,
                     owned=owned,
                     frozen=self._frozen_layers(),
                     task=len(getattr(self, "source_paths_", ())),
@@ -411,12 +470,12 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         paths, classes_list, fitness, histories, tasks = [], [], [], [], []
         frozen = None
         with self._atomic_fit():
-            for index, segments, owned, classes, y_seg in self._source_tasks(
-                source_X, source_y
+            for index, segments, owned, classes, y_seg, clip_index in self._source_tasks(
+                source_X, source_y, with_clips=True
             ):
                 task = self._train_task(
-                    segments, y_seg, len(classes), rng, owned=owned, frozen=frozen,
-                    task=index, keep_network=True,
+                    segments, y_seg, len(classes), rng, clip_index=clip_index, owned=owned,
+                    frozen=frozen, task=index, keep_network=True,
                 )
                 # Freeze the best pathway's modules (with those already frozen).
                 network = task.pop("network")
@@ -447,11 +506,24 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         return self
 
     def _train_task(
-        self, segments, y_seg, n_classes, rng, *, owned, frozen, task,
+        self, segments, y_seg, n_classes, rng, *, owned, frozen, task, clip_index=None,
         on_generation=None, keep_network=False,
     ):
-        """Evolve one task on standardised segments; return its best pathway."""
+        """Evolve one task on standardised segments; return its best pathway.
+
+        ``clip_index`` (the clip of each segment; None: one segment per
+        clip) keeps a clip's segments together in the held-out part of
+        ``fitness="validation"``.
+        """
         device = self._device()
+        split = None
+        if self.fitness == "validation":
+            clip_index = np.arange(len(segments)) if clip_index is None else clip_index
+            split = _holdout_rows(
+                y_seg, clip_index, self.validation_fraction,
+                np.random.RandomState(rng.randint(np.iinfo(np.int32).max)),
+            )
+            heldout_clips = np.unique(clip_index[split[1]], return_inverse=True)[1]
         scaler = None
         if self.standardize:
             scaler = fit_standardizer(segments)
@@ -468,25 +540,39 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         if frozen is not None:
             network.load_frozen(*frozen)
         head = TaskHead(modules.n_outputs, n_classes, device=device, generator=init)
-        n_steps = self.n_steps or max(1, len(X_t) // self.batch_size)
+        n_train = len(X_t) if split is None else len(split[0])
+        n_steps = self.n_steps or max(1, n_train // self.batch_size)
         settings = EvolutionSettings(
             train=TrainSettings(n_steps=n_steps, batch_size=self.batch_size,
-                                learning_rate=self.learning_rate),
+                                learning_rate=self.learning_rate,
+                                weight_decay=float(self.weight_decay)),
             n_active=self.n_active,
             population_size=self.population_size,
             n_generations=self.n_generations,
             mutation_rate=self.mutation_rate,
             mutation_shift=self.mutation_shift,
             tournament=self.tournament,
+            final_steps=int(getattr(self, "final_steps", 0)),
         )
         first_layer = self._resolve_first_layer(*X_t.shape)
         inputs = network.bind(X_t, first_layer=first_layer)
+        train, tie_break = None, None
+        if getattr(self, "tie_break", "first") == "loss":
+            rows = None if split is None else torch.from_numpy(split[0]).to(device)
+            tie_break = functools.partial(training_loss, rows=rows)
+        if split is not None:
+            # bound to every row; tournaments train on split[0] and score split[1]
+            train = heldout_trainer(
+                *(torch.from_numpy(rows).to(device) for rows in split),
+                torch.from_numpy(np.asarray(heldout_clips, dtype=np.int64)).to(device),
+            )
         best, best_fitness, history = evolve(
             network, head, inputs, y_t, settings, rng=rng, generator=shuffle,
             on_generation=None if on_generation is None else on_generation(network, head, scaler),
-            task=task, verbose=self.verbose,
+            task=task, verbose=self.verbose, train=train,
+            final_train=None if train is None else train_pathways, tie_break=tie_break,
         )
-        del inputs
+        del inputs, train
         result = {
             "path": best,
             "fitness": best_fitness,
@@ -606,6 +692,35 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(f"n_steps must be None or a positive integer; got {self.n_steps!r}.")
         if not (isinstance(self.learning_rate, numbers.Real) and self.learning_rate > 0):
             raise ValueError(f"learning_rate must be a positive float; got {self.learning_rate!r}.")
+        # getattr: subclasses (MultiTaskPathNetClassifier) may not have these parameters
+        weight_decay = getattr(self, "weight_decay", 0.0)
+        if not (isinstance(weight_decay, numbers.Real) and not isinstance(weight_decay, bool)
+                and np.isfinite(weight_decay) and weight_decay >= 0):
+            raise ValueError(
+                f"weight_decay must be a non-negative finite float; got {weight_decay!r}."
+            )
+        if weight_decay * self.learning_rate >= 1:
+            raise ValueError(
+                f"weight_decay * learning_rate must be below 1 (each step scales the weights "
+                f"by 1 - learning_rate * weight_decay); got {weight_decay!r} * "
+                f"{self.learning_rate!r}."
+            )
+        fitness = getattr(self, "fitness", "train")
+        if fitness not in ("train", "validation"):
+            raise ValueError(f'fitness must be "train" or "validation"; got {fitness!r}.')
+        tie_break = getattr(self, "tie_break", "first")
+        if tie_break not in ("first", "loss"):
+            raise ValueError(f'tie_break must be "first" or "loss"; got {tie_break!r}.')
+        final_steps = getattr(self, "final_steps", 0)
+        if not (isinstance(final_steps, numbers.Integral) and not isinstance(final_steps, bool)
+                and final_steps >= 0):
+            raise ValueError(f"final_steps must be a non-negative integer; got {final_steps!r}.")
+        fraction = getattr(self, "validation_fraction", 0.2)
+        if not (isinstance(fraction, numbers.Real) and not isinstance(fraction, bool)
+                and 0 < fraction < 1):
+            raise ValueError(
+                f"validation_fraction must be a float in (0, 1); got {fraction!r}."
+            )
         if self.tournament not in ("serial", "parallel"):
             raise ValueError(
                 f'tournament must be "serial" or "parallel"; got {self.tournament!r}.'
@@ -661,3 +776,39 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
     def _frozen_layers(self):
         state = getattr(self, "_source_state", None)
         return None if state is None else state["frozen"]
+
+
+def _holdout_rows(y_seg, clip_index, fraction, rng):
+    """Split segment rows into training and held-out rows, stratified by clip label.
+
+    Each class with ``k >= 2`` clips gives ``round(fraction * k)`` clips to
+    the held-out part, at least 1 and at most ``k - 1``; a class with one clip
+    stays in training. A clip's segments stay together.
+
+    Returns
+    -------
+    train, heldout : ndarray of int
+        Sorted row indices.
+
+    Raises
+    ------
+    ValueError
+        If no class has two clips (nothing can be held out).
+    """
+    clips, first = np.unique(clip_index, return_index=True)
+    clip_y = y_seg[first]
+    held = []
+    for label in np.unique(clip_y):
+        members = clips[clip_y == label]
+        k = len(members)
+        if k < 2:
+            continue
+        n_held = min(max(round(fraction * k), 1), k - 1)
+        held.append(rng.permutation(members)[:n_held])
+    if not held:
+        raise ValueError(
+            'fitness="validation" needs at least one class with two or more samples '
+            "(clips) to hold one out."
+        )
+    is_held = np.isin(clip_index, np.concatenate(held))
+    return np.flatnonzero(~is_held), np.flatnonzero(is_held)

@@ -101,7 +101,7 @@ class TransferMixin:
                     f"again with {name}={value!r}."
                 )
 
-    def _source_tasks(self, source_X, source_y):
+    def _source_tasks(self, source_X, source_y, *, with_clips=False):
         """Check every source, then yield each one for training.
 
         The parameters, the pairing of ``source_X`` with ``source_y`` and
@@ -112,7 +112,9 @@ class TransferMixin:
         yielded, with ``n_threads`` torch threads set, as ``(index, segments,
         owned, classes, y_seg)``: its float32 segments of shape (n_segments,
         n_features), whether they are a private copy, its sorted class
-        labels, and each segment's encoded label (int, shape (n_segments,)).
+        labels, and each segment's encoded label (int, shape (n_segments,));
+        with ``with_clips=True`` also the clip of each segment (``clip_index``,
+        int, shape (n_segments,)).
         The estimator's attributes are not changed (``n_features_in_`` and
         ``input_shape_`` are set as for the first source; run under
         :meth:`_atomic_fit`).
@@ -153,7 +155,10 @@ class TransferMixin:
                 segments, clip_index, owned = self._prepare_X(X, reset=index == 0)
                 y = self._check_y(y, clip_index)
                 classes, y_enc = np.unique(y, return_inverse=True)
-                yield index, segments, owned, classes, y_enc[clip_index]
+                if with_clips:
+                    yield index, segments, owned, classes, y_enc[clip_index], clip_index
+                else:
+                    yield index, segments, owned, classes, y_enc[clip_index]
 
     # -- prediction -----------------------------------------------------------
     def predict_proba(self, X):

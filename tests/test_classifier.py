@@ -48,6 +48,10 @@ def test_defaults_are_the_papers():
     assert params["n_steps"] is None
     assert params["mutation_rate"] is None
     assert params["mutation_shift"] == 2
+    assert params["weight_decay"] == 0.0
+    assert params["fitness"] == "train"
+    assert params["final_steps"] == 0
+    assert params["tie_break"] == "first"
 
 
 def test_init_is_keyword_only():
@@ -286,6 +290,15 @@ def test_target_must_match_source_features(transferred):
         ({"learning_rate": -1.0}, "learning_rate"),
         ({"mutation_rate": 2.0}, "mutation_rate"),
         ({"n_steps": 0}, "n_steps"),
+        ({"weight_decay": -0.1}, "weight_decay"),
+        ({"weight_decay": float("nan")}, "weight_decay"),
+        ({"weight_decay": 5.0}, "weight_decay \\* learning_rate"),
+        ({"fitness": "test"}, "fitness"),
+        ({"final_steps": -1}, "final_steps"),
+        ({"tie_break": "random"}, "tie_break"),
+        ({"final_steps": 2.5}, "final_steps"),
+        ({"validation_fraction": 0.0}, "validation_fraction"),
+        ({"validation_fraction": 1.0}, "validation_fraction"),
     ],
 )
 def test_bad_params_raise(params, match):
@@ -350,3 +363,280 @@ def test_engine_matches_the_autograd_reference_in_accuracy(monkeypatch):
     np.testing.assert_array_equal(ours.best_path_, ref.best_path_)
     assert abs(ours.score(X, y) - ref.score(X, y)) <= 0.02
     np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=1e-3)
+
+
+# -- training levers beyond the paper (issue 12) ----------------------------------
+def test_lever_defaults_reproduce_the_papers_training_exactly():
+    """weight_decay=0 and fitness="train" given explicitly: bit-identical to not giving them."""
+    X, y = blobs()
+    a = PathNetClassifier(**FAST).fit(X, y)
+    b = PathNetClassifier(**FAST, weight_decay=0.0, fitness="train", final_steps=0,
+                          tie_break="first",
+                          validation_fraction=0.5).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    assert [r["fitness"] for r in a.history_] == [r["fitness"] for r in b.history_]
+
+
+def test_weight_decay_shrinks_weights_and_still_learns():
+    X, y = blobs()
+    plain = PathNetClassifier(**FAST).fit(X, y)
+    decayed = PathNetClassifier(**FAST, weight_decay=0.01).fit(X, y)
+    def norm(clf):
+        return sum(float(np.square(w).sum()) for w, _, _ in clf._target_state["pathway"])
+
+    assert norm(decayed) < norm(plain)
+    assert np.linalg.norm(decayed._target_state["head"][0]) < np.linalg.norm(
+        plain._target_state["head"][0])
+    assert decayed.score(X, y) > 0.8
+
+
+def test_weight_decay_step_is_sgd_on_the_l2_penalised_loss():
+    """Hand-written and autograd steps with weight decay equal autograd on CE + wd/2 ||W||^2."""
+    torch.manual_seed(0)
+    lr, wd = 0.3, 0.2
+    gen = torch.Generator().manual_seed(0)
+    X = torch.randn(64, 12, generator=gen)
+    y = torch.randint(0, 3, (64,), generator=gen)
+    genotype = np.array([[1, 2], [0, 5], [3, 4]])
+    frozen = [np.array([1, 4]), np.array([0]), np.array([2, 3])]
+
+    def make():
+        g = torch.Generator().manual_seed(0)
+        net = PathNetwork(LinearModules(12, 8), 3, 6, device=torch.device("cpu"), generator=g)
+        net.load_frozen(frozen, net.module_state(frozen))
+        return net, TaskHead(8, 3, device=torch.device("cpu"), generator=g)
+
+    idx = torch.arange(64)
+    out = []
+    for step in (linear_sgd_step, autograd_sgd_step, None):
+        net, head = make()
+        pw = Pathways.gather(net, [genotype])
+        inputs = net.bind(X)
+        params = [t for layer in pw.layers if layer.trainable is not None
+                  for t in layer.trainable] + [head.weight, head.bias]
+        if step is None:  # reference: autograd on the penalised loss, weights only
+            from skpathnet.engine import forward
+            for p in params:
+                p.requires_grad_(True)
+            loss = torch.nn.functional.cross_entropy(forward(pw, head, inputs), y)
+            loss = loss + wd / 2 * sum((p ** 2).sum() for p in params[::2])
+            grads = torch.autograd.grad(loss, params)
+            with torch.no_grad():
+                for p, g in zip(params, grads):
+                    p.sub_(g, alpha=lr)
+        else:
+            with torch.no_grad():
+                step(pw, head, inputs.rows(idx), y, idx, lr, weight_decay=wd)
+        out.append([p.detach().clone() for p in params])
+        frozen_after = [pw.layers[k].fixed for k in range(3)]
+        fresh, _ = make()
+        for k, idx_f in enumerate(frozen):
+            assert torch.equal(net.layers[k].weight[idx_f], fresh.layers[k].weight[idx_f])
+        del frozen_after
+    for ours, ref in ((out[0], out[2]), (out[1], out[2])):
+        for a, b in zip(ours, ref):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    _, plain_head = make()
+    assert not torch.allclose(out[0][-2], plain_head.weight)
+
+
+def test_holdout_rows_are_stratified_and_keep_clips_together():
+    from skpathnet._classifier import _holdout_rows
+
+    clip_index = np.repeat(np.arange(20), 3)  # 20 clips of 3 segments
+    clip_y = np.array([0] * 10 + [1] * 5 + [2] * 4 + [3])
+    y_seg = clip_y[clip_index]
+    train, held = _holdout_rows(y_seg, clip_index, 0.2, np.random.RandomState(0))
+    assert len(np.intersect1d(train, held)) == 0
+    assert len(train) + len(held) == len(y_seg)
+    held_clips = np.unique(clip_index[held])
+    assert not np.isin(held_clips, clip_index[train]).any()  # a clip's segments stay together
+    # per class: round(0.2 k), at least 1, at most k - 1; the single-clip class stays in training
+    assert [int(np.sum(clip_y[held_clips] == c)) for c in range(4)] == [2, 1, 1, 0]
+    with pytest.raises(ValueError, match="two or more"):
+        _holdout_rows(np.array([0, 1]), np.array([0, 1]), 0.2, np.random.RandomState(0))
+
+
+def test_validation_fitness_scores_held_out_rows_only(monkeypatch):
+    """Tournaments train on the training part only and score the held-out part only;
+    final_steps then train on every row."""
+    import skpathnet._classifier as classifier_module
+    import skpathnet.engine._sgd as sgd
+
+    X, y = blobs(n=100)
+    batches, seen_heldout = [], []
+    real_step, real_heldout = sgd.linear_sgd_step, sgd.heldout_accuracy
+
+    def step(pathways, head, inputs, target, index, learning_rate, **kw):
+        batches.append(index.clone())
+        return real_step(pathways, head, inputs, target, index, learning_rate, **kw)
+
+    def heldout_accuracy(network, genotypes, head, inputs, y_t, groups=None):
+        seen_heldout.append((inputs.x.clone(), y_t.clone()))
+        return real_heldout(network, genotypes, head, inputs, y_t, groups)
+
+    monkeypatch.setattr(sgd, "linear_sgd_step", step)
+    monkeypatch.setattr(sgd, "heldout_accuracy", heldout_accuracy)
+    clf = PathNetClassifier(**FAST, fitness="validation", validation_fraction=0.25,
+                            standardize=False, final_steps=30).fit(X, y)
+    train_rows, held_rows = classifier_module._holdout_rows(
+        y, np.arange(len(y)), 0.25,
+        np.random.RandomState(np.random.RandomState(0).randint(np.iinfo(np.int32).max)))
+    n_held = len(held_rows)
+    assert 20 <= n_held <= 30  # about a quarter, rounded per class
+    n_tournament = 2 * FAST["n_generations"] * FAST["n_steps"]
+    assert len(batches) == n_tournament + 30
+    tournament_rows = torch.cat(batches[:n_tournament]).numpy()
+    assert np.isin(tournament_rows, train_rows).all()
+    assert np.isin(torch.cat(batches[n_tournament:]).numpy(), held_rows).any()  # final steps
+    assert len(seen_heldout) == 2 * FAST["n_generations"]
+    for x, y_t in seen_heldout:
+        np.testing.assert_array_equal(x.numpy(), X[held_rows])
+        np.testing.assert_array_equal(y_t.numpy(), y[held_rows])
+    # every recorded fitness is an accuracy on the held-out clips
+    for rec in clf.history_:
+        for f in rec["fitness"]:
+            assert abs(f * n_held - round(f * n_held)) < 1e-4
+    assert 0 <= clf.best_fitness_ <= 1 and clf.score(X, y) > 0.8
+    # T counts the rows trained on in the tournaments
+    X2, y2 = blobs(n=400)
+    t = PathNetClassifier(**{**FAST, "n_steps": None}, fitness="validation",
+                          validation_fraction=0.5).fit(X2, y2)
+    assert t.n_steps_ == 200 // 64 != 400 // 64
+
+
+def test_validation_fitness_in_row_space_equals_training_on_the_rest():
+    """Held-out rows' row-space coefficients stay 0: the same as binding the rest only."""
+    from skpathnet.engine import heldout_trainer
+
+    gen = torch.Generator().manual_seed(1)
+    X = torch.randn(40, 100, generator=gen)
+    y = torch.randint(0, 3, (40,), generator=gen)
+    train_rows, held_rows = torch.arange(0, 30), torch.arange(30, 40)
+    settings = TrainSettings(n_steps=6, batch_size=8, learning_rate=0.1)
+    genotype = [np.array([[1, 2], [0, 5], [3, 4]])]
+    out = []
+    for mode in ("all", "rest"):
+        net = PathNetwork(LinearModules(100, 8), 3, 6, device=torch.device("cpu"),
+                          generator=torch.Generator().manual_seed(0))
+        head = TaskHead(8, 3, device=torch.device("cpu"),
+                        generator=torch.Generator().manual_seed(1))
+        if mode == "all":
+            inputs = net.bind(X, first_layer="row_space")
+            fit = heldout_trainer(train_rows, held_rows)(
+                net, genotype, head, inputs, y, settings, torch.Generator().manual_seed(2))
+            assert float(net.coef[:, 30:].abs().max()) == 0.0
+        else:
+            inputs = net.bind(X[:30], first_layer="row_space")
+            train_pathways(net, genotype, head, inputs, y[:30], settings,
+                           torch.Generator().manual_seed(2))
+            logits = Pathways.gather(net, genotype).logits(net.encode(X[30:]), head)
+            fit = [float((logits.argmax(1) == y[30:]).float().mean())]
+        net.materialize()
+        out.append((fit, Pathways.gather(net, genotype).logits(X, head)))
+    assert out[0][0] == out[1][0]
+    torch.testing.assert_close(out[0][1], out[1][1], rtol=1e-4, atol=1e-4)
+
+
+def test_heldout_accuracy_is_clip_level():
+    """Rows of a clip average their posteriors; each clip counts once."""
+    from skpathnet.engine import heldout_accuracy
+
+    net = PathNetwork(LinearModules(12, 8), 3, 6, device=torch.device("cpu"),
+                      generator=torch.Generator().manual_seed(0))
+    head = TaskHead(8, 3, device=torch.device("cpu"), generator=torch.Generator().manual_seed(1))
+    genotype = np.array([[1, 2], [0, 5], [3, 4]])
+    X = torch.randn(30, 12, generator=torch.Generator().manual_seed(2))
+    groups = torch.arange(30) // 3
+    proba = torch.softmax(Pathways.gather(net, [genotype]).logits(X, head), 1)
+    pred = proba.view(10, 3, 3).mean(1).argmax(1)
+    y_clip = pred.clone()
+    y_clip[:4] = (y_clip[:4] + 1) % 3  # 4 of 10 clips wrong
+    acc = heldout_accuracy(net, [genotype, genotype], head, Inputs(X), y_clip[groups], groups)
+    assert acc == pytest.approx([0.6, 0.6])
+    row_acc = heldout_accuracy(net, [genotype], head, Inputs(X), y_clip[groups])
+    row_pred = proba.argmax(1)
+    assert row_acc[0] == pytest.approx(float((row_pred == y_clip[groups]).float().mean()))
+
+
+def test_validation_fitness_with_clips_transfer_and_row_space():
+    X, y = blobs()
+    clips, yc = clips_of(X, y)
+    clf = PathNetClassifier(**{**FAST, "n_generations": 20}, fitness="validation",
+                            weight_decay=0.01).fit(clips, yc)
+    assert clf.score(clips, yc) > 0.8
+    Xw, yw = blobs(n=40, n_features=100)
+    Xs, ys = blobs(n=40, n_features=100, seed=3)
+    t = PathNetClassifier(**FAST, fitness="validation", weight_decay=0.01).fit_transfer(Xs, ys)
+    t.fit(Xw, yw)
+    assert t.first_layer_ == "row_space"
+    assert t.predict(Xw).shape == (40,)
+    a = PathNetClassifier(**FAST, fitness="validation").fit(X, y)
+    b = PathNetClassifier(**FAST, fitness="validation").fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+
+
+def test_final_steps_train_only_the_best_pathway_after_the_tournaments():
+    """Same tournaments and best pathway; afterwards only its modules and the head change."""
+    from skpathnet.engine import EvolutionSettings, evolve
+
+    X, y = blobs()
+    X_t, y_t = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+    frozen = [np.array([0]), np.array([1]), np.array([2])]
+    runs = []
+    for final_steps in (0, 10):
+        net = PathNetwork(LinearModules(12, 8), 3, 6, device=torch.device("cpu"),
+                          generator=torch.Generator().manual_seed(0))
+        net.load_frozen(frozen, net.module_state(frozen))
+        head = TaskHead(8, 3, device=torch.device("cpu"),
+                        generator=torch.Generator().manual_seed(1))
+        settings = EvolutionSettings(train=TrainSettings(n_steps=8, learning_rate=0.2),
+                                     n_active=2, population_size=4, n_generations=6,
+                                     final_steps=final_steps)
+        best, fitness, history = evolve(net, head, net.bind(X_t), y_t, settings,
+                                        rng=np.random.RandomState(0),
+                                        generator=torch.Generator().manual_seed(2))
+        runs.append((net, head, best, fitness, history))
+    (n0, h0, b0, f0, hist0), (n1, h1, b1, f1, hist1) = runs
+    np.testing.assert_array_equal(b0, b1)
+    assert f0 == f1
+    assert [r["fitness"] for r in hist0] == [r["fitness"] for r in hist1]
+    assert not torch.equal(h0.weight, h1.weight)
+    for layer in range(3):
+        trained = np.setdiff1d(np.unique(b0[layer]), frozen[layer])
+        for m in range(6):
+            same = torch.equal(n0.layers[layer].weight[m], n1.layers[layer].weight[m])
+            assert same == (m not in trained), (layer, m)
+
+
+def test_final_steps_fit_in_row_space_and_with_validation_fitness():
+    Xw, yw = blobs(n=40, n_features=100)
+    for extra in ({}, {"fitness": "validation"}):
+        a = PathNetClassifier(**FAST, **extra).fit(Xw, yw)
+        b = PathNetClassifier(**FAST, **extra, final_steps=20).fit(Xw, yw)
+        assert b.first_layer_ == "row_space"
+        np.testing.assert_array_equal(a.best_path_, b.best_path_)
+        assert not np.allclose(a.predict_proba(Xw), b.predict_proba(Xw))
+        assert b.score(Xw, yw) >= 0.8
+
+
+def test_tie_break_loss_decides_ties_only_by_the_lower_training_loss():
+    X, y = blobs()
+    params = {**FAST, "n_generations": 20, "learning_rate": 0.5}
+    first = PathNetClassifier(**params).fit(X, y)
+    loss = PathNetClassifier(**params, tie_break="loss").fit(X, y)
+    ties = [r for r in loss.history_ if r["fitness"][0] == r["fitness"][1]]
+    assert ties, "the test needs ties"
+    for r in loss.history_:
+        if r["fitness"][0] == r["fitness"][1]:
+            a, b = r["tie_break"]
+            assert r["winner"] == (0 if a <= b else 1)
+        else:
+            assert "tie_break" not in r
+            assert r["fitness"][r["winner"]] > r["fitness"][1 - r["winner"]]
+    assert all("tie_break" not in r for r in first.history_)
+    # until the first tie whose lower loss is the second pathway's, the runs are identical
+    for r_first, r_loss in zip(first.history_, loss.history_):
+        assert r_first["fitness"] == r_loss["fitness"]
+        if r_first["winner"] != r_loss["winner"]:
+            break

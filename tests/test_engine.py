@@ -75,7 +75,7 @@ def test_row_space_training_equals_direct_training(with_frozen, genotypes):
         assert net.row_space is None and net.coef is None
         logits = Pathways.gather(net, genotypes[:1]).logits(X, head)
         results[mode] = (net, head, fitness, logits)
-    (nd, hd, fd, ld), (nr, hr, fr, lr) = results["direct"], results["row_space"]
+    (nd, _, fd, ld), (nr, _, fr, lr) = results["direct"], results["row_space"]
     assert fd == fr
     for a, b in zip(_stacked(nd), _stacked(nr)):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
@@ -209,3 +209,72 @@ def test_cuda_engine_modes_run(params):
     X, y = images() if params.get("module") == "conv" else blobs(n=40, n_features=100)
     clf = PathNetClassifier(**{**params, "device": "cuda"}).fit(X, y)
     assert clf.score(X, y) > 0.5
+
+
+# -- weight decay -----------------------------------------------------------------
+@pytest.mark.parametrize("with_frozen", [False, True])
+@pytest.mark.parametrize("genotypes", [GENOTYPES[:1], GENOTYPES], ids=["serial", "parallel"])
+def test_weight_decay_is_exact_in_row_space(with_frozen, genotypes):
+    """W = s * W_0 + X.T @ C: row-space weight decay equals direct weight decay."""
+    gen = torch.Generator().manual_seed(1)
+    X = torch.randn(40, 100, generator=gen)
+    y = torch.randint(0, 3, (40,), generator=gen)
+    settings = TrainSettings(n_steps=12, batch_size=16, learning_rate=0.1, weight_decay=0.5)
+    plain = TrainSettings(n_steps=12, batch_size=16, learning_rate=0.1)
+    results = {}
+    for mode, s in (("direct", settings), ("row_space", settings), ("plain", plain)):
+        net, head = _network(LinearModules(100, 8), with_frozen)
+        inputs = net.bind(X, first_layer="direct" if mode == "direct" else "row_space")
+        fitness = []
+        for g in range(3):
+            fitness += train_pathways(net, genotypes, head, inputs, y, s,
+                                      torch.Generator().manual_seed(g))
+        if mode == "row_space":
+            assert net.w0_scale is not None and float(net.w0_scale.min()) < 1.0
+            # the logits during training (kernel rows, scaled offsets) are those after
+            # materialising (direct rows)
+            before = Pathways.gather(net, genotypes[:1]).logits(inputs, head)
+        net.materialize()
+        assert net.w0_scale is None
+        logits = Pathways.gather(net, genotypes[:1]).logits(X, head)
+        if mode == "row_space":
+            torch.testing.assert_close(before, logits, rtol=1e-4, atol=1e-4)
+        results[mode] = (net, head, fitness, logits)
+    (nd, hd, fd, ld), (nr, hr, fr, lr) = results["direct"], results["row_space"]
+    assert fd == fr
+    for a, b in zip(_stacked(nd), _stacked(nr)):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(hd.weight, hr.weight, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(ld, lr, rtol=1e-4, atol=1e-4)
+    # and it does something: the trained weights are smaller than without decay
+    hp = results["plain"][1]
+    assert float(hd.weight.norm()) < float(hp.weight.norm())
+    if with_frozen:
+        fresh, _ = _network(LinearModules(100, 8), True)
+        for layer, idx in enumerate(FROZEN):
+            assert torch.equal(nr.layers[layer].weight[idx], fresh.layers[layer].weight[idx])
+            assert torch.equal(nd.layers[layer].weight[idx], fresh.layers[layer].weight[idx])
+
+
+def test_weight_decay_fit_in_row_space_matches_direct():
+    X, y = blobs(n=40, n_features=100)
+    params = {**WIDE, "weight_decay": 0.5}
+    rs = PathNetClassifier(**params, first_layer="row_space").fit(X, y)
+    di = PathNetClassifier(**params, first_layer="direct").fit(X, y)
+    np.testing.assert_array_equal(rs.best_path_, di.best_path_)
+    np.testing.assert_allclose(rs.predict_proba(X), di.predict_proba(X), atol=1e-3)
+    plain = PathNetClassifier(**WIDE, first_layer="row_space").fit(X, y)
+    assert not np.allclose(plain.predict_proba(X), rs.predict_proba(X), atol=1e-3)
+
+
+def test_row_space_weight_decay_needs_the_w0_scale():
+    from skpathnet.engine import linear_sgd_step
+
+    net, head = _network(LinearModules(100, 8), False)
+    X = torch.randn(20, 100)
+    inputs = net.bind(X, first_layer="row_space")
+    pw = Pathways.gather(net, GENOTYPES[:1])
+    idx = torch.arange(8)
+    with pytest.raises(ValueError, match="enable_w0_scale"):
+        linear_sgd_step(pw, head, inputs.rows(idx), torch.zeros(8, dtype=torch.long), idx, 0.1,
+                        weight_decay=0.1)

@@ -6,8 +6,8 @@
   row-space mode of layer 1), :class:`TaskHead`, :class:`Inputs`;
 - :mod:`._pathway`: :class:`Pathways` (gather / scatter of ``P >= 1``
   pathways) and the one :func:`forward` pass;
-- :mod:`._sgd`: :class:`TrainSettings`, the SGD steps and
-  :func:`train_pathways`;
+- :mod:`._sgd`: :class:`TrainSettings`, the SGD steps,
+  :func:`train_pathways` and the held-out fitness (:func:`heldout_trainer`);
 - :mod:`._evolution`: :class:`EvolutionSettings`, :func:`evolve`,
   :func:`mutate`, :func:`random_genotype`;
 - :mod:`._multitask`: several task heads on shared pathways with masked
@@ -24,8 +24,8 @@ from ._modules import ConvModules, LinearModules, Params
 from ._network import Inputs, PathNetwork, RowSpace, TaskHead, active_modules
 from ._pathway import GatheredLayer, LayerState, Pathways, forward
 from ._sgd import (
-    TrainSettings, autograd_sgd_step, linear_backward, linear_sgd_step, minibatches, run_steps,
-    step_for, train_pathways,
+    TrainSettings, autograd_sgd_step, heldout_accuracy, heldout_trainer, linear_backward,
+    linear_sgd_step, minibatches, run_steps, step_for, train_pathways, training_loss,
 )
 
 __all__ = [
@@ -33,7 +33,9 @@ __all__ = [
     "LinearModules", "MultiTargets", "MultiTaskCounts", "MultiTaskHeads", "Params",
     "PathNetwork", "Pathways", "RowSpace", "TaskHead",
     "TrainSettings", "active_modules", "autograd_sgd_step", "evolve", "forward",
-    "linear_backward", "linear_sgd_step", "minibatches", "multitask_autograd_step",
+    "heldout_accuracy", "heldout_trainer", "linear_backward", "linear_sgd_step", "minibatches",
+    "multitask_autograd_step",
     "multitask_fitness", "multitask_loss", "multitask_sgd_step", "multitask_step_for", "mutate",
     "random_genotype", "run_steps", "step_for", "train_multitask", "train_pathways",
+    "training_loss",
 ]

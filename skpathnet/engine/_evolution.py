@@ -14,7 +14,7 @@ References
    arXiv:2006.13211, 2020.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 import numpy as np
@@ -49,6 +49,11 @@ class EvolutionSettings:
         second starting from the modules the first has updated (Nguyen et
         al. 2020, Sec. 3.3). "parallel": both side by side on the same
         mini-batches (:func:`~._sgd.train_pathways` with ``P = 2``).
+    final_steps : int, default=0
+        SGD steps given to the best pathway alone after the last tournament,
+        so that the shared modules and the task's final layer (trained by
+        every pathway in turn) end fitted to the pathway that is kept. 0: no
+        extra training, as in both papers.
     """
 
     train: TrainSettings
@@ -58,6 +63,7 @@ class EvolutionSettings:
     mutation_rate: Optional[float] = None
     mutation_shift: int = 2
     tournament: str = "serial"
+    final_steps: int = 0
 
 
 def random_genotype(n_layers, n_active, n_modules, rng):
@@ -102,7 +108,7 @@ def mutate(genotype, n_modules, rng, *, rate=None, max_shift=2):
 
 
 def evolve(network, head, inputs, y, settings, *, rng, generator, on_generation=None,
-           task=0, verbose=False, train=None):
+           task=0, verbose=False, train=None, final_train=None, tie_break=None):
     """Evolve pathways by binary tournaments; return the best one.
 
     Parameters
@@ -132,12 +138,24 @@ def evolve(network, head, inputs, y, settings, *, rng, generator, on_generation=
         generator) -> list of float`` (one fitness per genotype), e.g.
         :func:`~._multitask.train_multitask` with ``head`` and ``y`` its
         heads and targets; default :func:`~._sgd.train_pathways`.
+    final_train : callable, default=None
+        Same signature; trains the best pathway for ``settings.final_steps``
+        steps after the last tournament (e.g. :func:`~._sgd.train_pathways` on
+        every row when ``train`` holds some out). Default: ``train``.
+    tie_break : callable, default=None
+        ``tie_break(network, genotypes, head, inputs, y) -> list of float``,
+        called after both pathways of a tournament are trained when their
+        fitnesses are equal; the lower value wins (e.g.
+        :func:`~._sgd.training_loss`) and the record gets ``tie_break``
+        (the two values). None: the first pathway drawn wins a tie (the
+        ``>=`` of the papers' "greater fitness").
 
     Returns
     -------
     best : ndarray of shape (n_layers, n_active), int64
         The population member with the highest last measured fitness (ties:
-        the lowest index).
+        the lowest index); with ``settings.final_steps``, trained alone for
+        that many more steps (its fitness stays the tournament's).
     best_fitness : float
     history : list of dict
         One record per generation: ``task``, ``generation``, ``genotypes``
@@ -168,6 +186,10 @@ def evolve(network, head, inputs, y, settings, *, rng, generator, on_generation=
             ]
         fitness[[a, b]] = scores
         winner = 0 if scores[0] >= scores[1] else 1
+        tie = None
+        if tie_break is not None and scores[0] == scores[1]:
+            tie = tie_break(network, [population[a], population[b]], head, inputs, y)
+            winner = 0 if tie[0] <= tie[1] else 1
         win_slot, lose_slot = (a, b) if winner == 0 else (b, a)
         record = {
             "task": task,
@@ -177,6 +199,8 @@ def evolve(network, head, inputs, y, settings, *, rng, generator, on_generation=
             "fitness": (scores[0], scores[1]),
             "winner": winner,
         }
+        if tie is not None:
+            record["tie_break"] = (tie[0], tie[1])
         population[lose_slot] = mutate(
             population[win_slot], n_modules, rng, rate=s.mutation_rate,
             max_shift=s.mutation_shift,
@@ -185,9 +209,13 @@ def evolve(network, head, inputs, y, settings, *, rng, generator, on_generation=
         if on_generation is not None:
             on_generation(record)
         history.append(record)
-    network.materialize()
     best_slot = int(np.argmax(fitness))
     if not np.isfinite(fitness[best_slot]):
         # No generation ran: nothing was trained, keep the first genotype.
         best_slot = 0
+    elif s.final_steps:
+        last = train if final_train is None else final_train
+        last(network, [population[best_slot]], head, inputs, y,
+             replace(s.train, n_steps=s.final_steps), generator)
+    network.materialize()
     return population[best_slot].copy(), float(fitness[best_slot]), history

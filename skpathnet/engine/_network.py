@@ -24,8 +24,12 @@ coordinates ``C = U S^-1 A`` (so ``Z @ A = K @ C``): it needs no SVD, holds
 for rank-deficient ``X``, and replaces the weight-gradient GEMM ``Z_b.T @
 delta`` by a row update. It is exact in exact arithmetic; in float32 the
 results differ from the direct path by rounding (see
-``tests/test_engine.py``). It pays when ``n`` is well below ``d``: the
-layer-1 work per step drops by ``2 d / n`` (5.9x for EMO-DB's 4169
+``tests/test_engine.py``). With weight decay (``TrainSettings.weight_decay``)
+each step also scales ``W`` by ``1 - lr * wd``, which leaves the row space
+unless ``W_0`` is scaled too: the network then keeps a per-module factor
+``s`` (:attr:`PathNetwork.w0_scale`) with ``W_t = s_t * W_0 + X.T @ C_t``, so
+the offset becomes ``s * (X @ W_0)`` and the form stays exact. It pays when
+``n`` is well below ``d``: the layer-1 work per step drops by ``2 d / n`` (5.9x for EMO-DB's 4169
 segments of 12288 features) and ``K`` costs ``4 n^2`` bytes.
 
 References
@@ -186,6 +190,10 @@ class PathNetwork:
         :meth:`materialize`; while set, the trainable first-layer
         parameters are the coefficients :attr:`coef`.
     coef : torch.Tensor of shape (n_modules, n_samples, n_units) or None
+    w0_scale : torch.Tensor of shape (n_modules,) or None
+        Row-space mode with weight decay (:meth:`enable_w0_scale`): the factor
+        ``s`` of ``W = s * W_0 + X.T @ C`` of each first-layer module. None:
+        ``s = 1`` (no weight decay), and the offsets are used unscaled.
     """
 
     def __init__(self, modules, n_layers, n_modules, *, device, generator):
@@ -199,6 +207,7 @@ class PathNetwork:
         self.frozen = [np.zeros(0, dtype=np.int64) for _ in range(n_layers)]
         self.row_space = None
         self.coef = None
+        self.w0_scale = None
 
     @property
     def n_layers(self):
@@ -295,8 +304,17 @@ class PathNetwork:
         kernel, offset = self.row_space.encode(X)
         return Inputs(kernel, offset, self.frozen_first_layer_sum(X))
 
+    def enable_w0_scale(self):
+        """Row-space mode: track a factor ``s`` (ones at first) of each module's ``W_0``.
+
+        Needed by weight decay, which scales ``W = s * W_0 + X.T @ C`` as a
+        whole; see the module docstring.
+        """
+        if self.row_space is not None and self.w0_scale is None:
+            self.w0_scale = torch.ones(self.n_modules, device=self.device)
+
     def materialize(self):
-        """Leave row-space mode: ``W = W_0 + X.T @ C`` for the trainable modules."""
+        """Leave row-space mode: ``W = s * W_0 + X.T @ C`` for the trainable modules."""
         if self.row_space is None:
             return
         M, n, H = self.coef.shape
@@ -304,9 +322,12 @@ class PathNetwork:
         idx = self._index(trained)
         coef = self.coef[idx].permute(1, 0, 2).reshape(n, -1)
         delta = (self.row_space.X.T @ coef).view(-1, len(trained), H).permute(1, 0, 2)
+        if self.w0_scale is not None:
+            self.layers[0].weight[idx] *= self.w0_scale[idx].view(-1, 1, 1)
         self.layers[0].weight[idx] += delta
         self.row_space = None
         self.coef = None
+        self.w0_scale = None
 
     def first_layer_params(self):
         """Stacked trainable parameters of layer 1: weights, or row-space coefficients."""

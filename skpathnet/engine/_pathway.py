@@ -91,14 +91,20 @@ class Pathways:
     row_space : bool
         True when layer 1's trainable tensor holds row-space coefficients
         (inputs are then kernel rows, see :class:`~._network.RowSpace`).
+    w0_scale : torch.Tensor of shape (len(layers[0].modules),) or None
+        Row-space mode with weight decay: the factor ``s`` of ``W = s * W_0
+        + X.T @ C`` of each trainable layer-1 module, gathered from
+        :attr:`~._network.PathNetwork.w0_scale`; None: 1.
     """
 
-    def __init__(self, modules, layers, n_pathways=1, *, network=None, row_space=False):
+    def __init__(self, modules, layers, n_pathways=1, *, network=None, row_space=False,
+                 w0_scale=None):
         self.modules = modules
         self.layers = layers
         self.n_pathways = n_pathways
         self.network = network
         self.row_space = row_space
+        self.w0_scale = w0_scale
 
     @classmethod
     def gather(cls, network, genotypes):
@@ -124,8 +130,11 @@ class Pathways:
                 mask = torch.as_tensor(m, dtype=torch.float32, device=device)
                 count = torch.as_tensor(m.sum(1) + len(fixed), dtype=torch.float32, device=device)
             layers.append(GatheredLayer(trainable, fx, union, len(fixed), count, mask))
+        w0_scale = None
+        if network.w0_scale is not None and layers[0].trainable is not None:
+            w0_scale = network.w0_scale[network._index(layers[0].modules)]
         return cls(network.modules, layers, P, network=network,
-                   row_space=network.row_space is not None)
+                   row_space=network.row_space is not None, w0_scale=w0_scale)
 
     def scatter(self):
         """Write the trained modules back into the network."""
@@ -136,6 +145,8 @@ class Pathways:
                     continue
                 stacked = net.first_layer_params() if index == 0 else net.layers[index]
                 self.modules.scatter(stacked, net._index(layer.modules), layer.trainable)
+                if index == 0 and self.w0_scale is not None:
+                    net.w0_scale[net._index(layer.modules)] = self.w0_scale
 
     def state(self):
         """A single pathway as fixed CPU weights: a list of :class:`LayerState`."""
@@ -167,7 +178,10 @@ class Pathways:
         if inputs.offset is None or layer.trainable is None:
             return None
         idx = torch.as_tensor(layer.modules, dtype=torch.long, device=inputs.offset.device)
-        return inputs.offset.index_select(1, idx).reshape(len(inputs.offset), -1)
+        offset = inputs.offset.index_select(1, idx)
+        if self.w0_scale is not None:  # W = s * W_0 + X.T @ C (weight decay)
+            offset = offset * self.w0_scale.view(1, -1, 1)
+        return offset.reshape(len(inputs.offset), -1)
 
     def logits(self, inputs, head, *, batch_size=4096):
         """Logits of shape (P * n_samples, n_classes) without gradients.

@@ -17,8 +17,8 @@ from ._modules import LinearModules
 from ._pathway import Pathways, forward
 
 __all__ = [
-    "TrainSettings", "autograd_sgd_step", "linear_backward", "linear_sgd_step", "minibatches", "run_steps",
-    "step_for", "train_pathways",
+    "TrainSettings", "autograd_sgd_step", "heldout_accuracy", "heldout_trainer", "linear_backward",
+    "linear_sgd_step", "minibatches", "run_steps", "step_for", "train_pathways", "training_loss",
 ]
 
 
@@ -34,11 +34,17 @@ class TrainSettings:
         Samples per mini-batch (Nguyen et al. 2020, Sec. 3.3: 64).
     learning_rate : float
         Plain SGD learning rate (ibid.: 0.02).
+    weight_decay : float, default=0.0
+        L2 penalty ``weight_decay / 2 * ||W||^2`` on the weights (not the
+        biases) of the trained modules and of the head: each step is
+        ``W <- (1 - lr * weight_decay) * W - lr * grad``, the gradient taken
+        at the weights before the step. 0.0: plain SGD, as in the paper.
     """
 
     n_steps: int
     batch_size: int = 64
     learning_rate: float = 0.02
+    weight_decay: float = 0.0
 
 
 def minibatches(n_samples, n_steps, batch_size, generator, device):
@@ -72,7 +78,7 @@ def _correct(pathways, logits, targets, batch):
     return hits.sum() if pathways.n_pathways == 1 else hits.view(-1, batch).sum(1)
 
 
-def linear_backward(pathways, trace, dh, index, learning_rate):
+def linear_backward(pathways, trace, dh, index, learning_rate, *, weight_decay=0.0):
     """Backpropagate a feature gradient through linear pathways; SGD-update them in place.
 
     The part of :func:`linear_sgd_step` below the head, shared with the
@@ -91,8 +97,16 @@ def linear_backward(pathways, trace, dh, index, learning_rate):
     index : torch.Tensor of shape (batch,), int64
         Training-row indices of the batch (used by the row-space update).
     learning_rate : float
+    weight_decay : float, default=0.0
+        L2 penalty on the trainable weights (see :class:`TrainSettings`):
+        each trainable weight is scaled by ``1 - lr * weight_decay`` after
+        its input gradient is taken and before its gradient update. In
+        row-space mode ``W = s * W_0 + X.T @ C`` stays exact by scaling the
+        coefficients ``C`` and the per-module factor ``s`` of ``W_0``
+        (:attr:`Pathways.w0_scale`).
     """
     P, batch = pathways.n_pathways, len(index)
+    decay = 1.0 - learning_rate * weight_decay
     H = pathways.modules.n_units
     for index_l in range(len(pathways.layers) - 1, -1, -1):
         layer = pathways.layers[index_l]
@@ -124,6 +138,13 @@ def linear_backward(pathways, trace, dh, index, learning_rate):
         if not shared:
             d = dz @ weight.T
             dh = d if dh is None else dh + d
+        if weight_decay:
+            weight.mul_(decay)
+            if shared and pathways.row_space:
+                if pathways.w0_scale is None:
+                    raise ValueError("row-space weight decay needs network.enable_w0_scale() "
+                                     "before the pathways are gathered.")
+                pathways.w0_scale.mul_(decay)  # W = s * W_0 + X.T @ C: scale s and C
         if shared and pathways.row_space:
             weight.index_add_(0, index, dz, alpha=-learning_rate)  # C[b] -= lr * dz
         else:
@@ -131,7 +152,7 @@ def linear_backward(pathways, trace, dh, index, learning_rate):
         bias.add_(dz.sum(0), alpha=-learning_rate)
 
 
-def linear_sgd_step(pathways, head, inputs, target, index, learning_rate):
+def linear_sgd_step(pathways, head, inputs, target, index, learning_rate, *, weight_decay=0.0):
     """One plain-SGD step of linear pathways and their head, in place.
 
     The loss is the sum over pathways of each pathway's mean cross-entropy.
@@ -151,6 +172,9 @@ def linear_sgd_step(pathways, head, inputs, target, index, learning_rate):
     index : torch.Tensor of shape (batch,), int64
         Training-row indices of the batch (used by the row-space update).
     learning_rate : float
+    weight_decay : float, default=0.0
+        L2 penalty on the weights of the modules and the head (see
+        :class:`TrainSettings`); 0.0: plain SGD.
 
     Returns
     -------
@@ -168,19 +192,24 @@ def linear_sgd_step(pathways, head, inputs, target, index, learning_rate):
     grad /= batch
     features = trace[-1].inputs
     dh = grad @ head.weight.T
+    if weight_decay:
+        head.weight.mul_(1.0 - learning_rate * weight_decay)
     head.weight.addmm_(features.T, grad, alpha=-learning_rate)
     head.bias.add_(grad.sum(0), alpha=-learning_rate)
-    linear_backward(pathways, trace, dh, index, learning_rate)
+    linear_backward(pathways, trace, dh, index, learning_rate, weight_decay=weight_decay)
     return correct
 
 
-def autograd_sgd_step(pathways, head, inputs, target, index, learning_rate):
+def autograd_sgd_step(pathways, head, inputs, target, index, learning_rate, *,
+                      weight_decay=0.0):
     """One plain-SGD step through torch autograd (any module type, direct mode).
 
     Same loss, arguments and return value as :func:`linear_sgd_step`: the
     gradients of the gathered trainable leaves and of the head are taken
-    with :func:`torch.autograd.grad`, then ``p -= lr * grad``. Frozen
-    modules do not require gradients and stay bit-identical.
+    with :func:`torch.autograd.grad`, then ``p -= lr * grad`` (with
+    ``weight_decay``, weights, not biases, are first scaled by
+    ``1 - lr * weight_decay``). Frozen modules do not require gradients and
+    stay bit-identical.
 
     Raises
     ------
@@ -206,7 +235,9 @@ def autograd_sgd_step(pathways, head, inputs, target, index, learning_rate):
             for p in params:
                 p.requires_grad_(False)
     with torch.no_grad():
-        for p, g in zip(params, grads):
+        for k, (p, g) in enumerate(zip(params, grads)):
+            if weight_decay and k % 2 == 0:  # (weight, bias) pairs: weights decay
+                p.mul_(1.0 - learning_rate * weight_decay)
             p.sub_(g, alpha=learning_rate)
     return _correct(pathways, logits.detach(), targets, batch)
 
@@ -218,7 +249,7 @@ def step_for(pathways):
     return autograd_sgd_step
 
 
-def run_steps(pathways, head, inputs, y, settings, generator, *, step=None):
+def run_steps(pathways, head, inputs, y, settings, generator, *, step=None, rows=None):
     """Run ``settings.n_steps`` SGD steps on shuffled mini-batches.
 
     Parameters
@@ -234,6 +265,9 @@ def run_steps(pathways, head, inputs, y, settings, generator, *, step=None):
     step : callable, default=None
         ``step(pathways, head, inputs, target, index, learning_rate)``;
         default :func:`step_for`.
+    rows : torch.Tensor of shape (n_rows,), int64, default=None
+        Train on these rows of ``inputs`` only (mini-batches are drawn from
+        them, e.g. to keep a held-out part out of training); None: all rows.
 
     Returns
     -------
@@ -243,19 +277,24 @@ def run_steps(pathways, head, inputs, y, settings, generator, *, step=None):
         Number of samples seen per pathway.
     """
     step = step or step_for(pathways)
+    # only passed when set, so steps without the keyword (multi-task) keep working
+    extra = {"weight_decay": settings.weight_decay} if settings.weight_decay else {}
     correct, seen = 0, 0
+    n_rows = inputs.n_rows if rows is None else len(rows)
     with torch.no_grad():
-        for idx in minibatches(inputs.n_rows, settings.n_steps, settings.batch_size, generator,
+        for idx in minibatches(n_rows, settings.n_steps, settings.batch_size, generator,
                                inputs.x.device):
+            if rows is not None:
+                idx = rows.index_select(0, idx)
             correct = correct + step(
                 pathways, head, inputs.rows(idx), y.index_select(0, idx), idx,
-                settings.learning_rate,
+                settings.learning_rate, **extra,
             )
             seen += len(idx)
     return correct, seen
 
 
-def train_pathways(network, genotypes, head, inputs, y, settings, generator):
+def train_pathways(network, genotypes, head, inputs, y, settings, generator, *, rows=None):
     """Train ``P`` pathways side by side (``P = 1``: one pathway) for ``T`` steps.
 
     Parameters
@@ -265,7 +304,7 @@ def train_pathways(network, genotypes, head, inputs, y, settings, generator):
     genotypes : sequence of ndarray of shape (n_layers, n_active), int
     head : TaskHead
         Shared by the pathways; updated in place.
-    inputs, y, settings, generator
+    inputs, y, settings, generator, rows
         As in :func:`run_steps`.
 
     Returns
@@ -275,10 +314,100 @@ def train_pathways(network, genotypes, head, inputs, y, settings, generator):
         steps that it classified correctly before each step's update
         (Nguyen et al. 2020, Sec. 3.3).
     """
+    if settings.weight_decay and network.row_space is not None:
+        network.enable_w0_scale()
     pathways = Pathways.gather(network, list(genotypes))
-    correct, seen = run_steps(pathways, head, inputs, y, settings, generator)
+    correct, seen = run_steps(pathways, head, inputs, y, settings, generator, rows=rows)
     pathways.scatter()
     if seen == 0:
         return [0.0] * len(genotypes)
     correct = torch.as_tensor(correct).reshape(-1)
     return [float(c) / seen for c in correct.tolist()]
+
+
+def heldout_accuracy(network, genotypes, head, inputs, y, groups=None):
+    """Accuracy of each pathway on held-out rows (no training).
+
+    Parameters
+    ----------
+    network : PathNetwork
+    genotypes : sequence of ndarray of shape (n_layers, n_active), int
+    head : TaskHead
+    inputs : Inputs
+        The held-out rows in the network's current mode
+        (:meth:`~._network.PathNetwork.encode`).
+    y : torch.Tensor of shape (n_rows,), int64
+        Label of each row.
+    groups : torch.Tensor of shape (n_rows,), int64, default=None
+        Clip of each row, numbered from 0: a clip's rows' softmax outputs
+        are averaged and the clip counts once. None: every row is a clip.
+
+    Returns
+    -------
+    accuracy : list of float, length len(genotypes)
+    """
+    scores = []
+    for genotype in genotypes:
+        logits = Pathways.gather(network, [genotype]).logits(inputs, head)
+        if groups is None:
+            hits = logits.argmax(1) == y
+        else:
+            n_clips = int(groups.max()) + 1
+            proba = torch.zeros(n_clips, logits.shape[1], device=logits.device)
+            proba.index_add_(0, groups, torch.softmax(logits, 1))
+            clip_y = torch.zeros(n_clips, dtype=y.dtype, device=y.device).scatter_(0, groups, y)
+            hits = proba.argmax(1) == clip_y
+        scores.append(float(hits.float().mean()))
+    return scores
+
+
+def heldout_trainer(train_rows, heldout_rows, groups=None):
+    """A ``train`` for :func:`~._evolution.evolve` whose fitness is held-out accuracy.
+
+    The network is bound to all rows; the returned ``train(network,
+    genotypes, head, inputs, y, settings, generator)`` trains the pathways as
+    :func:`train_pathways` on ``train_rows`` only, then returns
+    :func:`heldout_accuracy` of each on ``heldout_rows`` of the same
+    ``inputs`` (clip level with ``groups``, the clip of each held-out row
+    numbered from 0) instead of the training-sample rate. In row-space mode
+    the held-out rows' coefficients stay 0, so this is exactly training on
+    ``train_rows`` alone.
+
+    Parameters
+    ----------
+    train_rows, heldout_rows : torch.Tensor of int64
+        Disjoint row indices of the bound inputs.
+    groups : torch.Tensor of shape (len(heldout_rows),), int64, default=None
+    """
+    def train(network, genotypes, head, inputs, y, settings, generator):
+        train_pathways(network, genotypes, head, inputs, y, settings, generator, rows=train_rows)
+        return heldout_accuracy(network, genotypes, head, inputs.rows(heldout_rows),
+                                y.index_select(0, heldout_rows), groups)
+
+    return train
+
+
+def training_loss(network, genotypes, head, inputs, y, rows=None):
+    """Mean cross-entropy of each pathway on (some of) the bound rows, no training.
+
+    Parameters
+    ----------
+    network, genotypes, head
+        As in :func:`heldout_accuracy`.
+    inputs : Inputs
+        The bound training rows.
+    y : torch.Tensor of shape (n_rows,), int64
+    rows : torch.Tensor of int64, default=None
+        Only these rows (e.g. the training part under a held-out fitness).
+
+    Returns
+    -------
+    loss : list of float, length len(genotypes)
+    """
+    if rows is not None:
+        inputs, y = inputs.rows(rows), y.index_select(0, rows)
+    out = []
+    for genotype in genotypes:
+        logits = Pathways.gather(network, [genotype]).logits(inputs, head)
+        out.append(float(torch.nn.functional.cross_entropy(logits, y)))
+    return out
