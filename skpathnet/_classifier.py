@@ -8,7 +8,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 
-from ._clips import mean_per_clip, segment_shape
+from ._clips import mean_per_clip
 from .engine import (
     ConvModules, EvolutionSettings, LinearModules, PathNetwork, Pathways, TaskHead,
     TrainSettings, evolve, heldout_trainer, train_pathways, training_loss,
@@ -746,32 +746,10 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
             )
         self._device()
 
-    def _prepare_X(self, X, *, reset):
-        """As :meth:`TransferMixin._prepare_X`, recording and checking segment shapes.
-
-        Raises
-        ------
-        ValueError
-            With ``module="conv"``, if a segment is not an image ``(C, H, W)``
-            or (after fit) has another shape than the training segments.
-        """
-        shape = segment_shape(X)
-        if self.module == "conv" and len(shape) != 3:
-            raise ValueError(
-                'module="conv" needs images: X of shape (n_samples, C, H, W), or clips '
-                f"of arrays of shape (n_segments_i, C, H, W); got segments of shape {shape}. "
-                'Use module="linear" for flat feature vectors.'
-            )
-        if not reset and self.module == "conv" and hasattr(self, "input_shape_"):
-            if shape != tuple(self.input_shape_):
-                raise ValueError(
-                    f"X has segments of shape {shape}, but this estimator was fitted on "
-                    f"{tuple(self.input_shape_)}."
-                )
-        out = super()._prepare_X(X, reset=reset)
-        if reset:
-            self.input_shape_ = shape
-        return out
+    def _image_input(self):
+        if self.module == "conv":
+            return 'module="conv"', 'module="linear"', 1
+        return None
 
     def _frozen_layers(self):
         state = getattr(self, "_source_state", None)

@@ -16,7 +16,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
-from ._clips import flatten_clips, is_clips, mean_per_clip
+from ._clips import flatten_clips, is_clips, mean_per_clip, segment_shape
 from ._threads import torch_threads
 
 __all__ = ["TransferMixin", "split_sources"]
@@ -274,17 +274,58 @@ class TransferMixin:
             )
         return device
 
+    def _image_input(self):
+        """What needs image segments ``(C, H, W)``, or None if flat features do.
+
+        Returns
+        -------
+        need : tuple of (str, str, int) or None
+            The parameter setting that needs images and its alternative for
+            flat features (for messages, e.g. ``'module="conv"'`` and
+            ``'module="linear"'``), and the least height and width accepted.
+        """
+        return None
+
     def _prepare_X(self, X, *, reset):
         """Return ``(segments, clip_index, owned)`` for any accepted input.
 
         ``segments`` is float32 of shape (n_segments, n_features); ``owned``
         says whether it is a private copy that may be modified in place.
+        With ``reset``, the shape of one segment as given is recorded in
+        ``input_shape_``.
 
         Raises
         ------
         ValueError
-            If X is empty, malformed or non-finite.
+            If X is empty, malformed or non-finite; or, for a network that
+            needs images (:meth:`_image_input`), if a segment is not an image
+            ``(C, H, W)`` of the least size, or (after fit) has another shape
+            than the training segments.
         """
+        shape = segment_shape(X)
+        images = self._image_input()
+        if images is not None:
+            option, alternative, least = images
+            if len(shape) != 3 or min(shape[1:]) < least:
+                raise ValueError(
+                    f"{option} needs images: X of shape (n_samples, C, H, W), or clips of "
+                    "arrays of shape (n_segments_i, C, H, W)"
+                    + (f", with H and W at least {least}" if least > 1 else "")
+                    + f"; got segments of shape {shape}. Use {alternative} for flat feature "
+                    "vectors."
+                )
+            if not reset and hasattr(self, "input_shape_") and shape != tuple(self.input_shape_):
+                raise ValueError(
+                    f"X has segments of shape {shape}, but this estimator was fitted on "
+                    f"{tuple(self.input_shape_)}."
+                )
+        out = self._flat_segments(X, reset=reset)
+        if reset:
+            self.input_shape_ = shape
+        return out
+
+    def _flat_segments(self, X, *, reset):
+        """:meth:`_prepare_X` without the shape checks."""
         if _is_empty(X):
             raise ValueError(
                 "X is empty (0 samples); pass at least one sample (clip), and for fit "

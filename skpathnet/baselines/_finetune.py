@@ -9,7 +9,7 @@ from skorch.callbacks import Callback
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 
-from .._clips import mean_per_clip, segment_shape
+from .._clips import mean_per_clip
 from .._scaling import fit_standardizer, standardize
 from .._threads import torch_threads
 from .._transfer import TransferMixin
@@ -511,35 +511,10 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         return np.concatenate(chunks), clip_index
 
     # -- input checks ---------------------------------------------------------
-    def _prepare_X(self, X, *, reset):
-        """As :meth:`TransferMixin._prepare_X`, recording (and for the CNN checking) segment shapes.
-
-        Raises
-        ------
-        ValueError
-            With ``architecture="cnn"``, if a segment is not an image
-            ``(C, H, W)`` large enough for the pooling of every block, or
-            (after fit) has another shape than the training segments.
-        """
-        shape = segment_shape(X)
-        if self.architecture == "cnn":
-            least = 2 ** len(self.hidden_units)
-            if len(shape) != 3 or min(shape[1:]) < least:
-                raise ValueError(
-                    'architecture="cnn" needs images: X of shape (n_samples, C, H, W), or '
-                    "clips of arrays of shape (n_segments_i, C, H, W), with H and W at least "
-                    f"{least} for {len(self.hidden_units)} pooling blocks; got segments of shape "
-                    f'{shape}. Use architecture="mlp" for flat feature vectors.'
-                )
-            if not reset and shape != tuple(getattr(self, "input_shape_", shape)):
-                raise ValueError(
-                    f"X has segments of shape {shape}, but this estimator was fitted on "
-                    f"{tuple(self.input_shape_)}."
-                )
-        out = super()._prepare_X(X, reset=reset)
-        if reset:
-            self.input_shape_ = shape
-        return out
+    def _image_input(self):
+        if self.architecture == "cnn":  # every block halves H and W
+            return 'architecture="cnn"', 'architecture="mlp"', 2 ** len(self.hidden_units)
+        return None
 
     def _check_params(self):
         if self.architecture not in _NETWORKS:
