@@ -89,7 +89,7 @@ def test_a_pipeline_reading_files_with_fine_tuning_on_dask_equals_local(client, 
     from skpathnet.transformers import OpenSmileFunctionals
 
     bunch = load_emodb(data_home)
-    keep = np.isin(bunch.target, EMOTIONS) & np.isin(bunch.groups, ["03", "08", "09"])
+    keep = np.isin(bunch.target, ["anger", "sadness"]) & np.isin(bunch.groups, ["03", "08"])
     files, y, groups = bunch.filenames[keep], bunch.target[keep], bunch.groups[keep]
     pipe = make_pipeline(OpenSmileFunctionals(feature_set="eGeMAPSv02"),
                          FineTuneClassifier(hidden_units=(16,), max_epochs=5, n_threads=1,
