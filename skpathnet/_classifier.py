@@ -477,13 +477,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
                     segments, y_seg, len(classes), rng, clip_index=clip_index, owned=owned,
                     frozen=frozen, task=index, keep_network=True,
                 )
-                # Freeze the best pathway's modules (with those already frozen).
-                network = task.pop("network")
-                layers = [
-                    np.union1d(network.frozen[layer], np.unique(task["path"][layer]))
-                    for layer in range(self.n_layers)
-                ]
-                frozen = (layers, network.module_state(layers))
+                frozen = self._freeze_best(task)
                 paths.append(task["path"])
                 classes_list.append(classes)
                 fitness.append(task["fitness"])
@@ -750,6 +744,20 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         if self.module == "conv":
             return 'module="conv"', 'module="linear"', 1
         return None
+
+    def _freeze_best(self, task):
+        """``(layers, module_state)`` frozen after a source task: its best pathway's modules.
+
+        ``task`` is what ``_train_task`` (``_train_multitask``) returned with
+        ``keep_network=True``;
+        its ``"network"`` is popped. The modules frozen before stay frozen.
+        """
+        network = task.pop("network")
+        layers = [
+            np.union1d(network.frozen[layer], np.unique(task["path"][layer]))
+            for layer in range(self.n_layers)
+        ]
+        return layers, network.module_state(layers)
 
     def _frozen_layers(self):
         state = getattr(self, "_source_state", None)

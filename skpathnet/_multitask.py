@@ -313,12 +313,7 @@ frozen_modules_
                     len(classes), rng, owned=owned, frozen=frozen, task=index,
                     keep_network=True,
                 )
-                network = task.pop("network")
-                layers = [
-                    np.union1d(network.frozen[layer], np.unique(task["path"][layer]))
-                    for layer in range(self.n_layers)
-                ]
-                frozen = (layers, network.module_state(layers))
+                frozen = self._freeze_best(task)
                 paths.append(task["path"])
                 classes_list.append(classes)
                 fitness.append(task["fitness"])

@@ -212,6 +212,8 @@ def _run_folds(pending, estimators, inspect, arguments, n_jobs, client):
     its worker raises (``KilledWorker``) instead of waiting forever, as a
     joblib batch does on the ``"dask"`` backend.
     """
+    if not pending:  # everything was saved before: nothing to send anywhere
+        return
     X, y, groups, labels, counts = arguments
     if client is None:
         tasks = (delayed(_score_fold)(estimators[f.method], X, y, groups, f, labels, counts,
