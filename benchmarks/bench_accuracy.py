@@ -56,7 +56,8 @@ from sklearn.svm import SVC
 from skpathnet import PathNetClassifier
 from skpathnet.baselines import FineTuneClassifier
 from skpathnet.experiments import (
-    BEST_AUDIO, CORPORA, evaluate, extract_features, load_corpus, VISUAL_SHARED_EMOTIONS, write_json,
+    BEST_AUDIO, CORPORA, evaluate, extract_features, fold_mean_std, load_corpus,
+    VISUAL_SHARED_EMOTIONS, write_json,
 )
 from skpathnet._metrics import war_score
 
@@ -251,8 +252,7 @@ def search(args, log):
 
 
 def mean_std(folds, key):
-    values = np.array([f[key] for f in folds])
-    return f"{values.mean():.3f} ± {values.std():.3f}"
+    return "{:.3f} ± {:.3f}".format(*fold_mean_std(folds, key))
 
 
 def row_scores(folds):
