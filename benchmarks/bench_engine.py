@@ -821,6 +821,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="short smoke run (~1 min)")
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", choices=["conv"], default=None,
+                        help="run one part only (conv: part 1b, convolutional modules)")
     parser.add_argument("--memory-child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -856,17 +858,23 @@ def main(argv=None):
     data = load_emodb()
     files = list(data.filenames if n_clips is None else data.filenames[:n_clips])
     labels = np.asarray(data.target if n_clips is None else data.target[:n_clips])
-    rows, clips = feature_throughput(files, [1, 2])
-    print(f"## Feature extraction: LogMelSegmenter on EMO-DB ({len(files)} clips)\n")
-    table(
-        ["n_jobs", "cache", "seconds", "clips/s"],
-        [(j, mode, f"{s:.2f}", f"{len(files) / s:.1f}") for j, mode, s in rows],
-    )
-    by = {(j, mode): sec for j, mode, sec in rows}
-    feat_speedup = by[(1, "none")] / by[(2, "none")]
-    print(f"n_jobs=2 vs 1 without cache: {feat_speedup:.2f}x (scales with n_jobs: "
-          f"{'met' if feat_speedup >= 1.2 else 'MISSED'}, threshold 1.2x on "
-          f"{os.cpu_count()} cores).\n")
+    if args.only:
+        from skpathnet.transformers import LogMelSegmenter
+
+        rows, clips = [], LogMelSegmenter(n_jobs=2).transform(files)
+    else:
+        rows, clips = feature_throughput(files, [1, 2])
+    if rows:
+        print(f"## Feature extraction: LogMelSegmenter on EMO-DB ({len(files)} clips)\n")
+        table(
+            ["n_jobs", "cache", "seconds", "clips/s"],
+            [(j, mode, f"{s:.2f}", f"{len(files) / s:.1f}") for j, mode, s in rows],
+        )
+        by = {(j, mode): sec for j, mode, sec in rows}
+        feat_speedup = by[(1, "none")] / by[(2, "none")]
+        print(f"n_jobs=2 vs 1 without cache: {feat_speedup:.2f}x (scales with n_jobs: "
+              f"{'met' if feat_speedup >= 1.2 else 'MISSED'}, threshold 1.2x on "
+              f"{os.cpu_count()} cores).\n")
     segments, clip_index = flatten_clips(clips)
     classes, y_enc = np.unique(labels, return_inverse=True)
     mean, scale = fit_standardizer(segments)
@@ -875,6 +883,9 @@ def main(argv=None):
     y_real = torch.from_numpy(y_enc[clip_index].astype(np.int64))
     n_real, n_classes = len(X_real), len(classes)
     T = max(1, n_real // BATCH)
+    if args.only == "conv":
+        conv_part(X_real, y_real, n_classes, T, args.seed, quick)
+        return
 
     # ---- 1. engine vs naive, 2. GEMM bound (interleaved rounds) -------------
     rng = np.random.RandomState(args.seed)

@@ -8,7 +8,8 @@ from sklearn.base import clone
 from skpathnet import PathNetClassifier
 from skpathnet._threads import torch_threads
 from skpathnet.engine import (
-    ConvModules, LinearModules, PathNetwork, Pathways, TaskHead, TrainSettings, train_pathways,
+    ConvModules, Inputs, LinearModules, PathNetwork, Pathways, TaskHead, TrainSettings, forward,
+    train_pathways,
 )
 from skpathnet.plotting import plot_pathways
 from test_classifier import blobs
@@ -140,6 +141,43 @@ def test_conv_layer_is_one_batched_conv_equal_to_a_loop_over_modules():
         h = torch.nn.functional.avg_pool2d(torch.stack(outs).mean(0), 2)
     expected = h.mean((2, 3)) @ head.weight + head.bias
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 8, 8), (2, 3, 4, 6), (2, 3, 5, 7), (1, 2, 1, 4)])
+def test_conv_pooling_is_avg_pool2d_with_its_gradient(shape):
+    modules = ConvModules((3, 8, 8), 4, 3)
+    h = torch.randn(*shape, dtype=torch.float64, generator=torch.Generator().manual_seed(0),
+                    requires_grad=True)
+    expected = h if min(shape[2:]) < 2 else torch.nn.functional.avg_pool2d(h, 2)
+    torch.testing.assert_close(modules.after_layer(h), expected)
+    torch.autograd.gradcheck(modules.after_layer, (h,))
+
+
+@pytest.mark.parametrize("with_frozen", [False, True])
+@pytest.mark.parametrize("genotypes", [GENOTYPES[:1], GENOTYPES], ids=["serial", "parallel"])
+def test_conv_layers_in_chunks_of_rows_equal_the_whole_batch(monkeypatch, with_frozen, genotypes):
+    """Chunked evaluation (to keep pre-activations small) changes no logit or gradient."""
+    modules = ConvModules((3, 8, 8), 4, 3)
+    x = torch.randn(7, 3 * 8 * 8, generator=torch.Generator().manual_seed(0))
+    y = torch.tensor([0, 1, 2, 0, 1, 2, 0]).repeat(len(genotypes))
+    results = []
+    # the whole batch; 1 row a chunk; 3 rows of 4 modules a chunk in layer 1, whole layers 2-3
+    for chunk_bytes in (10**12, 1, 3 * 4 * 4 * 8 * 8 * 4):
+        monkeypatch.setattr(ConvModules, "chunk_bytes", chunk_bytes)
+        net, head = _network(modules, with_frozen)
+        pathways = Pathways.gather(net, genotypes)
+        leaves = [t for layer in pathways.layers if layer.trainable is not None
+                  for t in layer.trainable] + [head.weight, head.bias]
+        with torch.enable_grad():
+            for t in leaves:
+                t.requires_grad_(True)
+            logits = forward(pathways, head, Inputs(x))
+            grads = torch.autograd.grad(torch.nn.functional.cross_entropy(logits, y), leaves)
+        results.append((logits.detach(), grads))
+    for logits, grads in results[1:]:
+        torch.testing.assert_close(logits, results[0][0], rtol=1e-5, atol=1e-6)
+        for g, g0 in zip(grads, results[0][1]):
+            torch.testing.assert_close(g, g0, rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("tournament", ["serial", "parallel"])

@@ -217,7 +217,10 @@ def forward(pathways, head, inputs, *, trace=None):
     """Logits of every pathway of ``pathways`` on a batch: the one forward pass.
 
     Training (:mod:`._sgd`, with or without autograd) and prediction both
-    call this function.
+    call this function. A layer whose pre-activations would be large
+    (convolutional modules, see :meth:`~._modules.ConvModules.rows_per_chunk`)
+    is evaluated on chunks of the batch, one after the other; linear modules
+    (and any call with ``trace``) take the whole batch at once.
 
     Parameters
     ----------
@@ -239,37 +242,67 @@ def forward(pathways, head, inputs, *, trace=None):
     h = kind.prepare(inputs.x)
     for index, layer in enumerate(pathways.layers):
         shared = index == 0
-        total, a_t, a_f = None, None, None
-        if layer.trainable is not None:
-            z = kind.apply(h, layer.trainable)
-            if shared:
-                offset = pathways.offset_rows(inputs)
-                if offset is not None:
-                    z = z + offset
-            a_t = torch.relu(z)
-            total = _combine(a_t, layer, P, batch, shared)
-        if layer.fixed is not None:
-            if shared and inputs.frozen_sum is not None:
-                s_f = inputs.frozen_sum
-            else:
-                if shared and pathways.row_space:
-                    raise ValueError("row-space inputs need the frozen first-layer sum.")
-                a_f = torch.relu(kind.apply(h, layer.fixed))
-                s_f = a_f.view(len(a_f), layer.n_fixed, -1, *a_f.shape[2:]).sum(1)
-            if P > 1 and not shared:
-                s_f = s_f.view(P, batch, *s_f.shape[1:])
-            total = s_f if total is None else total + s_f
-        if trace is not None:
-            trace.append(Trace(h, a_t, a_f))
-        if P == 1:
-            h = total / layer.count
-        else:
-            if layer.trainable is None and shared:  # frozen modules only: same for all
-                total = total.unsqueeze(0).expand(P, *total.shape)
-            count = layer.count.view(P, *([1] * (total.dim() - 1)))
-            h = (total / count).reshape(P * batch, *total.shape[2:])
-        h = kind.after_layer(h)
+        n_maps = (0 if layer.trainable is None else len(layer.modules)) + layer.n_fixed
+        chunk = None if trace is not None else kind.rows_per_chunk(h, n_maps * (1 if shared
+                                                                           else P))
+        if chunk is None or chunk >= batch:
+            h = _layer(pathways, index, h, inputs, batch, trace)
+            continue
+        parts = []
+        for start in range(0, batch, chunk):
+            stop = min(start + chunk, batch)
+            if shared or P == 1:
+                h_c = h[start:stop]
+            else:  # rows are (P, batch): the same batch columns of every pathway
+                h_c = h.view(P, batch, *h.shape[1:])[:, start:stop].reshape(-1, *h.shape[1:])
+            inputs_c = Inputs(*(None if t is None else t[start:stop] for t in inputs)) if shared \
+                else None
+            out = _layer(pathways, index, h_c, inputs_c, stop - start, None)
+            parts.append(out.view(P, stop - start, *out.shape[1:]))
+        h = torch.cat(parts, 1).view(P * batch, *parts[0].shape[2:])
     features = kind.readout(h)
     if trace is not None:
         trace.append(Trace(features, None, None))
     return torch.addmm(head.bias, features, head.weight)
+
+
+def _layer(pathways, index, h, inputs, batch, trace):
+    """Layer ``index`` of :func:`forward` on ``batch`` rows of input ``h``.
+
+    ``inputs`` (the batch's :class:`~._network.Inputs`) is read by layer 1
+    only. Returns the next layer's input, ``(P * batch, ...)``.
+    """
+    kind = pathways.modules
+    layer = pathways.layers[index]
+    P = pathways.n_pathways
+    shared = index == 0
+    total, a_t, a_f = None, None, None
+    if layer.trainable is not None:
+        z = kind.apply(h, layer.trainable)
+        if shared:
+            offset = pathways.offset_rows(inputs)
+            if offset is not None:
+                z = z + offset
+        a_t = torch.relu_(z)  # z is this call's own tensor
+        total = _combine(a_t, layer, P, batch, shared)
+    if layer.fixed is not None:
+        if shared and inputs.frozen_sum is not None:
+            s_f = inputs.frozen_sum
+        else:
+            if shared and pathways.row_space:
+                raise ValueError("row-space inputs need the frozen first-layer sum.")
+            a_f = torch.relu_(kind.apply(h, layer.fixed))
+            s_f = a_f.view(len(a_f), layer.n_fixed, -1, *a_f.shape[2:]).sum(1)
+        if P > 1 and not shared:
+            s_f = s_f.view(P, batch, *s_f.shape[1:])
+        total = s_f if total is None else total + s_f
+    if trace is not None:
+        trace.append(Trace(h, a_t, a_f))
+    # the average over modules after the layer's (linear) downsampling: on fewer values
+    if P == 1:
+        return kind.after_layer(total) / layer.count
+    if layer.trainable is None and shared:  # frozen modules only: same for all
+        total = total.unsqueeze(0).expand(P, *total.shape)
+    total = kind.after_layer(total.reshape(P * batch, *total.shape[2:]))
+    count = layer.count.repeat_interleave(batch).view(-1, *([1] * (total.dim() - 1)))
+    return total / count
