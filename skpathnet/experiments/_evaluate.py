@@ -189,12 +189,16 @@ def evaluate_methods(estimators, X, y, groups, *, cv=None, labels=None, first_fo
         if not type(exc).__module__.startswith("distributed"):
             raise
         saved = [str(p) for p in checkpoints.values() if p is not None]
+        n_folds = len(estimators) * len(splits)
+        if not done:
+            progress = f"none of the {n_folds} folds had finished"
+        else:
+            progress = f"{len(done)} of {n_folds} folds finished" + (
+                f" and are saved in {', '.join(saved)}: run again with the same checkpoint "
+                "to continue" if saved else "")
         raise ClusterError(
-            f"the Dask cluster lost fold tasks ({type(exc).__name__}: {exc}); "
-            f"{len(done)} of {len(estimators) * len(splits)} folds finished"
-            + (f" and are saved in {', '.join(saved)}: run again with the same checkpoint "
-               "to continue" if saved else "")
-            + ". Check that the workers are alive and have enough memory."
+            f"the Dask cluster lost fold tasks ({type(exc).__name__}: {exc}); {progress}. "
+            "Check that the workers are alive and have enough memory."
         ) from exc
     seconds = time.perf_counter() - start
     return {
