@@ -133,6 +133,17 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         :mod:`skpathnet.engine._network`). 0.0: plain SGD, the paper's
         (Nguyen et al. 2020, Sec. 3.3); not in either paper, a standard
         regulariser against the over-fitting of small corpora.
+    momentum : float, default=0.0
+        Heavy-ball momentum ``mu`` in ``[0, 1)`` of the SGD steps (Polyak
+        1964; the form of :class:`torch.optim.SGD` with ``dampening=0``, no
+        Nesterov): each step is ``v <- mu * v + grad; p <- p - learning_rate
+        * v`` for the modules a pathway trains and the task's final layer.
+        The velocity starts at zero for each pathway's ``T`` steps of a
+        tournament (and for ``final_steps``). Weight decay stays decoupled
+        from it: ``W <- (1 - learning_rate * weight_decay) * W -
+        learning_rate * v``. Frozen modules never move. Exact in the
+        row-space first layer too. 0.0: plain SGD, the paper's (Nguyen et
+        al. 2020, Sec. 3.3); not in either paper.
     fitness : {"train", "validation"}, default="train"
         What a tournament compares. "train": the fraction of the training
         samples seen during the ``T`` steps that the pathway classified
@@ -308,6 +319,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         mutation_shift=2,
         tournament="serial",
         weight_decay=0.0,
+        momentum=0.0,
         fitness="train",
         tie_break="first",
         final_steps=0,
@@ -335,6 +347,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         self.mutation_shift = mutation_shift
         self.tournament = tournament
         self.weight_decay = weight_decay
+        self.momentum = momentum
         self.fitness = fitness
         self.tie_break = tie_break
         self.final_steps = final_steps
@@ -539,7 +552,8 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         settings = EvolutionSettings(
             train=TrainSettings(n_steps=n_steps, batch_size=self.batch_size,
                                 learning_rate=self.learning_rate,
-                                weight_decay=float(self.weight_decay)),
+                                weight_decay=float(self.weight_decay),
+                                momentum=float(self.momentum)),
             n_active=self.n_active,
             population_size=self.population_size,
             n_generations=self.n_generations,
@@ -698,6 +712,13 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
                 f"weight_decay * learning_rate must be below 1 (each step scales the weights "
                 f"by 1 - learning_rate * weight_decay); got {weight_decay!r} * "
                 f"{self.learning_rate!r}."
+            )
+        momentum = getattr(self, "momentum", 0.0)
+        if not (isinstance(momentum, numbers.Real) and not isinstance(momentum, bool)
+                and 0 <= momentum < 1):
+            raise ValueError(
+                f"momentum must be a float in [0, 1) (0.0: plain SGD, as in the paper); "
+                f"got {momentum!r}."
             )
         fitness = getattr(self, "fitness", "train")
         if fitness not in ("train", "validation"):

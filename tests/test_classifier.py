@@ -49,6 +49,7 @@ def test_defaults_are_the_papers():
     assert params["mutation_rate"] is None
     assert params["mutation_shift"] == 2
     assert params["weight_decay"] == 0.0
+    assert params["momentum"] == 0.0
     assert params["fitness"] == "train"
     assert params["final_steps"] == 0
     assert params["tie_break"] == "first"
@@ -144,7 +145,8 @@ def test_validation_scores_are_recorded():
     assert len(scores) == FAST["n_generations"] and all(0 <= s <= 1 for s in scores)
 
 
-def test_frozen_modules_never_change_in_the_engine():
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_frozen_modules_never_change_in_the_engine(momentum):
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(0)
     net = PathNetwork(LinearModules(12, 8), 3, 6, device=torch.device("cpu"), generator=gen)
@@ -156,7 +158,8 @@ def test_frozen_modules_never_change_in_the_engine():
     y = torch.randint(0, 3, (256,))
     genotype = np.array([[1, 2], [0, 5], [3, 4]])  # overlaps the frozen modules
     train_pathways(net, [genotype], head, net.bind(X), y,
-                   TrainSettings(n_steps=20, batch_size=64, learning_rate=0.5), gen)
+                   TrainSettings(n_steps=20, batch_size=64, learning_rate=0.5,
+                                 momentum=momentum), gen)
     after = [p.weight for p in net.layers] + [p.bias for p in net.layers]
     for layer in range(3):
         for m in range(6):
@@ -203,9 +206,10 @@ def test_fit_transfer_freezes_the_best_source_path(transferred):
     assert np.mean(clf.predict_source(Xs) == ys) > 0.8
 
 
-def test_target_fit_reuses_and_never_changes_frozen_weights(transferred):
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_target_fit_reuses_and_never_changes_frozen_weights(transferred, momentum):
     src, (Xs, ys) = transferred
-    clf = clone(src)
+    clf = clone(src).set_params(momentum=momentum)
     before_state = _source_arrays(clf)
     before_source_pred = clf.predict_proba_source(Xs)
     Xt, yt = blobs(n=120, n_classes=4, seed=2)
@@ -226,7 +230,7 @@ def test_target_fit_reuses_and_never_changes_frozen_weights(transferred):
             assert any(np.array_equal(fw, blk) for blk in blocks)
     assert len(clf.classes_) == 4
     # the target model differs from one trained from scratch
-    scratch = PathNetClassifier(**FAST).fit(Xt, yt)
+    scratch = PathNetClassifier(**FAST, momentum=momentum).fit(Xt, yt)
     assert not np.array_equal(scratch.predict_proba(Xt), clf.predict_proba(Xt))
 
 
@@ -367,10 +371,10 @@ def test_engine_matches_the_autograd_reference_in_accuracy(monkeypatch):
 
 # -- training levers beyond the paper (issue 12) ----------------------------------
 def test_lever_defaults_reproduce_the_papers_training_exactly():
-    """weight_decay=0 and fitness="train" given explicitly: bit-identical to not giving them."""
+    """weight_decay=0, momentum=0, fitness="train"... given explicitly: bit-identical to not."""
     X, y = blobs()
     a = PathNetClassifier(**FAST).fit(X, y)
-    b = PathNetClassifier(**FAST, weight_decay=0.0, fitness="train", final_steps=0,
+    b = PathNetClassifier(**FAST, weight_decay=0.0, momentum=0.0, fitness="train", final_steps=0,
                           tie_break="first",
                           validation_fraction=0.5).fit(X, y)
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
@@ -640,3 +644,31 @@ def test_tie_break_loss_decides_ties_only_by_the_lower_training_loss():
         assert r_first["fitness"] == r_loss["fitness"]
         if r_first["winner"] != r_loss["winner"]:
             break
+
+
+# -- momentum ---------------------------------------------------------------------
+def test_momentum_fit_learns_is_reproducible_and_differs_from_plain_sgd():
+    X, y = blobs()
+    params = {**FAST, "learning_rate": 0.05, "momentum": 0.9, "final_steps": 4}
+    a = PathNetClassifier(**params).fit(X, y)
+    b = PathNetClassifier(**params).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    assert a.score(X, y) > 0.8
+    plain = PathNetClassifier(**{**params, "momentum": 0.0}).fit(X, y)
+    assert not np.allclose(plain.predict_proba(X), a.predict_proba(X), atol=1e-3)
+
+
+@pytest.mark.parametrize("momentum", [-0.1, 1.0, "a", float("nan"), True])
+def test_bad_momentum_raises_and_leaves_the_estimator_as_it_was(momentum):
+    import re
+
+    from conftest import fitted_state
+
+    X, y = blobs()
+    clf = PathNetClassifier(**FAST).fit(X, y).set_params(momentum=momentum)
+    before = fitted_state(clf)
+    with pytest.raises(ValueError, match=r"momentum must be a float in \[0, 1\).*got "
+                       + re.escape(repr(momentum))):
+        clf.fit(X, y)
+    assert fitted_state(clf) == before
+

@@ -8,8 +8,8 @@ from sklearn.base import clone
 from skpathnet import PathNetClassifier
 from skpathnet._threads import torch_threads
 from skpathnet.engine import (
-    ConvModules, Inputs, LinearModules, PathNetwork, Pathways, TaskHead, TrainSettings, forward,
-    train_pathways,
+    ConvModules, Inputs, LinearModules, MultiTargets, MultiTaskHeads, PathNetwork, Pathways,
+    TaskHead, TrainSettings, forward, minibatches, run_steps, train_multitask, train_pathways,
 )
 from skpathnet.plotting import plot_pathways
 from test_classifier import blobs
@@ -56,14 +56,21 @@ def images(n=48, size=8, n_classes=3, seed=0):
 
 
 # -- row space ------------------------------------------------------------------
+@pytest.mark.parametrize("levers", [{}, {"momentum": 0.9}, {"momentum": 0.9, "weight_decay": 0.5}],
+                         ids=["plain", "momentum", "momentum+decay"])
 @pytest.mark.parametrize("with_frozen", [False, True])
 @pytest.mark.parametrize("genotypes", [GENOTYPES[:1], GENOTYPES], ids=["serial", "parallel"])
-def test_row_space_training_equals_direct_training(with_frozen, genotypes):
-    """Exact in exact arithmetic: float32 weights within 1e-5, logits within 1e-4."""
+def test_row_space_training_equals_direct_training(with_frozen, genotypes, levers):
+    """Exact in exact arithmetic: float32 weights within 1e-5, logits within 1e-4.
+
+    With momentum too: the coefficients' dense velocity is a sum of
+    gradients, which lie in the row space (with weight decay, ``s * W_0``
+    decays and the velocity does not).
+    """
     gen = torch.Generator().manual_seed(1)
     X = torch.randn(40, 100, generator=gen)
     y = torch.randint(0, 3, (40,), generator=gen)
-    settings = TrainSettings(n_steps=12, batch_size=16, learning_rate=0.1)
+    settings = TrainSettings(n_steps=12, batch_size=16, learning_rate=0.1, **levers)
     results = {}
     for mode in ("direct", "row_space"):
         net, head = _network(LinearModules(100, 8), with_frozen)
@@ -113,13 +120,14 @@ def test_row_space_fit_matches_direct_fit(tournament):
                                [h["val_score"] for h in r.history_], atol=0.04)
 
 
-def test_row_space_transfer_never_changes_frozen_weights():
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_row_space_transfer_never_changes_frozen_weights(momentum):
     Xs, ys = blobs(n=40, n_features=100, seed=1)
     src = PathNetClassifier(**WIDE).fit_transfer(Xs, ys)
     before = src.predict_proba_source(Xs)
     frozen = [a.copy() for w_b in src._source_state["frozen"][1] for a in w_b]
     Xt, yt = blobs(n=40, n_features=100, n_classes=4, seed=2)
-    clf = clone(src).fit(Xt, yt)
+    clf = clone(src).set_params(momentum=momentum).fit(Xt, yt)
     assert clf.first_layer_ == "row_space"
     for a, b in zip(frozen, [a for w_b in clf._source_state["frozen"][1] for a in w_b]):
         np.testing.assert_array_equal(a, b)
@@ -191,13 +199,14 @@ def test_conv_fit_learns_and_is_reproducible(tournament):
     assert a.score(X, y) > 0.6  # 3 classes: chance is 1/3
 
 
-def test_conv_transfer_keeps_frozen_modules_bit_identical():
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_conv_transfer_keeps_frozen_modules_bit_identical(momentum):
     Xs, ys = images(seed=1)
     src = PathNetClassifier(**CONV).fit_transfer(Xs, ys)
     before = src.predict_proba_source(Xs)
     frozen = [a.copy() for w_b in src._source_state["frozen"][1] for a in w_b]
     Xt, yt = images(seed=2)
-    clf = clone(src).fit(Xt, yt, X_val=Xt[:10], y_val=yt[:10])
+    clf = clone(src).set_params(momentum=momentum).fit(Xt, yt, X_val=Xt[:10], y_val=yt[:10])
     assert clf.frozen_modules_ is src.frozen_modules_
     for a, b in zip(frozen, [a for w_b in clf._source_state["frozen"][1] for a in w_b]):
         np.testing.assert_array_equal(a, b)
@@ -316,3 +325,78 @@ def test_row_space_weight_decay_needs_the_w0_scale():
     with pytest.raises(ValueError, match="enable_w0_scale"):
         linear_sgd_step(pw, head, inputs.rows(idx), torch.zeros(8, dtype=torch.long), idx, 0.1,
                         weight_decay=0.1)
+
+
+# -- momentum ---------------------------------------------------------------------
+def _leaves(pathways, head):
+    return [t for layer in pathways.layers if layer.trainable is not None
+            for t in layer.trainable] + [head.weight, head.bias]
+
+
+@pytest.mark.parametrize("genotypes", [GENOTYPES[:1], GENOTYPES], ids=["serial", "parallel"])
+@pytest.mark.parametrize("kind", ["linear", "conv"])
+def test_momentum_steps_equal_torch_sgd_with_momentum(kind, genotypes):
+    """run_steps with momentum is torch.optim.SGD(momentum=mu) on the same pathways and batches.
+
+    The hand-written step (linear) and the autograd step (conv), frozen
+    modules loaded; two calls of run_steps, each starting from zero velocity
+    (a fresh optimizer per call in the reference).
+    """
+    mu, lr = 0.9, 0.1
+    gen = torch.Generator().manual_seed(3)
+    if kind == "linear":
+        modules = LinearModules(12, 8)
+        X = torch.randn(40, 12, generator=gen)
+        y = torch.randint(0, 3, (40,), generator=gen)
+    else:
+        modules = ConvModules((3, 8, 8), 4, 3)
+        X, y = (torch.from_numpy(a) for a in images(n=40, seed=3))
+        X = X.reshape(40, -1)
+    settings = TrainSettings(n_steps=4, batch_size=16, learning_rate=lr, momentum=mu)
+    (ours_net, ours_head), (ref_net, ref_head), (plain_net, plain_head) = (
+        _network(modules, with_frozen=True) for _ in range(3))
+    ours, ref = Pathways.gather(ours_net, genotypes), Pathways.gather(ref_net, genotypes)
+    plain = Pathways.gather(plain_net, genotypes)
+    inputs, plain_inputs = ours_net.bind(X), plain_net.bind(X)
+    params = _leaves(ref, ref_head)
+    for call in range(2):
+        run_steps(ours, ours_head, inputs, y, settings, torch.Generator().manual_seed(call))
+        run_steps(plain, plain_head, plain_inputs, y, TrainSettings(n_steps=4, batch_size=16,
+                  learning_rate=lr), torch.Generator().manual_seed(call))
+        optimizer = torch.optim.SGD(params, lr=lr, momentum=mu)
+        for idx in minibatches(len(X), settings.n_steps, settings.batch_size,
+                               torch.Generator().manual_seed(call), CPU):
+            optimizer.zero_grad()
+            with torch.enable_grad():
+                for p in params:
+                    p.requires_grad_(True)
+                logits = forward(ref, ref_head, Inputs(X[idx]))
+                target = y[idx].repeat(len(genotypes))  # sum over pathways of mean losses
+                loss = torch.nn.functional.cross_entropy(logits, target, reduction="sum")
+                (loss / len(idx)).backward()
+            optimizer.step()
+            for p in params:
+                p.requires_grad_(False)
+    for a, b, c in zip(_leaves(ours, ours_head), params, _leaves(plain, plain_head)):
+        torch.testing.assert_close(a, b.detach(), rtol=1e-4, atol=1e-5)
+        assert not torch.allclose(a, c, rtol=1e-3, atol=1e-4)  # momentum does something
+    for a_layer, b_layer in zip(ours.layers, ref.layers):
+        if a_layer.fixed is not None:
+            for a, b in zip(a_layer.fixed, b_layer.fixed):
+                assert torch.equal(a, b)
+    ours.scatter()
+    fresh, _ = _network(modules, with_frozen=True)
+    for layer, idx in enumerate(FROZEN):
+        assert torch.equal(ours_net.layers[layer].weight[idx], fresh.layers[layer].weight[idx])
+        assert torch.equal(ours_net.layers[layer].bias[idx], fresh.layers[layer].bias[idx])
+
+
+def test_multitask_training_rejects_momentum():
+    """The multi-task steps are plain SGD: momentum is refused, not ignored."""
+    net, head = _network(LinearModules(12, 8), with_frozen=False)
+    X = torch.randn(20, 12)
+    targets = MultiTargets(torch.randint(0, 3, (20,)))
+    with pytest.raises(ValueError, match="momentum"):
+        train_multitask(net, GENOTYPES[:1], MultiTaskHeads(head), net.bind(X), targets,
+                        TrainSettings(n_steps=2, batch_size=8, momentum=0.5),
+                        torch.Generator().manual_seed(0))

@@ -24,18 +24,19 @@ from ._modules import ConvModules, LinearModules, Params
 from ._network import Inputs, PathNetwork, RowSpace, TaskHead, active_modules
 from ._pathway import GatheredLayer, LayerState, Pathways, forward
 from ._sgd import (
-    TrainSettings, autograd_sgd_step, heldout_accuracy, heldout_trainer, linear_backward,
-    linear_sgd_step, minibatches, run_steps, step_for, train_pathways, training_loss,
+    TrainSettings, Velocities, autograd_sgd_step, heldout_accuracy, heldout_trainer,
+    linear_backward, linear_sgd_step, minibatches, run_steps, sgd_update, step_for,
+    train_pathways, training_loss,
 )
 
 __all__ = [
     "ConvModules", "EvolutionSettings", "GatheredLayer", "Inputs", "LayerState",
     "LinearModules", "MultiTargets", "MultiTaskCounts", "MultiTaskHeads", "Params",
     "PathNetwork", "Pathways", "RowSpace", "TaskHead",
-    "TrainSettings", "active_modules", "autograd_sgd_step", "evolve", "forward",
+    "TrainSettings", "Velocities", "active_modules", "autograd_sgd_step", "evolve", "forward",
     "heldout_accuracy", "heldout_trainer", "linear_backward", "linear_sgd_step", "minibatches",
     "multitask_autograd_step",
     "multitask_fitness", "multitask_loss", "multitask_sgd_step", "multitask_step_for", "mutate",
-    "random_genotype", "run_steps", "step_for", "train_multitask", "train_pathways",
+    "random_genotype", "run_steps", "sgd_update", "step_for", "train_multitask", "train_pathways",
     "training_loss",
 ]

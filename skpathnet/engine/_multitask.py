@@ -375,7 +375,18 @@ def train_multitask(network, genotypes, heads, inputs, targets, settings, genera
     -------
     fitness : list of float, length P
         :func:`multitask_fitness` of the counts before each step's update.
+
+    Raises
+    ------
+    ValueError
+        If ``settings.momentum`` is set: the multi-task steps are plain SGD.
     """
+    if settings.momentum:
+        raise ValueError(
+            f"train_multitask trains with plain SGD only; got TrainSettings(momentum="
+            f"{settings.momentum!r}). Use momentum=0.0 (momentum is a PathNetClassifier "
+            f"parameter, not a MultiTaskPathNetClassifier one)."
+        )
     pathways = Pathways.gather(network, list(genotypes))
     step = step or multitask_step_for(pathways)
     total = None

@@ -5,7 +5,9 @@ each layer's update is one fused ``addmm_`` (``W -= lr * h.T @ dz``), or in
 row-space mode one ``index_add_`` of the batch's coefficient rows, with no
 autograd graph and no gradient buffers. Convolutional modules use autograd
 (:func:`autograd_sgd_step`) on the gathered leaf tensors, then the same plain
-SGD update. Both run the one :func:`~._pathway.forward`.
+SGD update. Both run the one :func:`~._pathway.forward`. With
+``TrainSettings.momentum`` every update goes through heavy-ball
+:class:`Velocities` instead (one rule, :func:`sgd_update`, for all steps).
 """
 
 from dataclasses import dataclass
@@ -17,8 +19,9 @@ from ._modules import LinearModules
 from ._pathway import Pathways, forward
 
 __all__ = [
-    "TrainSettings", "autograd_sgd_step", "heldout_accuracy", "heldout_trainer", "linear_backward",
-    "linear_sgd_step", "minibatches", "run_steps", "step_for", "train_pathways", "training_loss",
+    "TrainSettings", "Velocities", "autograd_sgd_step", "heldout_accuracy", "heldout_trainer",
+    "linear_backward", "linear_sgd_step", "minibatches", "run_steps", "sgd_update", "step_for",
+    "train_pathways", "training_loss",
 ]
 
 
@@ -39,12 +42,88 @@ class TrainSettings:
         biases) of the trained modules and of the head: each step is
         ``W <- (1 - lr * weight_decay) * W - lr * grad``, the gradient taken
         at the weights before the step. 0.0: plain SGD, as in the paper.
+    momentum : float, default=0.0
+        ``mu`` in ``[0, 1)``, heavy-ball momentum (Polyak 1964; the form of
+        :class:`torch.optim.SGD` with ``dampening=0``, no Nesterov): per step
+        ``v <- mu * v + grad; p <- p - lr * v`` for every trainable gathered
+        module weight and bias and the head's. The velocities ``v`` start at
+        zero at the start of each call of :func:`train_pathways` (or
+        :func:`run_steps`): each pathway's ``T`` steps of a tournament, and
+        the final steps, start with a fresh optimizer state, so nothing is
+        stored in the network. Weight decay stays decoupled from the
+        velocity, ``W <- (1 - lr * weight_decay) * W - lr * v`` (as SGDW,
+        Loshchilov & Hutter 2019; unlike ``torch.optim.SGD(weight_decay=)``,
+        which adds ``weight_decay * W`` to the gradient). Exact in row-space
+        mode: the velocity of the coefficients ``C`` is a sum of gradients,
+        which all lie in the row space. 0.0: plain SGD, as in the paper
+        (Nguyen et al. 2020, Sec. 3.3), with no velocity allocated.
     """
 
     n_steps: int
     batch_size: int = 64
     learning_rate: float = 0.02
     weight_decay: float = 0.0
+    momentum: float = 0.0
+
+
+class Velocities:
+    """Heavy-ball velocity buffers for one run of SGD steps (:func:`run_steps`).
+
+    A buffer is allocated, as zeros of the parameter's shape, the first time
+    :func:`sgd_update` updates that parameter (so in row-space mode layer 1's
+    buffer has the shape of the coefficients ``C``, (n_train, U * H)), and is
+    found again by the parameter's identity: the gathered tensors and the
+    head must stay the same objects for the object's lifetime (they do
+    within :func:`run_steps`).
+
+    Parameters
+    ----------
+    momentum : float
+        ``mu``, in ``[0, 1)`` (see :class:`TrainSettings`).
+    """
+
+    def __init__(self, momentum):
+        self.momentum = float(momentum)
+        self._buffers = {}  # id(param) -> (param, velocity); param kept alive for its id
+
+    def __len__(self):
+        return len(self._buffers)
+
+    def of(self, param):
+        """The velocity of ``param``: a tensor of its shape, zeros on first use."""
+        entry = self._buffers.get(id(param))
+        if entry is None:
+            entry = self._buffers[id(param)] = (param, torch.zeros_like(param))
+        return entry[1]
+
+
+def sgd_update(param, add_grad, learning_rate, velocities=None):
+    """Update ``param`` in place: plain SGD, or heavy ball with ``velocities``.
+
+    The one update rule of every step (:func:`linear_sgd_step`,
+    :func:`linear_backward`, :func:`autograd_sgd_step`). The gradient is
+    given as a function, so that each step keeps its fused form (``addmm_``,
+    ``index_add_``) and never materialises it in plain SGD.
+
+    Parameters
+    ----------
+    param : torch.Tensor
+        Updated in place.
+    add_grad : callable
+        ``add_grad(t, alpha)`` adds ``alpha * grad`` to ``t`` in place, where
+        ``grad`` has the shape of ``param``.
+    learning_rate : float
+    velocities : Velocities or None, default=None
+        None: ``p <- p - lr * grad`` (``add_grad(param, -lr)``, the plain
+        SGD step bit for bit). Else ``v <- mu * v + grad; p <- p - lr * v``.
+    """
+    if velocities is None:
+        add_grad(param, -learning_rate)
+        return
+    v = velocities.of(param)
+    v.mul_(velocities.momentum)
+    add_grad(v, 1.0)
+    param.sub_(v, alpha=learning_rate)
 
 
 def minibatches(n_samples, n_steps, batch_size, generator, device):
@@ -78,7 +157,8 @@ def _correct(pathways, logits, targets, batch):
     return hits.sum() if pathways.n_pathways == 1 else hits.view(-1, batch).sum(1)
 
 
-def linear_backward(pathways, trace, dh, index, learning_rate, *, weight_decay=0.0):
+def linear_backward(pathways, trace, dh, index, learning_rate, *, weight_decay=0.0,
+                    velocities=None):
     """Backpropagate a feature gradient through linear pathways; SGD-update them in place.
 
     The part of :func:`linear_sgd_step` below the head, shared with the
@@ -104,6 +184,10 @@ def linear_backward(pathways, trace, dh, index, learning_rate, *, weight_decay=0
         row-space mode ``W = s * W_0 + X.T @ C`` stays exact by scaling the
         coefficients ``C`` and the per-module factor ``s`` of ``W_0``
         (:attr:`Pathways.w0_scale`).
+    velocities : Velocities or None, default=None
+        Heavy-ball momentum (see :class:`TrainSettings`); None: plain SGD.
+        In row-space mode the velocity of ``C`` is dense, (n_train, U * H):
+        ``v.mul_(mu).index_add_(0, index, dz); C.sub_(v, alpha=lr)``.
     """
     P, batch = pathways.n_pathways, len(index)
     decay = 1.0 - learning_rate * weight_decay
@@ -146,13 +230,18 @@ def linear_backward(pathways, trace, dh, index, learning_rate, *, weight_decay=0
                                      "before the pathways are gathered.")
                 pathways.w0_scale.mul_(decay)  # W = s * W_0 + X.T @ C: scale s and C
         if shared and pathways.row_space:
-            weight.index_add_(0, index, dz, alpha=-learning_rate)  # C[b] -= lr * dz
+            def add_grad(t, alpha, dz=dz):  # t[b] += alpha * dz: C, or its dense velocity
+                t.index_add_(0, index, dz, alpha=alpha)
         else:
-            weight.addmm_(h_in.T, dz, alpha=-learning_rate)
-        bias.add_(dz.sum(0), alpha=-learning_rate)
+            def add_grad(t, alpha, h_in=h_in, dz=dz):
+                t.addmm_(h_in.T, dz, alpha=alpha)
+        sgd_update(weight, add_grad, learning_rate, velocities)
+        sgd_update(bias, lambda t, alpha, dz=dz: t.add_(dz.sum(0), alpha=alpha), learning_rate,
+                   velocities)
 
 
-def linear_sgd_step(pathways, head, inputs, target, index, learning_rate, *, weight_decay=0.0):
+def linear_sgd_step(pathways, head, inputs, target, index, learning_rate, *, weight_decay=0.0,
+                    velocities=None):
     """One plain-SGD step of linear pathways and their head, in place.
 
     The loss is the sum over pathways of each pathway's mean cross-entropy.
@@ -175,6 +264,10 @@ def linear_sgd_step(pathways, head, inputs, target, index, learning_rate, *, wei
     weight_decay : float, default=0.0
         L2 penalty on the weights of the modules and the head (see
         :class:`TrainSettings`); 0.0: plain SGD.
+    velocities : Velocities or None, default=None
+        Heavy-ball momentum of the modules and the head (see
+        :class:`TrainSettings`), kept across the steps of one
+        :func:`run_steps`; None: plain SGD.
 
     Returns
     -------
@@ -194,22 +287,26 @@ def linear_sgd_step(pathways, head, inputs, target, index, learning_rate, *, wei
     dh = grad @ head.weight.T
     if weight_decay:
         head.weight.mul_(1.0 - learning_rate * weight_decay)
-    head.weight.addmm_(features.T, grad, alpha=-learning_rate)
-    head.bias.add_(grad.sum(0), alpha=-learning_rate)
-    linear_backward(pathways, trace, dh, index, learning_rate, weight_decay=weight_decay)
+    sgd_update(head.weight, lambda t, alpha: t.addmm_(features.T, grad, alpha=alpha),
+               learning_rate, velocities)
+    sgd_update(head.bias, lambda t, alpha: t.add_(grad.sum(0), alpha=alpha), learning_rate,
+               velocities)
+    linear_backward(pathways, trace, dh, index, learning_rate, weight_decay=weight_decay,
+                    velocities=velocities)
     return correct
 
 
 def autograd_sgd_step(pathways, head, inputs, target, index, learning_rate, *,
-                      weight_decay=0.0):
+                      weight_decay=0.0, velocities=None):
     """One plain-SGD step through torch autograd (any module type, direct mode).
 
     Same loss, arguments and return value as :func:`linear_sgd_step`: the
     gradients of the gathered trainable leaves and of the head are taken
     with :func:`torch.autograd.grad`, then ``p -= lr * grad`` (with
     ``weight_decay``, weights, not biases, are first scaled by
-    ``1 - lr * weight_decay``). Frozen modules do not require gradients and
-    stay bit-identical.
+    ``1 - lr * weight_decay``; with ``velocities``, the heavy-ball update of
+    :func:`sgd_update`). Frozen modules do not require gradients and stay
+    bit-identical.
 
     Raises
     ------
@@ -238,7 +335,7 @@ def autograd_sgd_step(pathways, head, inputs, target, index, learning_rate, *,
         for k, (p, g) in enumerate(zip(params, grads)):
             if weight_decay and k % 2 == 0:  # (weight, bias) pairs: weights decay
                 p.mul_(1.0 - learning_rate * weight_decay)
-            p.sub_(g, alpha=learning_rate)
+            sgd_update(p, lambda t, alpha, g=g: t.add_(g, alpha=alpha), learning_rate, velocities)
     return _correct(pathways, logits.detach(), targets, batch)
 
 
@@ -264,7 +361,10 @@ def run_steps(pathways, head, inputs, y, settings, generator, *, step=None, rows
         On the device of ``inputs`` for the mini-batch shuffles.
     step : callable, default=None
         ``step(pathways, head, inputs, target, index, learning_rate)``;
-        default :func:`step_for`.
+        default :func:`step_for`. It also gets ``weight_decay=`` when
+        ``settings.weight_decay`` is set and ``velocities=`` (fresh
+        :class:`Velocities`, zero at the start of this call) when
+        ``settings.momentum`` is.
     rows : torch.Tensor of shape (n_rows,), int64, default=None
         Train on these rows of ``inputs`` only (mini-batches are drawn from
         them, e.g. to keep a held-out part out of training); None: all rows.
@@ -279,6 +379,8 @@ def run_steps(pathways, head, inputs, y, settings, generator, *, step=None, rows
     step = step or step_for(pathways)
     # only passed when set, so steps without the keyword (multi-task) keep working
     extra = {"weight_decay": settings.weight_decay} if settings.weight_decay else {}
+    if settings.momentum:
+        extra["velocities"] = Velocities(settings.momentum)  # fresh: v = 0 for each call
     correct, seen = 0, 0
     n_rows = inputs.n_rows if rows is None else len(rows)
     with torch.no_grad():
