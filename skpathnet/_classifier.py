@@ -35,9 +35,10 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
     and freezes the best pathway of each; a later :meth:`fit` on the target
     corpus re-initialises every other parameter and evolves a new population
     in which the frozen pathways are always active, with a new final layer,
-    as in Nguyen et al. [2]_ (Sec. 3.3). The transferred knowledge survives
-    :func:`sklearn.base.clone`, so ``cross_validate`` and ``GridSearchCV``
-    use it in every fold.
+    as in Nguyen et al. [2]_ (Sec. 3.3), or, with ``frozen="genes"``,
+    available to the new pathways' genes as in Fernando et al. [1]_. The
+    transferred knowledge survives :func:`sklearn.base.clone`, so
+    ``cross_validate`` and ``GridSearchCV`` use it in every fold.
 
     Each source keeps its final layer, and :meth:`predict_source` scores a
     source task with its frozen pathway, which target training cannot
@@ -112,6 +113,23 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         A mutating gene moves by an integer drawn uniformly from
         ``[-mutation_shift, mutation_shift]``, wrapping modulo ``n_modules``
         (Fernando et al. 2017, Sec. 2: [-2, 2]).
+    frozen : {"always", "genes"}, default="always"
+        How the modules frozen by :meth:`fit_transfer` enter the pathways of
+        a later task (the target of :meth:`fit`, and the second and later
+        sources of :meth:`fit_transfer`); no effect without them. "always":
+        every frozen module is active in every pathway, averaged with the
+        pathway's trainable modules (Nguyen et al. 2020, Sec. 3.3 and
+        Fig. 22: "always activated during evolving on the destination
+        task"); with two sources, up to ``2 * n_active`` frozen modules per
+        layer are averaged with at most ``n_active`` trainable ones.
+        "genes": the fixed modules of the sources' best pathways are
+        *available*: a frozen module is active in a pathway only when one of
+        its genes selects it, and a layer averages the distinct modules its
+        genes select, trainable or frozen (Fernando et al. 2017, Sec. 2 and
+        the transfer experiments). Evolution then decides whether the source
+        features help; a pathway may use no frozen module at all, i.e. fall
+        back to scratch-like learning. Frozen modules are never updated in
+        either mode, and :meth:`predict_source` is unchanged.
     tournament : {"serial", "parallel"}, default="serial"
         How the two pathways of a binary tournament are trained. "serial":
         one after the other, the second starting from the modules the first
@@ -317,6 +335,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         n_steps=None,
         mutation_rate=None,
         mutation_shift=2,
+        frozen="always",
         tournament="serial",
         weight_decay=0.0,
         momentum=0.0,
@@ -345,6 +364,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         self.n_steps = n_steps
         self.mutation_rate = mutation_rate
         self.mutation_shift = mutation_shift
+        self.frozen = frozen
         self.tournament = tournament
         self.weight_decay = weight_decay
         self.momentum = momentum
@@ -373,8 +393,9 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         """Evolve pathways on (X, y) and keep the best one.
 
         If :meth:`fit_transfer` ran before (on this estimator or on the one
-        it was cloned from), the frozen source pathways are always active
-        and never updated.
+        it was cloned from), the frozen source pathways are never updated;
+        they are always active, or with ``frozen="genes"`` active where a
+        pathway's genes select them.
 
         Parameters
         ----------
@@ -543,7 +564,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         )
         modules = self._module_type(X_t.shape[1])
         network = PathNetwork(modules, self.n_layers, self.n_modules, device=device,
-                              generator=init)
+                              generator=init, frozen_mode=getattr(self, "frozen", "always"))
         if frozen is not None:
             network.load_frozen(*frozen)
         head = TaskHead(modules.n_outputs, n_classes, device=device, generator=init)
@@ -735,6 +756,12 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
                 and 0 < fraction < 1):
             raise ValueError(
                 f"validation_fraction must be a float in (0, 1); got {fraction!r}."
+            )
+        frozen = getattr(self, "frozen", "always")
+        if not (isinstance(frozen, str) and frozen in ("always", "genes")):
+            raise ValueError(
+                f'frozen must be "always" (frozen modules active in every pathway) or "genes" '
+                f"(active where a pathway's genes select them); got {frozen!r}."
             )
         if self.tournament not in ("serial", "parallel"):
             raise ValueError(

@@ -33,9 +33,9 @@ CONV = dict(module="conv", n_channels=4, n_generations=6, population_size=3, n_m
             random_state=0)
 
 
-def _network(modules, with_frozen, seed=0):
+def _network(modules, with_frozen, seed=0, frozen_mode="always"):
     g = torch.Generator().manual_seed(seed)
-    net = PathNetwork(modules, 3, 6, device=CPU, generator=g)
+    net = PathNetwork(modules, 3, 6, device=CPU, generator=g, frozen_mode=frozen_mode)
     if with_frozen:
         net.load_frozen(FROZEN, net.module_state(FROZEN))
     return net, TaskHead(modules.n_outputs, 3, device=CPU, generator=g)
@@ -400,3 +400,132 @@ def test_multitask_training_rejects_momentum():
         train_multitask(net, GENOTYPES[:1], MultiTaskHeads(head), net.bind(X), targets,
                         TrainSettings(n_steps=2, batch_size=8, momentum=0.5),
                         torch.Generator().manual_seed(0))
+
+
+# -- frozen modules available to genes (frozen_mode="genes") ----------------------
+# Against FROZEN = [[1, 4], [0], [2, 3]]: no frozen gene; frozen 1, 0 alone, 3 (with 4);
+# frozen modules only.
+AVOIDING = np.array([[0, 2], [1, 5], [0, 5]])
+SELECTING = np.array([[1, 2], [0, 0], [3, 4]])
+ONLY_FROZEN = np.array([[4, 1], [0, 0], [2, 2]])
+
+
+def _trainables(net):
+    """Every trainable tensor of a network: stacked modules and row-space coefficients."""
+    return _stacked(net) + ([net.coef.clone()] if net.coef is not None else [])
+
+
+@pytest.mark.parametrize("first_layer", ["direct", "row_space"])
+def test_frozen_genes_pathway_without_frozen_genes_is_the_pathway_without_frozen_modules(
+        first_layer):
+    """Bit-identical logits, before and after training, to a network with nothing frozen."""
+    X = torch.randn(30, 100, generator=torch.Generator().manual_seed(0))
+    y = torch.randint(0, 3, (30,), generator=torch.Generator().manual_seed(1))
+    settings = TrainSettings(n_steps=6, batch_size=8, learning_rate=0.1)
+    logits, weights = [], []
+    for with_frozen in (True, False):
+        net, head = _network(LinearModules(100, 8), with_frozen, frozen_mode="genes")
+        inputs = net.bind(X, first_layer=first_layer)
+        pathways = Pathways.gather(net, [AVOIDING])
+        assert all(layer.fixed is None for layer in pathways.layers)
+        logits.append(pathways.logits(inputs, head))
+        train_pathways(net, [AVOIDING], head, inputs, y, settings,
+                       torch.Generator().manual_seed(2))
+        logits.append(Pathways.gather(net, [AVOIDING]).logits(inputs, head))
+        weights.append(_trainables(net) + [head.weight, head.bias])
+    assert torch.equal(logits[0], logits[2]) and torch.equal(logits[1], logits[3])
+    assert all(torch.equal(a, b) for a, b in zip(*weights))
+    always, head = _network(LinearModules(100, 8), True)
+    assert not torch.allclose(Pathways.gather(always, [AVOIDING]).logits(X, head), logits[2])
+
+
+@pytest.mark.parametrize("first_layer", ["direct", "row_space"])
+def test_frozen_genes_pathway_averages_the_modules_its_genes_select(first_layer):
+    """Each layer: the mean ReLU output of the distinct modules of its genes, frozen or not."""
+    net, head = _network(LinearModules(100, 8), True, frozen_mode="genes")
+    X = torch.randn(30, 100, generator=torch.Generator().manual_seed(0))
+    h = X
+    for layer, genes in enumerate(SELECTING):
+        w, b = net.layers[layer]
+        h = torch.stack([torch.relu(h @ w[m] + b[m]) for m in np.unique(genes)]).mean(0)
+    expected = h @ head.weight + head.bias
+    inputs = net.bind(X, first_layer=first_layer)
+    assert inputs.frozen_sum is None and inputs.frozen_outputs.shape == (30, 2, 8)
+    pathways = Pathways.gather(net, [SELECTING])
+    assert [layer.n_fixed for layer in pathways.layers] == [1, 1, 1]
+    assert [layer.count for layer in pathways.layers] == [2, 1, 2]
+    assert pathways.layers[1].trainable is None
+    torch.testing.assert_close(pathways.logits(inputs, head), expected, rtol=1e-5, atol=1e-5)
+    encoded = net.encode(X[:7])  # new rows, as for the validation set in row-space mode
+    torch.testing.assert_close(pathways.logits(encoded, head), expected[:7], rtol=1e-5,
+                               atol=1e-5)
+    net.materialize()
+    torch.testing.assert_close(Pathways.gather(net, [SELECTING]).logits(X, head), expected,
+                               rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("genotypes", [[SELECTING], [SELECTING, AVOIDING, ONLY_FROZEN]],
+                         ids=["serial", "parallel"])
+def test_frozen_genes_row_space_training_equals_direct_training(genotypes):
+    """As test_row_space_training_equals_direct_training, with frozen_mode="genes"."""
+    gen = torch.Generator().manual_seed(1)
+    X = torch.randn(40, 100, generator=gen)
+    y = torch.randint(0, 3, (40,), generator=gen)
+    settings = TrainSettings(n_steps=12, batch_size=16, learning_rate=0.1)
+    results = {}
+    for mode in ("direct", "row_space"):
+        net, head = _network(LinearModules(100, 8), True, frozen_mode="genes")
+        inputs = net.bind(X, first_layer=mode)
+        fitness = []
+        for g in range(3):
+            fitness += train_pathways(net, genotypes, head, inputs, y, settings,
+                                      torch.Generator().manual_seed(g))
+        net.materialize()
+        logits = Pathways.gather(net, genotypes).logits(X, head)
+        results[mode] = (net, fitness, logits)
+    (nd, fd, ld), (nr, fr, lr) = results["direct"], results["row_space"]
+    assert fd == fr
+    for a, b in zip(_stacked(nd), _stacked(nr)):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(ld, lr, rtol=1e-4, atol=1e-4)
+    fresh, _ = _network(LinearModules(100, 8), True)
+    for net in (nd, nr):
+        for layer, idx in enumerate(FROZEN):
+            assert torch.equal(net.layers[layer].weight[idx], fresh.layers[layer].weight[idx])
+            assert torch.equal(net.layers[layer].bias[idx], fresh.layers[layer].bias[idx])
+
+
+@pytest.mark.parametrize("first_layer", ["direct", "row_space"])
+def test_frozen_genes_parallel_pathways_are_the_serial_ones_side_by_side(first_layer):
+    """P = 3 gathered together: each one's own logits, and one SGD step is the sum of theirs.
+
+    The parallel loss is the sum of the pathways' losses, so from the same
+    parameters its update is the sum of each pathway's own (P = 1) update;
+    in direct mode the hand-written backward also equals autograd's.
+    """
+    from skpathnet.engine import autograd_sgd_step, linear_sgd_step
+
+    genotypes = [SELECTING, AVOIDING, ONLY_FROZEN]
+    X = torch.randn(24, 100, generator=torch.Generator().manual_seed(0))
+    y = torch.randint(0, 3, (24,), generator=torch.Generator().manual_seed(1))
+    idx = torch.arange(3, 19)
+
+    def step(genotypes, step_fn=linear_sgd_step):
+        net, head = _network(LinearModules(100, 8), True, frozen_mode="genes")
+        inputs = net.bind(X, first_layer=first_layer)
+        before = _trainables(net) + [head.weight.clone(), head.bias.clone()]
+        pathways = Pathways.gather(net, genotypes)
+        logits = pathways.logits(inputs, head)
+        step_fn(pathways, head, inputs.rows(idx), y[idx].repeat(1), idx, 0.1)
+        pathways.scatter()
+        after = _trainables(net) + [head.weight, head.bias]
+        return logits, [a - b for a, b in zip(after, before)]
+
+    logits, delta = step(genotypes)
+    alone = [step([g]) for g in genotypes]
+    torch.testing.assert_close(logits, torch.cat([lg for lg, _ in alone]), rtol=1e-5, atol=1e-5)
+    for k, d in enumerate(delta):
+        torch.testing.assert_close(d, sum(a[k] for _, a in alone), rtol=1e-4, atol=1e-6)
+    if first_layer == "direct":
+        for d, a in zip(delta, step(genotypes, autograd_sgd_step)[1]):
+            torch.testing.assert_close(d, a, rtol=1e-4, atol=1e-6)

@@ -45,3 +45,94 @@ def test_clip_posteriors_are_segment_means(make):
                                rtol=1e-6)
     np.testing.assert_array_equal(clf.predict(clips), clf.classes_[clf.predict_proba(clips).argmax(1)])
     np.testing.assert_array_equal(clf.predict_segments(clips), clf.classes_[seg.argmax(1)])
+
+
+# -- frozen="always" | "genes" ------------------------------------------------------
+# 40 rows of 100 features: first_layer="auto" trains in the row space.
+TRANSFER = dict(n_generations=6, population_size=4, n_modules=6, n_active=2, n_units=8,
+                learning_rate=0.05, n_steps=6, batch_size=16, n_threads=1, random_state=0)
+
+
+def _sources():
+    (X1, y1), (X2, y2) = blobs(n=40, n_features=100, seed=1), blobs(n=40, n_features=100, seed=3)
+    return [X1, X2], [y1, y2]
+
+
+@pytest.mark.parametrize("first_layer", ["direct", "auto"])
+@pytest.mark.parametrize("tournament", ["serial", "parallel"])
+def test_frozen_always_is_the_default_and_genes_changes_nothing_without_transfer(
+        tournament, first_layer):
+    from conftest import fitted_state
+
+    params = {**TRANSFER, "tournament": tournament, "first_layer": first_layer}
+    assert PathNetClassifier().get_params()["frozen"] == "always"
+    Xs, ys = _sources()
+    Xt, yt = blobs(n=40, n_features=100, n_classes=4, seed=2)
+    default, always = (PathNetClassifier(**params, **extra).fit_transfer(Xs, ys)
+                       .fit(Xt, yt, X_val=Xt[:10], y_val=yt[:10])
+                       for extra in ({}, {"frozen": "always"}))
+    assert fitted_state(default) == fitted_state(always)  # history_, predictions, state
+    np.testing.assert_array_equal(default.predict_proba(Xt), always.predict_proba(Xt))
+    # without fit_transfer there is nothing frozen: "genes" is the same fit
+    scratch, genes = (PathNetClassifier(**params, frozen=f).fit(Xt, yt)
+                      for f in ("always", "genes"))
+    assert fitted_state(genes) == {**fitted_state(scratch), "frozen": fitted_state(genes)["frozen"]}
+
+
+@pytest.mark.parametrize("tournament", ["serial", "parallel"])
+def test_frozen_genes_transfer_keeps_frozen_modules_and_source_predictions(tournament):
+    """Bit-identical frozen modules and source answers; row space equals direct training."""
+    from sklearn.base import clone
+
+    from skpathnet.plotting import plot_pathways
+
+    Xs, ys = _sources()
+    Xt, yt = blobs(n=40, n_features=100, n_classes=4, seed=2)
+    fits = {}
+    for first_layer in ("direct", "row_space"):
+        src = PathNetClassifier(**TRANSFER, tournament=tournament, first_layer=first_layer,
+                                frozen="genes").fit_transfer(Xs, ys)
+        before = [src.predict_proba_source(X, source=k) for k, X in enumerate(Xs)]
+        layers, modules = src._source_state["frozen"]
+        frozen = [(w.copy(), b.copy()) for w, b in modules]
+        clf = clone(src).fit(Xt, yt, X_val=Xt[:10], y_val=yt[:10])
+        assert clf.get_params()["frozen"] == "genes" and clf.first_layer_ == first_layer
+        assert clf.frozen_modules_ is src.frozen_modules_
+        for (w, b), (w1, b1) in zip(frozen, clf._source_state["frozen"][1]):
+            np.testing.assert_array_equal(w, w1)
+            np.testing.assert_array_equal(b, b1)
+        for k, X in enumerate(Xs):
+            np.testing.assert_array_equal(before[k], clf.predict_proba_source(X, source=k))
+        # the best pathway averages its distinct genes' modules; the frozen ones it
+        # selects (last in its saved layers) are the frozen weights, bit for bit
+        n_selected = 0
+        for genes, idx, (w, b), state in zip(clf.best_path_, layers, frozen,
+                                             clf._target_state["pathway"]):
+            assert state.count == len(np.unique(genes))
+            pos = np.flatnonzero(np.isin(idx, genes))
+            n_selected += len(pos)
+            if len(pos):
+                H = TRANSFER["n_units"]
+                np.testing.assert_array_equal(
+                    state.weight[:, -len(pos) * H:],
+                    w[pos].transpose(1, 0, 2).reshape(w.shape[1], -1))
+                np.testing.assert_array_equal(state.bias[-len(pos) * H:], b[pos].reshape(-1))
+        assert n_selected > 0  # the check above ran
+        assert plot_pathways(clf) is not None
+        fits[first_layer] = clf
+    d, r = fits["direct"], fits["row_space"]
+    np.testing.assert_array_equal(d.best_path_, r.best_path_)
+    np.testing.assert_allclose(d.predict_proba(Xt), r.predict_proba(Xt), atol=1e-3)
+
+
+@pytest.mark.parametrize("value", ["sometimes", "Genes", None, 1])
+def test_bad_frozen_raises_and_leaves_the_estimator_unchanged(value):
+    from conftest import fitted_state
+
+    Xs, ys = blobs()
+    clf = TINY["pathnet"]().fit_transfer(Xs, ys).fit(Xs, ys).set_params(frozen=value)
+    before = fitted_state(clf)
+    for fit in (clf.fit, clf.fit_transfer):
+        with pytest.raises(ValueError, match=r'frozen must be "always" .* or "genes" .*; got'):
+            fit(Xs, ys)
+        assert fitted_state(clf) == before

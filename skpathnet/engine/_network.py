@@ -46,30 +46,45 @@ import torch
 
 from ._modules import LinearModules, Params, uniform
 
-__all__ = ["Inputs", "PathNetwork", "RowSpace", "TaskHead", "active_modules"]
+__all__ = ["FROZEN_MODES", "Inputs", "PathNetwork", "RowSpace", "TaskHead", "active_modules"]
 
 
-def active_modules(genotype, frozen):
-    """Active module indices of each layer for ``genotype`` plus frozen modules.
+FROZEN_MODES = ("always", "genes")
+
+
+def active_modules(genotype, frozen, mode="always"):
+    """Active module indices of each layer for ``genotype`` and the frozen modules.
 
     Parameters
     ----------
     genotype : ndarray of shape (n_layers, n_active), int
         Module index of each gene; repeated indices count once.
     frozen : sequence of ndarray of int, length n_layers
-        Frozen modules of each layer: always active (Nguyen et al. 2020,
-        Sec. 3.3: the fixed source pathway is always active on the target).
+        Frozen modules of each layer.
+    mode : {"always", "genes"}, default="always"
+        "always": every frozen module is active (Nguyen et al. 2020,
+        Sec. 3.3: the fixed source pathway is always active on the target),
+        so genes pointing at frozen modules add nothing. "genes": a frozen
+        module is active only when a gene selects it (Fernando et al. 2017,
+        Sec. 2: the fixed modules stay available to new pathways).
 
     Returns
     -------
     trainable, fixed : list of ndarray of int
         Per layer, the sorted distinct active modules that are trainable,
-        and the frozen ones.
+        and the active frozen ones ("always": ``frozen[l]`` as given;
+        "genes": the sorted distinct frozen modules that genes select,
+        possibly none).
     """
+    if mode not in FROZEN_MODES:
+        raise ValueError(f'frozen mode must be "always" or "genes"; got {mode!r}.')
     trainable, fixed = [], []
     for genes, frz in zip(genotype, frozen):
         trainable.append(np.setdiff1d(np.unique(genes), frz))
-        fixed.append(np.asarray(frz, dtype=np.int64))
+        if mode == "always":
+            fixed.append(np.asarray(frz, dtype=np.int64))
+        else:
+            fixed.append(np.intersect1d(genes, frz).astype(np.int64))
     return trainable, fixed
 
 
@@ -110,18 +125,25 @@ class Inputs(NamedTuple):
     offset : torch.Tensor of shape (n_samples, n_modules, n_units) or None
         Row-space mode: ``x @ W_0`` of every first-layer module.
     frozen_sum : torch.Tensor of shape (n_samples, n_units) or None
-        Sum of the frozen first-layer modules' ReLU outputs (None: compute
-        them from ``x``, direct mode only).
+        ``frozen_mode="always"``: sum of the frozen first-layer modules'
+        ReLU outputs (None: compute them from ``x``, direct mode only).
+    frozen_outputs : torch.Tensor of shape (n_samples, n_frozen, n_units) or None
+        ``frozen_mode="genes"``: the ReLU output of each frozen first-layer
+        module, in the order of ``PathNetwork.frozen[0]``; a pathway sums
+        the ones its genes select (None: compute them from ``x``, direct
+        mode only).
     """
 
     x: torch.Tensor
     offset: Optional[torch.Tensor] = None
     frozen_sum: Optional[torch.Tensor] = None
+    frozen_outputs: Optional[torch.Tensor] = None
 
     def rows(self, idx):
         """The rows ``idx`` (a tensor of indices) of every field."""
         pick = lambda t: None if t is None else t.index_select(0, idx)  # noqa: E731
-        return Inputs(pick(self.x), pick(self.offset), pick(self.frozen_sum))
+        return Inputs(pick(self.x), pick(self.offset), pick(self.frozen_sum),
+                      pick(self.frozen_outputs))
 
     @property
     def n_rows(self):
@@ -178,6 +200,11 @@ class PathNetwork:
     device : torch.device
     generator : torch.Generator
         CPU generator for the initialisation (see the module type).
+    frozen_mode : {"always", "genes"}, default="always"
+        Which frozen modules a pathway uses (see :func:`active_modules`):
+        "always" all of them (Nguyen et al. 2020, Sec. 3.3), "genes" those
+        its genes select (Fernando et al. 2017, Sec. 2). Read by
+        :meth:`~._pathway.Pathways.gather`, :meth:`bind` and :meth:`encode`.
 
     Attributes
     ----------
@@ -185,6 +212,7 @@ class PathNetwork:
         Per layer, the stacked weights and biases of its ``M`` modules.
     frozen : list of ndarray of int
         Per layer, the indices of frozen modules (never updated).
+    frozen_mode : {"always", "genes"}
     row_space : RowSpace or None
         Set by :meth:`bind` with ``first_layer="row_space"`` until
         :meth:`materialize`; while set, the trainable first-layer
@@ -196,7 +224,13 @@ class PathNetwork:
         ``s = 1`` (no weight decay), and the offsets are used unscaled.
     """
 
-    def __init__(self, modules, n_layers, n_modules, *, device, generator):
+    def __init__(self, modules, n_layers, n_modules, *, device, generator,
+                 frozen_mode="always"):
+        if frozen_mode not in FROZEN_MODES:
+            raise ValueError(
+                f'frozen_mode must be "always" or "genes"; got {frozen_mode!r}.'
+            )
+        self.frozen_mode = frozen_mode
         self.modules = modules
         self.n_modules = n_modules
         self.device = device
@@ -267,6 +301,41 @@ class PathNetwork:
                 out[start : start + batch_size] = z.view(len(z), len(idx), H).sum(1)
         return out
 
+    def frozen_first_layer_outputs(self, X, *, batch_size=4096):
+        """ReLU output of each frozen first-layer module for every row of X.
+
+        What ``frozen_mode="genes"`` needs in row-space mode, where a
+        pathway's frozen first-layer modules are its own and cannot be one
+        precomputed sum (:meth:`frozen_first_layer_sum`).
+
+        Parameters
+        ----------
+        X : torch.Tensor of shape (n_samples, n_features)
+
+        Returns
+        -------
+        outputs : torch.Tensor of shape (n_samples, n_frozen, n_units), or
+            None if no first-layer module is frozen or the modules are not
+            linear. Module ``j`` is ``frozen[0][j]``.
+        """
+        idx = self.frozen[0]
+        if len(idx) == 0 or not isinstance(self.modules, LinearModules):
+            return None
+        fixed = self.modules.gather(self.layers[0], self._index(idx))
+        H = self.modules.n_units
+        out = torch.empty(len(X), len(idx), H, device=self.device)
+        with torch.no_grad():
+            for start in range(0, len(X), batch_size):
+                z = torch.relu(self.modules.apply(X[start : start + batch_size], fixed))
+                out[start : start + batch_size] = z.view(len(z), len(idx), H)
+        return out
+
+    def _frozen_inputs(self, X):
+        """The frozen first-layer fields of :class:`Inputs` for rows X, by ``frozen_mode``."""
+        if self.frozen_mode == "genes":
+            return {"frozen_outputs": self.frozen_first_layer_outputs(X)}
+        return {"frozen_sum": self.frozen_first_layer_sum(X)}
+
     # -- training data --------------------------------------------------------
     def bind(self, X, *, first_layer="direct"):
         """Training inputs for this network; optionally enter row-space mode.
@@ -283,26 +352,27 @@ class PathNetwork:
         -------
         inputs : Inputs
         """
-        frozen_sum = self.frozen_first_layer_sum(X)
+        frozen = self._frozen_inputs(X)
         if first_layer == "direct":
-            return Inputs(X, None, frozen_sum)
+            return Inputs(X, None, **frozen)
         if not isinstance(self.modules, LinearModules):
             raise ValueError("first_layer='row_space' needs linear modules.")
         self.row_space = RowSpace(X, self.layers[0].weight)
         M, _, H = self.layers[0].weight.shape
         self.coef = torch.zeros(M, len(X), H, device=self.device)
-        return Inputs(self.row_space.kernel, self.row_space.offset, frozen_sum)
+        return Inputs(self.row_space.kernel, self.row_space.offset, **frozen)
 
     def encode(self, X):
         """Inputs for evaluation on rows X (n, n_features) in the current mode.
 
         Direct mode gives the rows themselves (frozen modules computed from
-        them); row-space mode gives kernel rows, offsets and the frozen sum.
+        them); row-space mode gives kernel rows, offsets and the frozen sum
+        (``frozen_mode="genes"``: each frozen module's outputs).
         """
         if self.row_space is None:
             return Inputs(X)
         kernel, offset = self.row_space.encode(X)
-        return Inputs(kernel, offset, self.frozen_first_layer_sum(X))
+        return Inputs(kernel, offset, **self._frozen_inputs(X))
 
     def enable_w0_scale(self):
         """Row-space mode: track a factor ``s`` (ones at first) of each module's ``W_0``.

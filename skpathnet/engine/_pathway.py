@@ -11,6 +11,13 @@ Sec. 2): layer 1 is evaluated once per step for the union on the shared
 mini-batch, and layers 2..L run as one stacked batch of ``P * batch`` rows;
 a module used by several pathways gets the sum of their gradients.
 
+Frozen modules follow :attr:`~._network.PathNetwork.frozen_mode`: "always",
+every frozen module of a layer is active in every pathway (one ``fixed``
+tensor, the same for all); "genes", a pathway uses the frozen modules its
+genes select, and with ``P > 1`` ``fixed`` holds their union with a
+per-pathway mask (:attr:`GatheredLayer.fixed_mask`), as for the trainable
+modules.
+
 Because only the active modules receive a gradient, plain SGD on the gathered
 tensors is exactly SGD on the stacked network.
 """
@@ -36,16 +43,27 @@ class GatheredLayer:
     trainable : Params or None
         The trainable active modules (union over pathways), gathered.
     fixed : Params or None
-        The frozen modules, gathered (never updated).
+        The active frozen modules (union over pathways), gathered (never
+        updated).
     modules : ndarray of int
         Network indices of the modules in ``trainable``, in order.
     n_fixed : int
         Number of modules in ``fixed``.
     count : int or torch.Tensor of shape (P,)
-        Number of modules (trainable and frozen) each pathway averages.
+        Number of distinct modules (trainable and frozen) each pathway
+        averages.
     mask : torch.Tensor of shape (P, len(modules)) or None
         ``mask[p, j] = 1`` when pathway ``p`` uses module ``modules[j]``;
         None for a single pathway (it uses all of them).
+    fixed_mask : torch.Tensor of shape (P, n_fixed) or None
+        ``frozen_mode="genes"`` with ``P > 1``: ``fixed_mask[p, j] = 1``
+        when pathway ``p``'s genes select the ``j``-th module of ``fixed``;
+        None when every pathway uses all of ``fixed``.
+    fixed_slots : ndarray of int or None
+        ``frozen_mode="genes"``: position of each module of ``fixed`` in
+        the network's ``frozen[layer]`` (the columns of
+        :attr:`~._network.Inputs.frozen_outputs` in layer 1); None with
+        "always" (``fixed`` is all of ``frozen[layer]``).
     """
 
     trainable: Optional[Params]
@@ -54,6 +72,8 @@ class GatheredLayer:
     n_fixed: int
     count: Union[int, torch.Tensor]
     mask: Optional[torch.Tensor] = None
+    fixed_mask: Optional[torch.Tensor] = None
+    fixed_slots: Optional[np.ndarray] = None
 
 
 class LayerState(NamedTuple):
@@ -108,14 +128,26 @@ class Pathways:
 
     @classmethod
     def gather(cls, network, genotypes):
-        """Gather the modules of ``genotypes`` (a list of (L, N) int arrays)."""
-        own = [active_modules(g, network.frozen) for g in genotypes]
+        """Gather the modules of ``genotypes`` (a list of (L, N) int arrays).
+
+        The frozen modules of each pathway follow ``network.frozen_mode``
+        (see :func:`~._network.active_modules`).
+        """
+        mode = network.frozen_mode
+        own = [active_modules(g, network.frozen, mode) for g in genotypes]
         P = len(genotypes)
         device = network.device
         layers = []
         for layer in range(network.n_layers):
             union = np.unique(np.concatenate([tr[layer] for tr, _ in own]))
-            fixed = np.asarray(network.frozen[layer], dtype=np.int64)
+            slots, fixed_mask = None, None
+            if mode == "always":
+                fixed = np.asarray(network.frozen[layer], dtype=np.int64)
+            else:
+                fixed = np.unique(np.concatenate([fx[layer] for _, fx in own])).astype(np.int64)
+                frz = np.asarray(network.frozen[layer], dtype=np.int64)
+                order = np.argsort(frz, kind="stable")
+                slots = order[np.searchsorted(frz, fixed, sorter=order)]
             stacked = network.first_layer_params() if layer == 0 else network.layers[layer]
             trainable = None
             if len(union):
@@ -128,8 +160,14 @@ class Pathways:
             else:
                 m = np.stack([np.isin(union, tr[layer]) for tr, _ in own])
                 mask = torch.as_tensor(m, dtype=torch.float32, device=device)
-                count = torch.as_tensor(m.sum(1) + len(fixed), dtype=torch.float32, device=device)
-            layers.append(GatheredLayer(trainable, fx, union, len(fixed), count, mask))
+                n_frozen = len(fixed)
+                if mode == "genes":
+                    fm = np.stack([np.isin(fixed, fx[layer]) for _, fx in own])
+                    fixed_mask = torch.as_tensor(fm, dtype=torch.float32, device=device)
+                    n_frozen = fm.sum(1)
+                count = torch.as_tensor(m.sum(1) + n_frozen, dtype=torch.float32, device=device)
+            layers.append(GatheredLayer(trainable, fx, union, len(fixed), count, mask,
+                                        fixed_mask, slots))
         w0_scale = None
         if network.w0_scale is not None and layers[0].trainable is not None:
             w0_scale = network.w0_scale[network._index(layers[0].modules)]
@@ -205,12 +243,21 @@ def _combine(act, layer, P, batch, shared):
     """Sum each pathway's active modules: (rows, U * unit) -> (P?, batch, *unit)."""
     U = len(layer.modules)
     per_module = act.view(len(act), U, -1, *act.shape[2:])
-    if P == 1:
+    return _sum_modules(per_module, layer.mask, P, batch, shared)
+
+
+def _sum_modules(per_module, mask, P, batch, shared):
+    """Sum over modules: (rows, k, *unit) -> (rows, *unit), or with a mask (P, batch, *unit).
+
+    ``mask`` (P, k) selects each pathway's modules (``rows`` is ``batch`` in
+    layer 1, ``P * batch`` after it); None: every module, for every pathway.
+    """
+    if mask is None:
         return per_module.sum(1)
     if shared:  # layer 1: one batch for all pathways
-        return torch.einsum("bu...,pu->pb...", per_module, layer.mask)
+        return torch.einsum("bu...,pu->pb...", per_module, mask)
     per_module = per_module.view(P, batch, *per_module.shape[1:])
-    return torch.einsum("pbu...,pu->pb...", per_module, layer.mask)
+    return torch.einsum("pbu...,pu->pb...", per_module, mask)
 
 
 def forward(pathways, head, inputs, *, trace=None):
@@ -286,14 +333,23 @@ def _layer(pathways, index, h, inputs, batch, trace):
         a_t = torch.relu_(z)  # z is this call's own tensor
         total = _combine(a_t, layer, P, batch, shared)
     if layer.fixed is not None:
-        if shared and inputs.frozen_sum is not None:
+        if shared and layer.fixed_slots is None and inputs.frozen_sum is not None:
             s_f = inputs.frozen_sum
+        elif shared and layer.fixed_slots is not None and inputs.frozen_outputs is not None:
+            slots = torch.as_tensor(layer.fixed_slots, dtype=torch.long, device=h.device)
+            s_f = _sum_modules(inputs.frozen_outputs.index_select(1, slots), layer.fixed_mask,
+                               P, batch, shared)
         else:
             if shared and pathways.row_space:
-                raise ValueError("row-space inputs need the frozen first-layer sum.")
+                raise ValueError(
+                    "row-space inputs need the frozen first-layer sum (frozen_mode='always') "
+                    "or outputs (frozen_mode='genes'): bind or encode the rows with the "
+                    "network in the mode it is gathered in."
+                )
             a_f = torch.relu_(kind.apply(h, layer.fixed))
-            s_f = a_f.view(len(a_f), layer.n_fixed, -1, *a_f.shape[2:]).sum(1)
-        if P > 1 and not shared:
+            s_f = _sum_modules(a_f.view(len(a_f), layer.n_fixed, -1, *a_f.shape[2:]),
+                               layer.fixed_mask, P, batch, shared)
+        if P > 1 and not shared and layer.fixed_mask is None:
             s_f = s_f.view(P, batch, *s_f.shape[1:])
         total = s_f if total is None else total + s_f
     if trace is not None:
@@ -301,7 +357,8 @@ def _layer(pathways, index, h, inputs, batch, trace):
     # the average over modules after the layer's (linear) downsampling: on fewer values
     if P == 1:
         return kind.after_layer(total) / layer.count
-    if layer.trainable is None and shared:  # frozen modules only: same for all
+    if layer.trainable is None and shared and layer.fixed_mask is None:
+        # frozen modules only, all of them in every pathway: the same for all
         total = total.unsqueeze(0).expand(P, *total.shape)
     total = kind.after_layer(total.reshape(P * batch, *total.shape[2:]))
     count = layer.count.repeat_interleave(batch).view(-1, *([1] * (total.dim() - 1)))

@@ -205,8 +205,10 @@ def linear_backward(pathways, trace, dh, index, learning_rate, *, weight_decay=0
             if P == 1:
                 dz_f = ds.repeat(1, layer.n_fixed) * (a_f > 0)
             else:
-                dz_f = ds.unsqueeze(2).expand(P, batch, layer.n_fixed, H).reshape(P * batch, -1)
-                dz_f = dz_f * (a_f > 0)
+                dz_f = ds.unsqueeze(2).expand(P, batch, layer.n_fixed, H)
+                if layer.fixed_mask is not None:  # frozen_mode="genes": each its own
+                    dz_f = dz_f * layer.fixed_mask.view(P, 1, layer.n_fixed, 1)
+                dz_f = dz_f.reshape(P * batch, -1) * (a_f > 0)
             dh = dz_f @ layer.fixed.weight.T
         if layer.trainable is None:
             continue
