@@ -236,6 +236,12 @@ SEARCH_GRID = [
      "fitness": "validation", "validation_fraction": 0.1},
     # 15: tournament ties (training fitness 1.0 both) go to the lower training loss
     {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "tie_break": "loss"},
+    # 16-17: heavy-ball momentum, learning rate scaled so that lr / (1 - momentum) = 0.1
+    {"n_steps": 100, "learning_rate": 0.01, "n_units": 64, "momentum": 0.9},
+    {"n_steps": 100, "learning_rate": 0.05, "n_units": 64, "momentum": 0.5},
+    # 18: frozen source modules available to the genes, not always active (Fernando et
+    # al. 2017); for --search-source (from scratch it equals entry 7)
+    {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "frozen": "genes"},
 ]
 
 
