@@ -251,9 +251,10 @@ def test_autograd_step_refuses_row_space():
 
 
 # -- the estimator ------------------------------------------------------------------
-# PathNetClassifier's training levers of issue 12 (defaults: the paper's), not yet
-# parameters of the multi-task estimator, which trains as the paper does.
-PATHNET_ONLY = {"weight_decay", "fitness", "tie_break", "final_steps", "validation_fraction"}
+# PathNetClassifier's training levers of issue 12 and augmentation (defaults: the
+# paper's), not yet parameters of the multi-task estimator, which trains as the paper does.
+PATHNET_ONLY = {"weight_decay", "fitness", "tie_break", "final_steps", "validation_fraction",
+                "augmentation"}
 
 
 def test_parameters_are_pathnets_plus_the_multitask_ones():

@@ -5,15 +5,20 @@ each layer's update is one fused ``addmm_`` (``W -= lr * h.T @ dz``), or in
 row-space mode one ``index_add_`` of the batch's coefficient rows, with no
 autograd graph and no gradient buffers. Convolutional modules use autograd
 (:func:`autograd_sgd_step`) on the gathered leaf tensors, then the same plain
-SGD update. Both run the one :func:`~._pathway.forward`.
+SGD update. Both run the one :func:`~._pathway.forward`. With
+:attr:`TrainSettings.augmentation`, :func:`run_steps` augments each
+mini-batch first (see :mod:`._augment`).
 """
 
 from dataclasses import dataclass
+from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 
+from ._augment import FaceAugment, SpecAugment, augment_rows
 from ._modules import LinearModules
+from ._network import Inputs
 from ._pathway import Pathways, forward
 
 __all__ = [
@@ -39,12 +44,24 @@ class TrainSettings:
         biases) of the trained modules and of the head: each step is
         ``W <- (1 - lr * weight_decay) * W - lr * grad``, the gradient taken
         at the weights before the step. 0.0: plain SGD, as in the paper.
+    augmentation : SpecAugment or FaceAugment or None, default=None
+        Applied by :func:`run_steps` to every mini-batch before its step
+        (training only: held-out fitness, losses and prediction see the
+        rows as they are); needs ``image_shape`` and direct first-layer
+        inputs. None: no augmentation, and the steps and their random
+        numbers are exactly those without this field.
+    image_shape : tuple of int or None, default=None
+        ``(C, H, W)`` of one training row seen as an image (e.g.
+        ``(3, 64, 64)``), for ``augmentation``; the data shape is kept here
+        rather than in the augmentation, which is the user's setting.
     """
 
     n_steps: int
     batch_size: int = 64
     learning_rate: float = 0.02
     weight_decay: float = 0.0
+    augmentation: Optional[Union[SpecAugment, FaceAugment]] = None
+    image_shape: Optional[Tuple[int, int, int]] = None
 
 
 def minibatches(n_samples, n_steps, batch_size, generator, device):
@@ -275,10 +292,30 @@ def run_steps(pathways, head, inputs, y, settings, generator, *, step=None, rows
         Sum of the steps' correct counts (scalar, or shape (P,)).
     seen : int
         Number of samples seen per pathway.
+
+    Raises
+    ------
+    ValueError
+        If ``settings.augmentation`` is set and the inputs are row-space
+        kernel rows (augmentation changes the rows themselves).
+
+    Notes
+    -----
+    With ``settings.augmentation``, each mini-batch's rows ``inputs.x`` are
+    replaced by :func:`~._augment.augment_rows` of them (seen as images of
+    ``settings.image_shape``), and its cached frozen first-layer sum is
+    dropped, so frozen first-layer modules see the augmented rows too. The
+    augmentation's random numbers come from a generator of their own, on the
+    same device, seeded at the start of the call by one draw from
+    ``generator``: reproducible for a seeded ``generator``, and the
+    augmentation draws do not move the mini-batch order within the call.
+    Without augmentation, nothing is drawn for it.
     """
     step = step or step_for(pathways)
     # only passed when set, so steps without the keyword (multi-task) keep working
     extra = {"weight_decay": settings.weight_decay} if settings.weight_decay else {}
+    augment = None if settings.augmentation is None else _augmenter(
+        pathways, inputs, settings, generator)
     correct, seen = 0, 0
     n_rows = inputs.n_rows if rows is None else len(rows)
     with torch.no_grad():
@@ -286,12 +323,34 @@ def run_steps(pathways, head, inputs, y, settings, generator, *, step=None, rows
                                inputs.x.device):
             if rows is not None:
                 idx = rows.index_select(0, idx)
+            batch = inputs.rows(idx)
+            if augment is not None:
+                batch = augment(batch)
             correct = correct + step(
-                pathways, head, inputs.rows(idx), y.index_select(0, idx), idx,
+                pathways, head, batch, y.index_select(0, idx), idx,
                 settings.learning_rate, **extra,
             )
             seen += len(idx)
     return correct, seen
+
+
+def _augmenter(pathways, inputs, settings, generator):
+    """``augment(batch) -> batch`` for :func:`run_steps` (see its Notes)."""
+    if pathways.row_space or inputs.offset is not None:
+        raise ValueError(
+            "augmentation needs direct first-layer inputs: row-space inputs are kernel rows of "
+            "the fixed training matrix, which augmented rows would change. Bind the network "
+            "with first_layer='direct'."
+        )
+    device = inputs.x.device
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=device))
+    own = torch.Generator(device=device).manual_seed(seed)
+
+    def augment(batch):
+        x = augment_rows(settings.augmentation, batch.x, settings.image_shape, own)
+        return Inputs(x)  # no frozen-sum cache: it holds the rows before augmentation
+
+    return augment
 
 
 def train_pathways(network, genotypes, head, inputs, y, settings, generator, *, rows=None):
