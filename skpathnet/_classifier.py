@@ -10,8 +10,8 @@ from sklearn.utils import check_random_state
 
 from ._clips import mean_per_clip
 from .engine import (
-    ConvModules, EvolutionSettings, LinearModules, PathNetwork, Pathways, TaskHead,
-    TrainSettings, evolve, heldout_trainer, train_pathways, training_loss,
+    ConvModules, EvolutionSettings, FaceAugment, LinearModules, PathNetwork, Pathways,
+    SpecAugment, TaskHead, TrainSettings, evolve, heldout_trainer, train_pathways, training_loss,
 )
 from ._scaling import fit_standardizer, standardize
 from ._threads import torch_threads
@@ -92,8 +92,8 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         same accuracy within 0.02 in ``tests/test_engine.py``), and it
         needs an ``n x n`` float32 Gram matrix. "auto": "row_space" when
         ``n_samples <= n_features / 2`` (e.g. EMO-DB: 4169 log-mel segments
-        of 12288 features), else "direct"; convolutional modules always
-        train directly.
+        of 12288 features), else "direct"; convolutional modules, and any
+        fit with ``augmentation``, always train directly.
     population_size : int, default=20
         Number of genotypes in the population (ibid.: 20).
     n_generations : int, default=200
@@ -162,6 +162,26 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         learning_rate * v``. Frozen modules never move. Exact in the
         row-space first layer too. 0.0: plain SGD, the paper's (Nguyen et
         al. 2020, Sec. 3.3); not in either paper.
+    augmentation : SpecAugment, FaceAugment or None, default=None
+        Training-time data augmentation: every mini-batch of every SGD step
+        (tournaments and ``final_steps``, sources and target) gets a fresh
+        random variant of its samples; fitness on held-out data, the
+        ``tie_break`` losses, ``X_val`` scores and prediction see the data
+        as they are. Not in either paper; a standard lever against the
+        over-fitting of small corpora. :class:`~skpathnet.SpecAugment` for
+        log-mel segments ``(3, n_mels, frames)``: time and frequency masks
+        (Park et al. 2019, "SpecAugment", Interspeech) and a small
+        zero-padded time shift; :class:`~skpathnet.FaceAugment` for face
+        crops ``(3, size, size)``: random translations (zero padding) and
+        horizontal flips (Krizhevsky et al. 2012, Sec. 4.1). Masks and
+        padding write 0, each feature's training mean when ``standardize``
+        is True. Needs image inputs, ``(n_samples, C, H, W)`` or clips of
+        ``(n_segments_i, C, H, W)`` (their shape tells rows from images),
+        and direct first-layer training: ``first_layer="auto"`` resolves to
+        "direct", and "row_space" is refused (it trains on the fixed
+        training rows). Works with ``module="linear"`` and ``"conv"``.
+        None: no augmentation; the fit is then exactly that without this
+        parameter.
     fitness : {"train", "validation"}, default="train"
         What a tournament compares. "train": the fraction of the training
         samples seen during the ``T`` steps that the pathway classified
@@ -339,6 +359,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         tournament="serial",
         weight_decay=0.0,
         momentum=0.0,
+        augmentation=None,
         fitness="train",
         tie_break="first",
         final_steps=0,
@@ -368,6 +389,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         self.tournament = tournament
         self.weight_decay = weight_decay
         self.momentum = momentum
+        self.augmentation = augmentation
         self.fitness = fitness
         self.tie_break = tie_break
         self.final_steps = final_steps
@@ -422,6 +444,8 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
             (``n_layers``, ``n_modules``, ``module``, ``n_units``;
             ``n_channels``, ``kernel_size`` for conv modules) differs from
             its value at :meth:`fit_transfer`; the message names it.
+        TypeError
+            If ``augmentation`` is not None, a SpecAugment or a FaceAugment.
 
         Notes
         -----
@@ -570,11 +594,15 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         head = TaskHead(modules.n_outputs, n_classes, device=device, generator=init)
         n_train = len(X_t) if split is None else len(split[0])
         n_steps = self.n_steps or max(1, n_train // self.batch_size)
+        augmentation = getattr(self, "augmentation", None)
         settings = EvolutionSettings(
             train=TrainSettings(n_steps=n_steps, batch_size=self.batch_size,
                                 learning_rate=self.learning_rate,
                                 weight_decay=float(self.weight_decay),
-                                momentum=float(self.momentum)),
+                                momentum=float(self.momentum),
+                                augmentation=augmentation,
+                                image_shape=None if augmentation is None
+                                else tuple(self.input_shape_)),
             n_active=self.n_active,
             population_size=self.population_size,
             n_generations=self.n_generations,
@@ -654,6 +682,8 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         if self.module == "conv":
             return "direct"
         if self.first_layer == "auto":
+            if getattr(self, "augmentation", None) is not None:
+                return "direct"  # augmented rows change every step: no fixed row space
             return "row_space" if n_samples <= n_features / 2 else "direct"
         return self.first_layer
 
@@ -773,6 +803,25 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f'first_layer must be "auto", "direct" or "row_space"; got {self.first_layer!r}.'
             )
+        augmentation = getattr(self, "augmentation", None)
+        if augmentation is not None and not isinstance(augmentation, (SpecAugment, FaceAugment)):
+            if augmentation is SpecAugment or augmentation is FaceAugment:
+                name = augmentation.__name__
+                got = f"the class {name}; pass an instance, e.g. {name}()"
+            else:
+                got = f"{augmentation!r} ({type(augmentation).__name__})"
+            raise TypeError(
+                "augmentation must be None, a skpathnet.SpecAugment (log-mel segments) or a "
+                f"skpathnet.FaceAugment (face crops); got {got}."
+            )
+        if augmentation is not None and self.first_layer == "row_space":
+            raise ValueError(
+                'first_layer="row_space" cannot train with augmentation: row-space training '
+                "needs fixed training rows (it learns in their span, from their kernel rows "
+                "X @ X_train.T), and augmentation makes new rows at every step. Use "
+                'first_layer="direct" or "auto" (which resolves to "direct" with augmentation), '
+                "or augmentation=None."
+            )
         if self.module == "conv":
             if self.first_layer == "row_space":
                 raise ValueError('first_layer="row_space" needs module="linear".')
@@ -791,6 +840,9 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
     def _image_input(self):
         if self.module == "conv":
             return 'module="conv"', 'module="linear"', 1
+        augmentation = getattr(self, "augmentation", None)
+        if augmentation is not None:  # it needs the image shape of the flat rows
+            return f"augmentation={type(augmentation).__name__}(...)", "augmentation=None", 1
         return None
 
     def _freeze_best(self, task):

@@ -124,7 +124,7 @@ class TransferMixin:
         ValueError
             If a source is malformed, non-finite, has one class, or has
             another number of features (another segment shape for
-            convolutional modules) than source 1.
+            convolutional modules or with ``augmentation``) than source 1.
         """
         self._check_params()
         sources = split_sources(source_X, source_y)
@@ -135,8 +135,10 @@ class TransferMixin:
             with _naming_source(index, len(sources)):
                 segments, clip_index, _ = self._prepare_X(X, reset=True)
                 self._check_y(y, clip_index)
-                # features per segment; for convolutional modules the segment shape
-                conv = getattr(self, "module", None) == "conv"
+                # features per segment; for convolutional modules (and augmentation,
+                # which reads rows as images) the segment shape
+                conv = (getattr(self, "module", None) == "conv"
+                        or getattr(self, "augmentation", None) is not None)
                 shape = self.input_shape_ if conv else segments.shape[1]
                 if first is None:
                     first = shape

@@ -50,6 +50,7 @@ def test_defaults_are_the_papers():
     assert params["mutation_shift"] == 2
     assert params["weight_decay"] == 0.0
     assert params["momentum"] == 0.0
+    assert params["augmentation"] is None
     assert params["fitness"] == "train"
     assert params["final_steps"] == 0
     assert params["tie_break"] == "first"

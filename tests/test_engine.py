@@ -5,7 +5,7 @@ import pytest
 import torch
 from sklearn.base import clone
 
-from skpathnet import PathNetClassifier
+from skpathnet import FaceAugment, PathNetClassifier, SpecAugment
 from skpathnet._threads import torch_threads
 from skpathnet.engine import (
     ConvModules, Inputs, LinearModules, MultiTargets, MultiTaskHeads, PathNetwork, Pathways,
@@ -200,9 +200,11 @@ def test_conv_fit_learns_and_is_reproducible(tournament):
 
 
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
-def test_conv_transfer_keeps_frozen_modules_bit_identical(momentum):
+@pytest.mark.parametrize("augmentation", [None, FaceAugment(max_shift=1), SpecAugment(
+    time_mask=3, freq_mask=2, max_shift=2)], ids=["none", "face", "spec"])
+def test_conv_transfer_keeps_frozen_modules_bit_identical(augmentation, momentum):
     Xs, ys = images(seed=1)
-    src = PathNetClassifier(**CONV).fit_transfer(Xs, ys)
+    src = PathNetClassifier(**CONV, augmentation=augmentation).fit_transfer(Xs, ys)
     before = src.predict_proba_source(Xs)
     frozen = [a.copy() for w_b in src._source_state["frozen"][1] for a in w_b]
     Xt, yt = images(seed=2)

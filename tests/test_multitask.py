@@ -251,11 +251,11 @@ def test_autograd_step_refuses_row_space():
 
 
 # -- the estimator ------------------------------------------------------------------
-# PathNetClassifier's training levers of issue 12 (defaults: the paper's) and its
-# frozen-module mode, not yet parameters of the multi-task estimator, which trains as
-# the paper does (frozen modules always active).
+# PathNetClassifier's training levers of issue 12 and augmentation (defaults: the
+# paper's) and its frozen-module mode, not yet parameters of the multi-task estimator,
+# which trains as the paper does (frozen modules always active).
 PATHNET_ONLY = {"weight_decay", "momentum", "fitness", "tie_break", "final_steps",
-                "validation_fraction", "frozen"}
+                "validation_fraction", "frozen", "augmentation"}
 
 
 def test_parameters_are_pathnets_plus_the_multitask_ones():

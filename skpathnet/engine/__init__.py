@@ -8,6 +8,8 @@
   pathways) and the one :func:`forward` pass;
 - :mod:`._sgd`: :class:`TrainSettings`, the SGD steps,
   :func:`train_pathways` and the held-out fitness (:func:`heldout_trainer`);
+- :mod:`._augment`: training-time augmentation of mini-batches,
+  :class:`SpecAugment` (log-mel segments) and :class:`FaceAugment` (faces);
 - :mod:`._evolution`: :class:`EvolutionSettings`, :func:`evolve`,
   :func:`mutate`, :func:`random_genotype`;
 - :mod:`._multitask`: several task heads on shared pathways with masked
@@ -15,6 +17,7 @@
   :func:`train_multitask`).
 """
 
+from ._augment import FaceAugment, SpecAugment, augment_rows, face_augment, spec_augment
 from ._evolution import EvolutionSettings, evolve, mutate, random_genotype
 from ._multitask import (
     MultiTargets, MultiTaskCounts, MultiTaskHeads, multitask_autograd_step, multitask_fitness,
@@ -30,13 +33,15 @@ from ._sgd import (
 )
 
 __all__ = [
-    "ConvModules", "EvolutionSettings", "GatheredLayer", "Inputs", "LayerState",
+    "ConvModules", "EvolutionSettings", "FaceAugment", "GatheredLayer", "Inputs", "LayerState",
     "LinearModules", "MultiTargets", "MultiTaskCounts", "MultiTaskHeads", "Params",
-    "PathNetwork", "Pathways", "RowSpace", "TaskHead",
-    "TrainSettings", "Velocities", "active_modules", "autograd_sgd_step", "evolve", "forward",
+    "PathNetwork", "Pathways", "RowSpace", "SpecAugment", "TaskHead",
+    "TrainSettings", "Velocities", "active_modules", "augment_rows", "autograd_sgd_step", "evolve",
+    "face_augment", "forward",
     "heldout_accuracy", "heldout_trainer", "linear_backward", "linear_sgd_step", "minibatches",
     "multitask_autograd_step",
     "multitask_fitness", "multitask_loss", "multitask_sgd_step", "multitask_step_for", "mutate",
-    "random_genotype", "run_steps", "sgd_update", "step_for", "train_multitask", "train_pathways",
+    "random_genotype", "run_steps", "sgd_update", "spec_augment", "step_for", "train_multitask",
+    "train_pathways",
     "training_loss",
 ]

@@ -7,15 +7,20 @@ autograd graph and no gradient buffers. Convolutional modules use autograd
 (:func:`autograd_sgd_step`) on the gathered leaf tensors, then the same plain
 SGD update. Both run the one :func:`~._pathway.forward`. With
 ``TrainSettings.momentum`` every update goes through heavy-ball
-:class:`Velocities` instead (one rule, :func:`sgd_update`, for all steps).
+:class:`Velocities` instead (one rule, :func:`sgd_update`, for all steps). With
+:attr:`TrainSettings.augmentation`, :func:`run_steps` augments each
+mini-batch first (see :mod:`._augment`).
 """
 
 from dataclasses import dataclass
+from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 
+from ._augment import FaceAugment, SpecAugment, augment_rows
 from ._modules import LinearModules
+from ._network import Inputs
 from ._pathway import Pathways, forward
 
 __all__ = [
@@ -57,6 +62,16 @@ class TrainSettings:
         mode: the velocity of the coefficients ``C`` is a sum of gradients,
         which all lie in the row space. 0.0: plain SGD, as in the paper
         (Nguyen et al. 2020, Sec. 3.3), with no velocity allocated.
+    augmentation : SpecAugment or FaceAugment or None, default=None
+        Applied by :func:`run_steps` to every mini-batch before its step
+        (training only: held-out fitness, losses and prediction see the
+        rows as they are); needs ``image_shape`` and direct first-layer
+        inputs. None: no augmentation, and the steps and their random
+        numbers are exactly those without this field.
+    image_shape : tuple of int or None, default=None
+        ``(C, H, W)`` of one training row seen as an image (e.g.
+        ``(3, 64, 64)``), for ``augmentation``; the data shape is kept here
+        rather than in the augmentation, which is the user's setting.
     """
 
     n_steps: int
@@ -64,6 +79,8 @@ class TrainSettings:
     learning_rate: float = 0.02
     weight_decay: float = 0.0
     momentum: float = 0.0
+    augmentation: Optional[Union[SpecAugment, FaceAugment]] = None
+    image_shape: Optional[Tuple[int, int, int]] = None
 
 
 class Velocities:
@@ -377,12 +394,32 @@ def run_steps(pathways, head, inputs, y, settings, generator, *, step=None, rows
         Sum of the steps' correct counts (scalar, or shape (P,)).
     seen : int
         Number of samples seen per pathway.
+
+    Raises
+    ------
+    ValueError
+        If ``settings.augmentation`` is set and the inputs are row-space
+        kernel rows (augmentation changes the rows themselves).
+
+    Notes
+    -----
+    With ``settings.augmentation``, each mini-batch's rows ``inputs.x`` are
+    replaced by :func:`~._augment.augment_rows` of them (seen as images of
+    ``settings.image_shape``), and its cached frozen first-layer sum is
+    dropped, so frozen first-layer modules see the augmented rows too. The
+    augmentation's random numbers come from a generator of their own, on the
+    same device, seeded at the start of the call by one draw from
+    ``generator``: reproducible for a seeded ``generator``, and the
+    augmentation draws do not move the mini-batch order within the call.
+    Without augmentation, nothing is drawn for it.
     """
     step = step or step_for(pathways)
     # only passed when set, so steps without the keyword (multi-task) keep working
     extra = {"weight_decay": settings.weight_decay} if settings.weight_decay else {}
     if settings.momentum:
         extra["velocities"] = Velocities(settings.momentum)  # fresh: v = 0 for each call
+    augment = None if settings.augmentation is None else _augmenter(
+        pathways, inputs, settings, generator)
     correct, seen = 0, 0
     n_rows = inputs.n_rows if rows is None else len(rows)
     with torch.no_grad():
@@ -390,12 +427,34 @@ def run_steps(pathways, head, inputs, y, settings, generator, *, step=None, rows
                                inputs.x.device):
             if rows is not None:
                 idx = rows.index_select(0, idx)
+            batch = inputs.rows(idx)
+            if augment is not None:
+                batch = augment(batch)
             correct = correct + step(
-                pathways, head, inputs.rows(idx), y.index_select(0, idx), idx,
+                pathways, head, batch, y.index_select(0, idx), idx,
                 settings.learning_rate, **extra,
             )
             seen += len(idx)
     return correct, seen
+
+
+def _augmenter(pathways, inputs, settings, generator):
+    """``augment(batch) -> batch`` for :func:`run_steps` (see its Notes)."""
+    if pathways.row_space or inputs.offset is not None:
+        raise ValueError(
+            "augmentation needs direct first-layer inputs: row-space inputs are kernel rows of "
+            "the fixed training matrix, which augmented rows would change. Bind the network "
+            "with first_layer='direct'."
+        )
+    device = inputs.x.device
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=device))
+    own = torch.Generator(device=device).manual_seed(seed)
+
+    def augment(batch):
+        x = augment_rows(settings.augmentation, batch.x, settings.image_shape, own)
+        return Inputs(x)  # no frozen-sum cache: it holds the rows before augmentation
+
+    return augment
 
 
 def train_pathways(network, genotypes, head, inputs, y, settings, generator, *, rows=None):
