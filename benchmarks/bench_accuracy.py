@@ -54,7 +54,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from skpathnet import PathNetClassifier
+from skpathnet import FaceAugment, PathNetClassifier
 from skpathnet.baselines import FineTuneClassifier
 from skpathnet.experiments import (
     BEST_AUDIO, CORPORA, evaluate, extract_features, fold_mean_std, load_corpus,
@@ -133,6 +133,18 @@ METHODS = {
         "faces", "pathnet", normalise=True, params=PATHNET_BEST),
     "pathnet-faces-norm-transfer": Method(
         "faces", "pathnet", normalise=True, transfer=True, params=PATHNET_BEST),
+    # augmentation (direct first layer: row space cannot augment) against the same settings
+    # without it, both at 50 generations to fit the machine (issue 12's training levers)
+    "pathnet-faces-norm-scratch-g50": Method(
+        "faces", "pathnet", normalise=True,
+        params={**PATHNET_BEST, "n_generations": 50, "first_layer": "direct"}),
+    "pathnet-faces-norm-aug-scratch-g50": Method(
+        "faces", "pathnet", normalise=True,
+        params={**PATHNET_BEST, "n_generations": 50, "augmentation": FaceAugment()}),
+    # frozen source modules available to the genes (Fernando et al. 2017), not forced
+    "pathnet-transfer-genes": Method(
+        "compare", "pathnet", normalise=True, transfer=True,
+        params={**PATHNET_BEST, "frozen": "genes"}),
 }
 
 #: Rows taken from bench_paper.py's saved leave-one-group-out runs (same folds, seed 0,
