@@ -67,13 +67,18 @@ def test_row_space_training_equals_direct_training(with_frozen, genotypes, lever
     gradients, which lie in the row space (with weight decay, ``s * W_0``
     decays and the velocity does not).
     """
+    _check_row_space_equals_direct(genotypes, with_frozen, levers)
+
+
+def _check_row_space_equals_direct(genotypes, with_frozen, levers, frozen_mode="always"):
+    """Train the same pathways in both first-layer modes; weights, fitness and logits agree."""
     gen = torch.Generator().manual_seed(1)
     X = torch.randn(40, 100, generator=gen)
     y = torch.randint(0, 3, (40,), generator=gen)
     settings = TrainSettings(n_steps=12, batch_size=16, learning_rate=0.1, **levers)
     results = {}
     for mode in ("direct", "row_space"):
-        net, head = _network(LinearModules(100, 8), with_frozen)
+        net, head = _network(LinearModules(100, 8), with_frozen, frozen_mode=frozen_mode)
         inputs = net.bind(X, first_layer=mode)
         fitness = []
         for g in range(3):
@@ -81,18 +86,18 @@ def test_row_space_training_equals_direct_training(with_frozen, genotypes, lever
                                       torch.Generator().manual_seed(g))
         net.materialize()
         assert net.row_space is None and net.coef is None
-        logits = Pathways.gather(net, genotypes[:1]).logits(X, head)
-        results[mode] = (net, head, fitness, logits)
-    (nd, _, fd, ld), (nr, _, fr, lr) = results["direct"], results["row_space"]
+        results[mode] = (net, fitness, Pathways.gather(net, genotypes).logits(X, head))
+    (nd, fd, ld), (nr, fr, lr) = results["direct"], results["row_space"]
     assert fd == fr
     for a, b in zip(_stacked(nd), _stacked(nr)):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(ld, lr, rtol=1e-4, atol=1e-4)
     if with_frozen:
         fresh, _ = _network(LinearModules(100, 8), True)
-        for layer, idx in enumerate(FROZEN):
-            assert torch.equal(nr.layers[layer].weight[idx], fresh.layers[layer].weight[idx])
-            assert torch.equal(nr.layers[layer].bias[idx], fresh.layers[layer].bias[idx])
+        for net in (nd, nr):
+            for layer, idx in enumerate(FROZEN):
+                assert torch.equal(net.layers[layer].weight[idx], fresh.layers[layer].weight[idx])
+                assert torch.equal(net.layers[layer].bias[idx], fresh.layers[layer].bias[idx])
 
 
 def test_first_layer_auto_picks_row_space_for_wide_data_only():
@@ -470,31 +475,7 @@ def test_frozen_genes_pathway_averages_the_modules_its_genes_select(first_layer)
                          ids=["serial", "parallel"])
 def test_frozen_genes_row_space_training_equals_direct_training(genotypes):
     """As test_row_space_training_equals_direct_training, with frozen_mode="genes"."""
-    gen = torch.Generator().manual_seed(1)
-    X = torch.randn(40, 100, generator=gen)
-    y = torch.randint(0, 3, (40,), generator=gen)
-    settings = TrainSettings(n_steps=12, batch_size=16, learning_rate=0.1)
-    results = {}
-    for mode in ("direct", "row_space"):
-        net, head = _network(LinearModules(100, 8), True, frozen_mode="genes")
-        inputs = net.bind(X, first_layer=mode)
-        fitness = []
-        for g in range(3):
-            fitness += train_pathways(net, genotypes, head, inputs, y, settings,
-                                      torch.Generator().manual_seed(g))
-        net.materialize()
-        logits = Pathways.gather(net, genotypes).logits(X, head)
-        results[mode] = (net, fitness, logits)
-    (nd, fd, ld), (nr, fr, lr) = results["direct"], results["row_space"]
-    assert fd == fr
-    for a, b in zip(_stacked(nd), _stacked(nr)):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
-    torch.testing.assert_close(ld, lr, rtol=1e-4, atol=1e-4)
-    fresh, _ = _network(LinearModules(100, 8), True)
-    for net in (nd, nr):
-        for layer, idx in enumerate(FROZEN):
-            assert torch.equal(net.layers[layer].weight[idx], fresh.layers[layer].weight[idx])
-            assert torch.equal(net.layers[layer].bias[idx], fresh.layers[layer].bias[idx])
+    _check_row_space_equals_direct(genotypes, True, {}, frozen_mode="genes")
 
 
 @pytest.mark.parametrize("first_layer", ["direct", "row_space"])
