@@ -254,6 +254,16 @@ SEARCH_GRID = [
     # 18: frozen source modules available to the genes, not always active (Fernando et
     # al. 2017); for --search-source (from scratch it equals entry 7)
     {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "frozen": "genes"},
+    # 19-24: the super-network's shape around the winner (modules per layer a pathway
+    # averages, module width, modules per layer, layers, steps per tournament)
+    {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_active": 1},
+    {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_active": 2},
+    {"n_steps": 100, "learning_rate": 0.1, "n_units": 128},
+    {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_modules": 10},
+    {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_layers": 2},
+    {"n_steps": 200, "learning_rate": 0.1, "n_units": 64},
+    # 25: the two best shape changes together
+    {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_layers": 2, "n_active": 1},
 ]
 
 
