@@ -135,10 +135,9 @@ class TransferMixin:
             with _naming_source(index, len(sources)):
                 segments, clip_index, _ = self._prepare_X(X, reset=True)
                 self._check_y(y, clip_index)
-                # features per segment; for convolutional modules (and augmentation,
-                # which reads rows as images) the segment shape
-                conv = (getattr(self, "module", None) == "conv"
-                        or getattr(self, "augmentation", None) is not None)
+                # features per segment; the segment shape where rows are read as images
+                # (convolutional modules, augmentation: see _image_input)
+                conv = self._image_input() is not None
                 shape = self.input_shape_ if conv else segments.shape[1]
                 if first is None:
                     first = shape

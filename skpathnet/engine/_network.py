@@ -289,17 +289,8 @@ class PathNetwork:
             first-layer module is frozen or the modules are not linear (a
             convolutional cache would be a full feature map per sample).
         """
-        idx = self.frozen[0]
-        if len(idx) == 0 or not isinstance(self.modules, LinearModules):
-            return None
-        fixed = self.modules.gather(self.layers[0], self._index(idx))
-        H = self.modules.n_units
-        out = torch.empty(len(X), H, device=self.device)
-        with torch.no_grad():
-            for start in range(0, len(X), batch_size):
-                z = torch.relu(self.modules.apply(X[start : start + batch_size], fixed))
-                out[start : start + batch_size] = z.view(len(z), len(idx), H).sum(1)
-        return out
+        outputs = self.frozen_first_layer_outputs(X, batch_size=batch_size)
+        return None if outputs is None else outputs.sum(1)
 
     def frozen_first_layer_outputs(self, X, *, batch_size=4096):
         """ReLU output of each frozen first-layer module for every row of X.
