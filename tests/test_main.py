@@ -46,7 +46,8 @@ def test_configuration_defaults_to_the_best_and_paper_to_the_paper():
     parse = build_parser().parse_args
     features, norm, params = configuration(parse(["transfer"]))
     assert (features, norm) == ("compare", True)
-    assert params == {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_generations": 40}
+    assert params == {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_layers": 2,
+                      "n_generations": 40}
     assert configuration(parse(["transfer", "--paper"])) == ("logmel", False, {"n_generations": 200})
     assert configuration(parse(["transfer", "--modality", "visual"]))[:2] == ("logmel", False)
     assert configuration(parse(["transfer", "--no-speaker-norm", "--features", "egemaps",

@@ -16,7 +16,7 @@ from skpathnet.datasets import load_ckplus
 from skpathnet.engine import (
     ConvModules, LinearModules, MultiTargets, MultiTaskCounts, MultiTaskHeads,
     PathNetwork, Pathways, TaskHead, linear_sgd_step, multitask_autograd_step,
-    multitask_fitness, multitask_sgd_step,
+    multitask_fitness, multitask_sgd_step, SpecAugment, TrainSettings, train_multitask,
 )
 
 CPU = torch.device("cpu")
@@ -248,6 +248,18 @@ def test_autograd_step_refuses_row_space():
     net, heads, pathways, inputs, targets = _setup(row_space=True)
     with pytest.raises(ValueError, match="row-space"):
         multitask_autograd_step(pathways, heads, inputs, targets, torch.arange(16), 0.1)
+
+
+@pytest.mark.parametrize("extra, match", [({"momentum": 0.9}, "momentum"),
+                                          ({"augmentation": SpecAugment(),
+                                            "image_shape": (3, 4, 4)}, "augment")])
+def test_train_multitask_refuses_what_it_does_not_do(extra, match):
+    """Momentum and augmentation are PathNetClassifier's: an error, not a silent plain run."""
+    net, heads, pathways, inputs, targets = _setup()
+    settings = TrainSettings(n_steps=2, batch_size=8, **extra)
+    with pytest.raises(ValueError, match=match):
+        train_multitask(net, GENOTYPES[:1], heads, inputs, targets, settings,
+                        torch.Generator().manual_seed(0))
 
 
 # -- the estimator ------------------------------------------------------------------

@@ -379,13 +379,20 @@ def train_multitask(network, genotypes, heads, inputs, targets, settings, genera
     Raises
     ------
     ValueError
-        If ``settings.momentum`` is set: the multi-task steps are plain SGD.
+        If ``settings.momentum`` or ``settings.augmentation`` is set: the
+        multi-task steps are plain SGD on the rows as given.
     """
     if settings.momentum:
         raise ValueError(
             f"train_multitask trains with plain SGD only; got TrainSettings(momentum="
             f"{settings.momentum!r}). Use momentum=0.0 (momentum is a PathNetClassifier "
             f"parameter, not a MultiTaskPathNetClassifier one)."
+        )
+    if settings.augmentation is not None:
+        raise ValueError(
+            f"train_multitask does not augment; got TrainSettings(augmentation="
+            f"{settings.augmentation!r}). Use augmentation=None (augmentation is a "
+            f"PathNetClassifier parameter, not a MultiTaskPathNetClassifier one)."
         )
     pathways = Pathways.gather(network, list(genotypes))
     step = step or multitask_step_for(pathways)
