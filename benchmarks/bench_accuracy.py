@@ -94,7 +94,8 @@ PATHNET_L3 = {"n_steps": 100, "learning_rate": 0.1, "n_units": 64}
 class Method:
     """One benchmark method: a front end, optional speaker normalisation, a model."""
 
-    features: str  # "compare" | "egemaps" (openSMILE functionals) | "faces" (face crops)
+    # "compare" | "egemaps" (openSMILE functionals) | "faces" (face crops) | "hog" (their HOG)
+    features: str
     model: str  # "svm" | "logreg" | "mlp" / "cnn" (FineTuneClassifier) | "pathnet"
     normalise: bool = False
     transfer: bool = False
@@ -162,6 +163,17 @@ METHODS = {
     # wider modules for faces (12288 inputs), tried on JAFFE before CK+48 (the CK+48 target)
     "pathnet-faces-l2-w128-norm-scratch": Method(
         "faces", "pathnet", normalise=True, params={**PATHNET_BEST, "n_units": 128}),
+    # HOG of the crops (FaceHOG at Dalal and Triggs' settings, fixed before any run): the
+    # faces' counterpart of functionals for speech; linear SVM peers as for speech
+    "faces-hog-svm": Method("hog", "svm"),
+    "faces-hog-svm-norm": Method("hog", "svm", normalise=True),
+    "pathnet-faces-hog-l2-scratch": Method("hog", "pathnet", params=PATHNET_BEST),
+    "pathnet-faces-hog-l2-transfer": Method(
+        "hog", "pathnet", transfer=True, params=PATHNET_BEST),
+    "pathnet-faces-hog-l2-norm-scratch": Method(
+        "hog", "pathnet", normalise=True, params=PATHNET_BEST),
+    "pathnet-faces-hog-l2-norm-transfer": Method(
+        "hog", "pathnet", normalise=True, transfer=True, params=PATHNET_BEST),
 }
 
 #: Rows taken from bench_paper.py's saved leave-one-group-out runs (same folds, seed 0,
@@ -178,8 +190,9 @@ PAPER_ROWS = {
 def features(name, method, memory, n_jobs, log):
     """Features, labels and speakers of corpus ``name`` for ``method``.
 
-    Functionals are one row per clip; face crops are clips of one image
-    (JAFFE, CK+48), flattened to one row per image for the linear models.
+    Functionals are one row per clip; face crops (and their HOG) are clips
+    of one image (JAFFE, CK+48), flattened to one row per image for the
+    linear models.
     """
     visual = CORPORA[name][1] == "visual"
     bunch = load_corpus(name, labels=VISUAL_SHARED_EMOTIONS if visual else None)

@@ -8,8 +8,8 @@ from pathlib import Path
 from sklearn.model_selection import GroupKFold
 
 from .experiments import (
-    AUDIO_FEATURES, BEST_AUDIO, CORPORA, ClusterError, dask_cluster, format_markdown, load_corpus,
-    run_transfer_experiment, save_results,
+    AUDIO_FEATURES, BEST_AUDIO, BEST_VISUAL, CORPORA, VISUAL_FEATURES, ClusterError, dask_cluster,
+    format_markdown, load_corpus, run_transfer_experiment, save_results,
 )
 from .experiments import _checkpoint
 
@@ -45,16 +45,20 @@ def build_parser():
                    help="for a folder: the same for the speaker/subject, e.g. "
                    r"'^(?P<group>[^/]+)/'")
     p.add_argument("--paper", action="store_true",
-                   help="the paper's configuration: log-mel segments without speaker "
-                   "normalisation, T = n / 64 SGD steps at learning rate 0.02, 200 "
+                   help="the paper's configuration: log-mel segments (faces: crops) without "
+                   "speaker normalisation, T = n / 64 SGD steps at learning rate 0.02, 200 "
                    "generations (default: the best configuration of benchmarks/RESULTS.md)")
-    p.add_argument("--features", choices=sorted(AUDIO_FEATURES), default=None,
-                   help="audio front end: openSMILE ComParE_2016 or eGeMAPSv02 functionals "
+    p.add_argument("--features", choices=sorted(AUDIO_FEATURES) + list(VISUAL_FEATURES),
+                   default=None,
+                   help="speech front end: openSMILE ComParE_2016 or eGeMAPSv02 functionals "
                    "(the opensmile extra), or the paper's log-mel segments (default: "
-                   f"{BEST_AUDIO['features']}; --paper: logmel)")
+                   f"{BEST_AUDIO['features']}; --paper: logmel); face front end: the paper's "
+                   "crops or their histograms of oriented gradients (default: "
+                   f"{BEST_VISUAL['features']}; --paper: crops)")
     p.add_argument("--speaker-norm", action=argparse.BooleanOptionalAction, default=None,
                    help="standardise each speaker/subject with its own statistics (default: "
-                   "on for speech, off with --paper and for faces)")
+                   "on, off with --paper; use --no-speaker-norm where a subject's clips show "
+                   "few emotions, e.g. CK+48 as the target: the job warns)")
     p.add_argument("--full", action="store_true",
                    help="200 generations per task, the paper's (default: 40; --paper: 200)")
     p.add_argument("--generations", type=_positive_int, default=None,
@@ -128,7 +132,7 @@ def resolve_corpora(args):
     ------
     ValueError
         If a corpus is of another modality than ``--modality`` (or than the
-        others), or ``--features`` is given for faces.
+        others), or ``--features`` is a front end of the other modality.
     """
     named = (args.source or []) + ([args.target] if args.target else [])
     found = sorted({_modality(n, args) for n in named})
@@ -143,8 +147,13 @@ def resolve_corpora(args):
             f"{kind} corpus{'' if len(named) == 1 else '/corpora'}; choose {modality} corpora "
             f"({', '.join(choices)}) or drop --modality."
         )
-    if modality == "visual" and args.features is not None:
-        raise ValueError("--features applies to speech corpora; faces always use face crops.")
+    allowed = AUDIO_FEATURES if modality == "audio" else VISUAL_FEATURES
+    if args.features is not None and args.features not in allowed:
+        kind = {"audio": "speech", "visual": "face"}[modality]
+        raise ValueError(
+            f"--features {args.features} is not a {kind} front end; choose one of "
+            f"{', '.join(sorted(allowed))} for {kind} corpora."
+        )
     sources = args.source or DEFAULT_SOURCES[modality]
     target = args.target or DEFAULT_TARGETS[modality]
     return modality, sources, target
@@ -165,12 +174,13 @@ def _label(name):
 
 def configuration(args):
     """``(features, speaker_norm, params)``: the best configuration, or the paper's."""
-    best = (args.modality or "audio") == "audio" and not args.paper
-    features = args.features or (BEST_AUDIO["features"] if best else "logmel")
-    speaker_norm = args.speaker_norm
-    if speaker_norm is None:
-        speaker_norm = best and BEST_AUDIO["speaker_norm"]
-    params = dict(BEST_AUDIO["params"]) if best else {}
+    audio = (args.modality or "audio") == "audio"
+    best = BEST_AUDIO if audio else BEST_VISUAL
+    if args.paper:
+        best = {"features": "logmel" if audio else "crops", "speaker_norm": False, "params": {}}
+    features = args.features or best["features"]
+    speaker_norm = best["speaker_norm"] if args.speaker_norm is None else args.speaker_norm
+    params = dict(best["params"])
     if args.generations is not None:
         params["n_generations"] = args.generations
     else:
@@ -210,7 +220,8 @@ def main(argv=None):
         verbose=not (args.quiet or distributed),
     )
     config = "paper" if args.paper else (
-        f"{features if args.modality == 'audio' else 'faces'}{'-norm' if speaker_norm else ''}")
+        f"{features if args.modality == 'audio' or features == 'hog' else 'faces'}"
+        f"{'-norm' if speaker_norm else ''}")
     stem = f"{'+'.join(map(_label, sources))}-to-{_label(target)}-{config}-g{generations}"
     parts = Path(args.out) / f"{stem}.parts"
     try:

@@ -321,7 +321,10 @@ def test_bad_options_are_rejected_at_parse_time(argv, message, capsys):
     (["--modality", "visual", "--target", "emodb"], "--modality visual, but emodb is a speech"),
     (["--modality", "audio", "--source", "jaffe"], "--modality audio, but jaffe is a face"),
     (["--source", "jaffe", "--target", "emodb"], "mix speech and face corpora"),
-    (["--modality", "visual", "--features", "egemaps"], "--features applies to speech"),
+    (["--modality", "visual", "--features", "egemaps"],
+     "--features egemaps is not a face front end; choose one of crops, hog"),
+    (["--features", "hog"],
+     "--features hog is not a speech front end; choose one of compare, egemaps, logmel"),
 ])
 def test_modality_must_match_the_corpora(argv, message, tmp_path, capsys):
     assert main(["transfer", *argv, "--out", str(tmp_path), "--cache", ""]) == 2

@@ -25,8 +25,9 @@ def test_visual_transfer_job_writes_reports(data_home, tmp_path, capsys):
     out = tmp_path / "out"
     code = main([
         "transfer", "--modality", "visual", "--source", "jaffe", "--target", "ckplus",
-        "--folds", "2", "--generations", "1", "--population", "2", "--quiet",
-        "--tournament", "parallel", "--data-home", str(data_home), "--out", str(out), "--cache", str(tmp_path / "cache"),
+        "--features", "crops", "--no-speaker-norm", "--folds", "2", "--generations", "1",
+        "--population", "2", "--quiet", "--tournament", "parallel", "--data-home", str(data_home),
+        "--out", str(out), "--cache", str(tmp_path / "cache"),
     ])
     assert code == 0
     printed = capsys.readouterr().out
@@ -49,9 +50,33 @@ def test_configuration_defaults_to_the_best_and_paper_to_the_paper():
     assert params == {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_layers": 2,
                       "n_generations": 40}
     assert configuration(parse(["transfer", "--paper"])) == ("logmel", False, {"n_generations": 200})
-    assert configuration(parse(["transfer", "--modality", "visual"]))[:2] == ("logmel", False)
+    assert configuration(parse(["transfer", "--modality", "visual"])) == ("hog", True, params)
+    assert configuration(parse(["transfer", "--modality", "visual", "--paper"])) \
+        == ("crops", False, {"n_generations": 200})
+    assert configuration(parse(["transfer", "--modality", "visual", "--features", "crops",
+                                "--no-speaker-norm"]))[:2] == ("crops", False)
     assert configuration(parse(["transfer", "--no-speaker-norm", "--features", "egemaps",
                                 "--generations", "3"]))[:2] == ("egemaps", False)
+
+
+@pytest.mark.slow
+def test_visual_job_defaults_to_normalised_hog(data_home, tmp_path, capsys):
+    from skpathnet.transformers import LabelCoverageWarning
+
+    out = tmp_path / "out"
+    # CK+48's subjects pose few of the six emotions: normalising them is flagged
+    with pytest.warns(LabelCoverageWarning, match="80 of 106 groups"):
+        code = main([
+            "transfer", "--modality", "visual", "--source", "ckplus", "--target", "jaffe",
+            "--folds", "2", "--generations", "1", "--population", "2", "--quiet",
+            "--data-home", str(data_home), "--out", str(out), "--cache", str(tmp_path / "cache"),
+        ])
+    printed, err = capsys.readouterr()
+    assert code == 0, err
+    assert "Features: hog, speaker-normalised; 183 clips, 183 segments" in printed
+    results = json.loads((out / "ckplus-to-jaffe-hog-norm-g1.json").read_text())
+    assert results["features"] == "hog" and results["speaker_norm"] is True
+    assert results["n_folds"] == 2 and results["n_clips"] == 183
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "x"])
@@ -156,4 +181,4 @@ def test_visual_job_on_a_users_folder_of_images(data_home, tmp_path, capsys):
     assert code == 0, capsys.readouterr().err
     assert "faces: 8 files, 2 classes (happiness 4, sadness 4), 2 subjects" in \
         capsys.readouterr().out
-    assert (tmp_path / "out" / "jaffe-to-faces-faces-g1.json").exists()
+    assert (tmp_path / "out" / "jaffe-to-faces-hog-norm-g1.json").exists()

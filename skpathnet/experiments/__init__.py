@@ -19,8 +19,8 @@ share this sub-package:
 
 from ._cluster import dask_cluster, on_cluster
 from ._corpora import (
-    AUDIO_FEATURES, BEST_AUDIO, CORPORA, VISUAL_SHARED_EMOTIONS, describe_corpus,
-    extract_features, front_end, load_corpus,
+    AUDIO_FEATURES, BEST_AUDIO, BEST_VISUAL, CORPORA, VISUAL_FEATURES, VISUAL_SHARED_EMOTIONS,
+    describe_corpus, extract_features, front_end, load_corpus,
 )
 from ._evaluate import ClusterError, clip_report, evaluate, evaluate_methods
 from ._report import fold_mean_std, format_markdown, save_results, write_json
@@ -30,10 +30,10 @@ from ._transfer import (
 )
 
 __all__ = [
-    "AUDIO_FEATURES", "BEST_AUDIO", "CORPORA", "ClusterError", "Corpus", "ExperimentCorpora",
-    "ExperimentData", "Method", "SourceFit", "VISUAL_SHARED_EMOTIONS", "clip_report",
-    "dask_cluster", "describe_corpus", "evaluate", "evaluate_methods", "extract_experiment",
-    "extract_features", "fit_sources", "fold_mean_std", "format_markdown", "front_end",
-    "load_corpus", "load_experiment", "on_cluster", "run_transfer_experiment", "save_results",
-    "write_json",
+    "AUDIO_FEATURES", "BEST_AUDIO", "BEST_VISUAL", "CORPORA", "ClusterError", "Corpus",
+    "ExperimentCorpora", "ExperimentData", "Method", "SourceFit", "VISUAL_FEATURES",
+    "VISUAL_SHARED_EMOTIONS", "clip_report", "dask_cluster", "describe_corpus", "evaluate",
+    "evaluate_methods", "extract_experiment", "extract_features", "fit_sources", "fold_mean_std",
+    "format_markdown", "front_end", "load_corpus", "load_experiment", "on_cluster",
+    "run_transfer_experiment", "save_results", "write_json",
 ]

@@ -282,8 +282,9 @@ def run_transfer_experiment(
         estimator with or without its source phase (:class:`Method`);
         ``params`` and ``estimator`` are then not given, and the results'
         ``params`` map each method to its estimator's parameters.
-    features : {"logmel", "compare", "egemaps"}, default="logmel"
-        Audio front end (:func:`front_end`); faces always use face crops.
+    features : {"logmel", "compare", "egemaps", "crops", "hog"}, default="logmel"
+        Front end (:func:`front_end`): for speech one of the first three;
+        for faces the crops (any value but ``"hog"``) or their HOG.
     speaker_norm : bool, default=False
         Standardise each speaker/subject with its own statistics, sources
         and target (:func:`extract_features`).
@@ -365,7 +366,7 @@ def run_transfer_experiment(
         "protocol": "leave-one-group-out" if cv is None else str(cv),
         "params": base.get_params() if base is not None else
         {name: m.estimator.get_params() for name, m in methods.items()},
-        "features": features if modality == "audio" else "faces",
+        "features": features if modality == "audio" or features == "hog" else "faces",
         "speaker_norm": bool(speaker_norm),
         "n_clips": int(len(X)),
         "n_segments": int(sum(len(c) for c in X)) if is_clips(X) else int(len(X)),
