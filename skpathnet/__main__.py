@@ -56,9 +56,10 @@ def build_parser():
                    "crops or their histograms of oriented gradients (default: "
                    f"{BEST_VISUAL['features']}; --paper: crops)")
     p.add_argument("--speaker-norm", action=argparse.BooleanOptionalAction, default=None,
-                   help="standardise each speaker/subject with its own statistics (default: "
-                   "on, off with --paper; use --no-speaker-norm where a subject's clips show "
-                   "few emotions, e.g. CK+48 as the target: the job warns)")
+                   help="standardise each speaker/subject with its own statistics: every "
+                   "corpus with --speaker-norm, none with --no-speaker-norm (default: each "
+                   "corpus whose speakers/subjects cover more than half of its emotions, so "
+                   "not CK+48; --paper: none)")
     p.add_argument("--full", action="store_true",
                    help="200 generations per task, the paper's (default: 40; --paper: 200)")
     p.add_argument("--generations", type=_positive_int, default=None,

@@ -10,7 +10,7 @@ from sklearn.model_selection import GroupKFold, LeaveOneGroupOut, cross_val_pred
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
 
-from skpathnet.transformers import GroupStandardScaler, LabelCoverageWarning
+from skpathnet.transformers import GroupStandardScaler, LabelCoverageWarning, low_coverage_groups
 
 
 def _speakers(n_speakers=6, per_class=6, n_classes=3, n_features=5, seed=0, shift=8.0):
@@ -108,6 +108,23 @@ def test_label_coverage_failure_mode_warns_with_numbers_and_is_real():
         warnings.simplefilter("error")
         GroupStandardScaler().fit(Xf, yf, groups=gf)
         GroupStandardScaler(min_class_coverage=0).fit(X, y, groups=g)
+
+
+def test_low_coverage_groups_lists_what_the_warning_flags():
+    X, y, g = _one_emotion_per_speaker()
+    assert low_coverage_groups(y, g) == {f"s{s:02d}": 1 for s in range(12)}
+    assert low_coverage_groups(y, g, min_class_coverage=0) == {}
+    _, yf, gf = _speakers()
+    assert low_coverage_groups(yf, gf) == {}
+    # 3 of 6 classes is "at most half": flagged; 4 of 6 is not
+    y6 = np.array([0, 1, 2, 0, 1, 2, 3, 4, 5, 3])
+    g6 = np.array(["a"] * 3 + ["b"] * 7)
+    assert low_coverage_groups(y6, g6) == {"a": 3}
+    assert low_coverage_groups(y6, g6, min_class_coverage=0.4) == {}
+    with pytest.raises(ValueError, match="min_class_coverage must be a float in \\[0, 1\\]; got 2"):
+        low_coverage_groups(y6, g6, min_class_coverage=2)
+    with pytest.raises(ValueError, match="groups has 3 entries but y has 10 samples"):
+        low_coverage_groups(y6, g6[:3])
 
 
 def test_normalising_before_cv_equals_normalising_inside_each_fold():

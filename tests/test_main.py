@@ -46,11 +46,11 @@ def test_configuration_defaults_to_the_best_and_paper_to_the_paper():
 
     parse = build_parser().parse_args
     features, norm, params = configuration(parse(["transfer"]))
-    assert (features, norm) == ("compare", True)
+    assert (features, norm) == ("compare", "auto")
     assert params == {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_layers": 2,
                       "n_generations": 40}
     assert configuration(parse(["transfer", "--paper"])) == ("logmel", False, {"n_generations": 200})
-    assert configuration(parse(["transfer", "--modality", "visual"])) == ("hog", True, params)
+    assert configuration(parse(["transfer", "--modality", "visual"])) == ("hog", "auto", params)
     assert configuration(parse(["transfer", "--modality", "visual", "--paper"])) \
         == ("crops", False, {"n_generations": 200})
     assert configuration(parse(["transfer", "--modality", "visual", "--features", "crops",
@@ -60,23 +60,34 @@ def test_configuration_defaults_to_the_best_and_paper_to_the_paper():
 
 
 @pytest.mark.slow
-def test_visual_job_defaults_to_normalised_hog(data_home, tmp_path, capsys):
+def test_visual_job_defaults_to_hog_normalising_only_corpora_that_cover_the_emotions(
+        data_home, tmp_path, capsys):
+    import warnings
+
     from skpathnet.transformers import LabelCoverageWarning
 
     out = tmp_path / "out"
-    # CK+48's subjects pose few of the six emotions: normalising them is flagged
-    with pytest.warns(LabelCoverageWarning, match="80 of 106 groups"):
-        code = main([
-            "transfer", "--modality", "visual", "--source", "ckplus", "--target", "jaffe",
+    args = ["transfer", "--modality", "visual", "--source", "ckplus", "--target", "jaffe",
             "--folds", "2", "--generations", "1", "--population", "2", "--quiet",
-            "--data-home", str(data_home), "--out", str(out), "--cache", str(tmp_path / "cache"),
-        ])
+            "--data-home", str(data_home), "--out", str(out), "--cache", str(tmp_path / "cache")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LabelCoverageWarning)  # the default never warns
+        code = main(args)
     printed, err = capsys.readouterr()
     assert code == 0, err
-    assert "Features: hog, speaker-normalised; 183 clips, 183 segments" in printed
+    # CK+48's subjects pose few of the six emotions: left as they are; JAFFE's pose all six
+    assert ("ckplus: not speaker-normalised: 80 of 106 subjects have labels of at most "
+            "half of its 6 classes") in printed
+    assert "Features: hog, speaker-normalised: jaffe only; 183 clips, 183 segments" in printed
     results = json.loads((out / "ckplus-to-jaffe-hog-norm-g1.json").read_text())
-    assert results["features"] == "hog" and results["speaker_norm"] is True
+    assert results["features"] == "hog" and results["speaker_norm"] == "auto"
+    assert results["normalised"] == ["jaffe"]
     assert results["n_folds"] == 2 and results["n_clips"] == 183
+    # forced on, CK+48 is normalised too, and flagged
+    with pytest.warns(LabelCoverageWarning, match="80 of 106 groups"):
+        assert main([*args, "--speaker-norm", "--methods", "scratch"]) == 0
+    results = json.loads((out / "ckplus-to-jaffe-hog-norm-g1.json").read_text())
+    assert results["speaker_norm"] is True and results["normalised"] == ["ckplus", "jaffe"]
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "x"])
@@ -98,9 +109,11 @@ def test_speech_job_on_functionals_with_speaker_norm(tmp_path, capsys, tone_corp
     ])
     assert code == 0
     printed = capsys.readouterr().out
-    assert "88 features per clip" in printed and "speaker-normalised" in printed
+    assert "88 features per clip" in printed
+    assert "Features: egemaps, speaker-normalised; 8 clips" in printed
     results = json.loads((out / "emovo-to-emodb-egemaps-norm-g2.json").read_text())
-    assert results["features"] == "egemaps" and results["speaker_norm"] is True
+    assert results["features"] == "egemaps" and results["speaker_norm"] == "auto"
+    assert results["normalised"] == ["emovo", "emodb"]
     assert results["n_folds"] == 2 and results["n_clips"] == 8
     assert results["params"]["n_steps"] == 100 and results["params"]["n_units"] == 64
     assert set(results["methods"]) == {"transfer", "scratch"}

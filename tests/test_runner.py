@@ -6,7 +6,8 @@ import pytest
 from skpathnet import PathNetClassifier
 from skpathnet.baselines import FineTuneClassifier
 from skpathnet.experiments import (
-    Corpus, ExperimentData, Method, fit_sources, format_markdown, run_transfer_experiment,
+    Corpus, ExperimentData, Method, fit_sources, format_markdown, paired_difference,
+    run_transfer_experiment,
 )
 
 
@@ -107,7 +108,10 @@ def test_two_transfer_methods_in_one_run_and_resumed(tmp_path, tone_corpus):
     assert sorted(p.name for p in parts.glob("source*.joblib")) == [
         "source-finetune.joblib", "source-pathnet.joblib"]
     assert "  pathnet fold 1 (03): clip WAR" in "\n".join(lines)
-    assert "| finetune | clip |" in format_markdown(results)
+    report = format_markdown(results)
+    assert "| finetune | clip |" in report
+    # each transfer method against scratch, fold by fold
+    assert "| pathnet - scratch | " in report and "| finetune - scratch | " in report
 
     # Resumed from everything saved: the same scores, nothing fitted again.
     lines.clear()
@@ -124,3 +128,24 @@ def test_two_transfer_methods_in_one_run_and_resumed(tmp_path, tone_corpus):
         run_transfer_experiment(["emovo"], "emodb", checkpoint=parts, resume=True,
                                 log=lines.append,
                                 **{**settings, "methods": {"pathnet": methods["pathnet"]}})
+
+
+def _folds(scores):
+    return [{"fold": i, "clip_WAR": v} for i, v in enumerate(scores)]
+
+
+def test_paired_difference_is_fold_by_fold_with_a_signed_rank_test():
+    method = _folds([0.9, 0.8, 0.7, 0.6, 0.5, 0.75])
+    baseline = _folds([0.8, 0.8, 0.6, 0.5, 0.4, 0.70])
+    diff = paired_difference(method, baseline, "clip_WAR")
+    d = np.array([0.1, 0.0, 0.1, 0.1, 0.1, 0.05])
+    assert diff.mean == pytest.approx(d.mean()) and diff.std == pytest.approx(d.std())
+    assert (diff.wins, diff.ties, diff.losses) == (5, 1, 0)
+    # five positive differences (the tie dropped): exact two-sided p = 2 / 2**5
+    assert diff.p_value == pytest.approx(0.0625)
+    # folds are matched by number, not by position
+    assert paired_difference(method[::-1], baseline, "clip_WAR") == diff
+    same = paired_difference(baseline, baseline, "clip_WAR")
+    assert (same.mean, same.ties) == (0.0, 6) and np.isnan(same.p_value)
+    with pytest.raises(ValueError, match="evaluated on different folds"):
+        paired_difference(method[:3], baseline, "clip_WAR")

@@ -20,10 +20,12 @@ share this sub-package:
 from ._cluster import dask_cluster, on_cluster
 from ._corpora import (
     AUDIO_FEATURES, BEST_AUDIO, BEST_VISUAL, CORPORA, VISUAL_FEATURES, VISUAL_SHARED_EMOTIONS,
-    describe_corpus, extract_features, front_end, load_corpus,
+    describe_corpus, extract_features, front_end, load_corpus, speaker_norm_applies,
 )
 from ._evaluate import ClusterError, clip_report, evaluate, evaluate_methods
-from ._report import fold_mean_std, format_markdown, save_results, write_json
+from ._report import (
+    PairedDifference, fold_mean_std, format_markdown, paired_difference, save_results, write_json,
+)
 from ._transfer import (
     Corpus, ExperimentCorpora, ExperimentData, Method, SourceFit, extract_experiment, fit_sources,
     load_experiment, run_transfer_experiment,
@@ -31,9 +33,10 @@ from ._transfer import (
 
 __all__ = [
     "AUDIO_FEATURES", "BEST_AUDIO", "BEST_VISUAL", "CORPORA", "ClusterError", "Corpus",
-    "ExperimentCorpora", "ExperimentData", "Method", "SourceFit", "VISUAL_FEATURES",
-    "VISUAL_SHARED_EMOTIONS", "clip_report", "dask_cluster", "describe_corpus", "evaluate",
-    "evaluate_methods", "extract_experiment", "extract_features", "fit_sources", "fold_mean_std",
-    "format_markdown", "front_end", "load_corpus", "load_experiment", "on_cluster",
-    "run_transfer_experiment", "save_results", "write_json",
+    "ExperimentCorpora", "ExperimentData", "Method", "PairedDifference", "SourceFit",
+    "VISUAL_FEATURES", "VISUAL_SHARED_EMOTIONS", "clip_report", "dask_cluster",
+    "describe_corpus", "evaluate", "evaluate_methods", "extract_experiment", "extract_features",
+    "fit_sources", "fold_mean_std", "format_markdown", "front_end", "load_corpus",
+    "load_experiment", "on_cluster", "paired_difference", "run_transfer_experiment",
+    "save_results", "speaker_norm_applies", "write_json",
 ]

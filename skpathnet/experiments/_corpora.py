@@ -13,11 +13,12 @@ from sklearn.pipeline import make_pipeline
 
 from ..transformers import (
     FaceCropper, FaceHOG, GroupStandardScaler, LogMelSegmenter, OpenSmileFunctionals,
+    low_coverage_groups,
 )
 
 __all__ = ["AUDIO_FEATURES", "BEST_AUDIO", "BEST_VISUAL", "CORPORA", "VISUAL_FEATURES",
            "VISUAL_SHARED_EMOTIONS", "describe_corpus", "extract_features", "front_end",
-           "load_corpus"]
+           "load_corpus", "speaker_norm_applies"]
 
 #: Built-in corpus name -> (loader, modality). SAVEE and eNTERFACE'05 are
 #: audio-visual: ``savee`` / ``enterface`` are their speech, ``savee-visual`` /
@@ -47,16 +48,18 @@ VISUAL_FEATURES = ("crops", "hog")
 #: tournament than the paper's T = n / 64 steps at learning rate 0.02, wider
 #: modules (64 units, not 20) and two layers instead of the paper's three
 #: (Nguyen et al. 2020, Sec. 4). Chosen on RAVDESS speakers, never on the targets.
-BEST_AUDIO = {"features": "compare", "speaker_norm": True,
+#: ``"auto"`` normalises every corpus whose speakers cover the emotions
+#: (:func:`speaker_norm_applies`): all the built-in speech corpora.
+BEST_AUDIO = {"features": "compare", "speaker_norm": "auto",
               "params": {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_layers": 2}}
 
 #: The best honest PathNet configuration for faces (benchmarks/RESULTS.md,
 #: "Faces: histograms of oriented gradients"): HOG of the crops at Dalal and
 #: Triggs' settings (fixed before any run), subject normalisation, and the
 #: speech search's PathNet settings, not searched again. Subject normalisation
-#: suits corpora whose subjects pose every emotion (JAFFE); where
-#: LabelCoverageWarning fires (CK+48 as the target), leave it out.
-BEST_VISUAL = {"features": "hog", "speaker_norm": True, "params": BEST_AUDIO["params"]}
+#: (``"auto"``) only for corpora whose subjects pose the emotions: JAFFE, not
+#: CK+48, where most subjects pose at most 3 of the 6 and it costs 0.015 WAR.
+BEST_VISUAL = {"features": "hog", "speaker_norm": "auto", "params": BEST_AUDIO["params"]}
 
 #: The six emotions shared by the visual corpora, to which Nguyen et al.
 #: (2020, Sec. 4) restrict the visual experiments.
@@ -171,22 +174,60 @@ def front_end(name, *, features="logmel", modality=None, n_jobs=None, memory=Non
     return make_pipeline(cropper, FaceHOG()) if features == "hog" else cropper
 
 
+def speaker_norm_applies(bunch, speaker_norm):
+    """Whether a corpus is speaker-normalised under ``speaker_norm``.
+
+    Parameters
+    ----------
+    bunch : Bunch
+        The corpus (:func:`load_corpus`), with ``target`` and ``groups``.
+    speaker_norm : bool or "auto"
+        ``True`` or ``False`` as given; ``"auto"``: only where no speaker's
+        (subject's) labels cover half of the corpus's emotions or fewer
+        (:func:`~skpathnet.transformers.low_coverage_groups`, the check
+        behind :class:`~skpathnet.transformers.LabelCoverageWarning`), since
+        normalising such a speaker removes the emotion signal. The labels
+        say only which emotions each speaker was recorded with, a property
+        of the corpus's design: every built-in speech corpus and JAFFE are
+        normalised, CK+48 (80 of its 106 subjects pose at most 3 of the 6
+        shared emotions) is not. The decision is taken once per corpus, from
+        all of its speakers; on every built-in corpus the training speakers
+        of any fold give the same one.
+
+    Returns
+    -------
+    applies : bool
+
+    Raises
+    ------
+    ValueError
+        If ``speaker_norm`` is none of True, False and "auto".
+    """
+    if isinstance(speaker_norm, str) and speaker_norm == "auto":
+        return not low_coverage_groups(bunch.target, bunch.groups)
+    if isinstance(speaker_norm, (bool, np.bool_)):
+        return bool(speaker_norm)
+    raise ValueError(f"speaker_norm must be True, False or 'auto'; got {speaker_norm!r}.")
+
+
 def extract_features(name, bunch, *, features="logmel", speaker_norm=False, n_jobs=None,
                      memory=None):
     """Run the corpus's front end over its files: one row (clip or feature vector) per file.
 
-    With ``speaker_norm``, each speaker's (subject's) features are then
-    standardised with that speaker's own statistics
+    With ``speaker_norm`` (True, or "auto" where :func:`speaker_norm_applies`),
+    each speaker's (subject's) features are then standardised with that
+    speaker's own statistics
     (:class:`~skpathnet.transformers.GroupStandardScaler`; it warns if a
     speaker's labels cover too few emotions). Done once per corpus, this is
     exactly the normalisation inside each fold of a group-wise
     cross-validation, since a speaker's features depend on that speaker
     alone.
     """
+    normalise = speaker_norm_applies(bunch, speaker_norm)  # a bad value fails before the work
     modality = bunch.get("modality") or CORPORA[name][1]
     X = front_end(name, features=features, modality=modality, n_jobs=n_jobs,
                   memory=memory).fit_transform(bunch.filenames)
-    if speaker_norm:
+    if normalise:
         scaler = GroupStandardScaler().fit(X, bunch.target, groups=bunch.groups)
         X = scaler.transform(X, groups=bunch.groups)
     return X

@@ -2,10 +2,13 @@
 
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
+from scipy.stats import wilcoxon
 
-__all__ = ["fold_mean_std", "format_markdown", "save_results", "write_json"]
+__all__ = ["PairedDifference", "fold_mean_std", "format_markdown", "paired_difference",
+           "save_results", "write_json"]
 
 
 def fold_mean_std(folds, key):
@@ -26,6 +29,56 @@ def fold_mean_std(folds, key):
     return float(values.mean()), float(values.std())
 
 
+class PairedDifference(NamedTuple):
+    """One method minus another over the same folds (:func:`paired_difference`)."""
+
+    mean: float  #: mean over folds of the per-fold difference
+    std: float  #: its standard deviation over folds (population, as fold_mean_std)
+    wins: int  #: folds where the first method scores higher
+    ties: int  #: folds where both score the same
+    losses: int  #: folds where it scores lower
+    p_value: float  #: two-sided Wilcoxon signed-rank test; nan when every fold ties
+
+
+def paired_difference(folds, baseline_folds, key):
+    """Per-fold difference of one score between two methods evaluated on the same folds.
+
+    The spread over folds of each method's score is mostly the spread
+    between speakers, which both methods share; the per-fold difference
+    removes it, so it is the honest measure of whether one method beats
+    another on the same folds (e.g. transfer against scratch).
+
+    Parameters
+    ----------
+    folds, baseline_folds : list of dict
+        The ``folds`` records of :func:`~skpathnet.experiments.evaluate` for
+        the method and its baseline; matched by their ``"fold"`` number.
+    key : str
+        A per-fold score, e.g. ``"clip_WAR"``.
+
+    Returns
+    -------
+    PairedDifference
+
+    Raises
+    ------
+    ValueError
+        If the two methods were not evaluated on the same folds.
+    """
+    a = {f["fold"]: f[key] for f in folds}
+    b = {f["fold"]: f[key] for f in baseline_folds}
+    if set(a) != set(b):
+        raise ValueError(
+            f"the methods were evaluated on different folds ({sorted(a)} and {sorted(b)}); "
+            "compare methods run on the same folds."
+        )
+    d = np.array([a[k] - b[k] for k in sorted(a)], dtype=float)
+    nonzero = d[np.abs(d) > 1e-12]
+    p_value = float(wilcoxon(nonzero).pvalue) if len(nonzero) else float("nan")
+    return PairedDifference(float(d.mean()), float(d.std()), int((d > 1e-12).sum()),
+                            int(len(d) - len(nonzero)), int((d < -1e-12).sum()), p_value)
+
+
 def _mean_std(folds, key):
     return "{:.3f} ± {:.3f}".format(*fold_mean_std(folds, key))
 
@@ -35,7 +88,9 @@ def format_markdown(results):
 
     The first table has one row per method and level (clip, segment) with the
     pooled WAR, UAR and UAP and the mean ± standard deviation of the
-    per-fold WAR and UAR; the second has the per-class recall.
+    per-fold WAR and UAR; then, with a ``scratch`` method, each other method
+    minus scratch on the same folds (:func:`paired_difference`, clip level);
+    the last table has the per-class recall.
     """
     sources = " + ".join(results["sources"])
     params = results["params"]
@@ -45,7 +100,7 @@ def format_markdown(results):
         f"{results['n_groups']} speakers/subjects)",
         "",
         f"Features: {results.get('features', 'logmel')}"
-        f"{', speaker-normalised' if results.get('speaker_norm') else ''}; "
+        f"{_normalisation(results)}; "
         f"{results['n_clips']} clips, {results['n_segments']} segments; "
         + (f"{params['n_generations']} generations, population {params['population_size']}; "
            if "n_generations" in params else "")
@@ -63,6 +118,7 @@ def format_markdown(results):
                 f"{rep['UAP']:.3f} | {_mean_std(res['folds'], level + '_WAR')} | "
                 f"{_mean_std(res['folds'], level + '_UAR')} | {seconds:.0f} |"
             )
+    lines += _paired_lines(results["methods"])
     labels = None
     for res in results["methods"].values():
         labels = list(res["clip"]["recall"])
@@ -103,3 +159,37 @@ def _jsonable(value):
     if isinstance(value, np.ndarray):
         return value.tolist()
     return repr(value)
+
+
+def _normalisation(results):
+    """``", speaker-normalised"`` (all corpora), ``"..., <names> only"`` (some) or ``""``."""
+    normalised = results.get("normalised")
+    if normalised is None:  # results written before speaker_norm="auto"
+        return ", speaker-normalised" if results.get("speaker_norm") else ""
+    corpora = [*results["sources"], results["target"]]
+    if not normalised:
+        return ""
+    if set(corpora) <= set(normalised):
+        return ", speaker-normalised"
+    return f", speaker-normalised: {', '.join(normalised)} only"
+
+
+def _paired_lines(methods):
+    """Each method minus ``scratch``, fold by fold (clip WAR and UAR), as Markdown lines."""
+    if "scratch" not in methods or len(methods) < 2:
+        return []
+    lines = ["", "Against scratch on the same folds (clip level; per-fold difference, "
+             "folds ahead / level / behind, Wilcoxon signed-rank p):", "",
+             "| method | WAR difference | UAR difference | folds (WAR) | p (WAR) |",
+             "|---|---|---|---|---|"]
+    base = methods["scratch"]["folds"]
+    for method, res in methods.items():
+        if method == "scratch":
+            continue
+        war = paired_difference(res["folds"], base, "clip_WAR")
+        uar = paired_difference(res["folds"], base, "clip_UAR")
+        p = "n/a" if np.isnan(war.p_value) else f"{war.p_value:.2f}"
+        lines.append(f"| {method} - scratch | {war.mean:+.3f} ± {war.std:.3f} | "
+                     f"{uar.mean:+.3f} ± {uar.std:.3f} | {war.wins} / {war.ties} / "
+                     f"{war.losses} | {p} |")
+    return lines

@@ -21,7 +21,7 @@ one batch of tasks (local, or on a Dask cluster).
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -32,8 +32,12 @@ from sklearn.model_selection import LeaveOneGroupOut
 
 from .._classifier import PathNetClassifier
 from .._clips import is_clips
+from ..transformers import low_coverage_groups
 from . import _checkpoint
-from ._corpora import CORPORA, VISUAL_SHARED_EMOTIONS, describe_corpus, extract_features, load_corpus
+from ._corpora import (
+    CORPORA, VISUAL_SHARED_EMOTIONS, describe_corpus, extract_features, load_corpus,
+    speaker_norm_applies,
+)
 from ._evaluate import evaluate_methods
 
 __all__ = ["Corpus", "ExperimentCorpora", "ExperimentData", "Method", "SourceFit",
@@ -79,6 +83,7 @@ class ExperimentData:
     target: str
     modality: str
     corpora: dict  # corpus name -> Corpus
+    normalised: list = field(default_factory=list)  # names of the speaker-normalised corpora
 
     @property
     def source_X(self):
@@ -158,17 +163,25 @@ def extract_experiment(corpora, *, features="logmel", speaker_norm=False, n_jobs
     -------
     data : ExperimentData
     """
-    data = {}
+    data, normalised = {}, []
+    who = "speakers" if corpora.modality == "audio" else "subjects"
     for name, bunch in corpora.bunches.items():
         t0 = time.perf_counter()
-        X = extract_features(name, bunch, features=features, speaker_norm=speaker_norm,
+        normalise = speaker_norm_applies(bunch, speaker_norm)
+        if normalise:
+            normalised.append(name)
+        elif speaker_norm == "auto" and log is not None:
+            low = low_coverage_groups(bunch.target, bunch.groups)
+            log(f"{name}: not speaker-normalised: {len(low)} of "
+                f"{len(np.unique(bunch.groups))} {who} have labels of at most half of its "
+                f"{len(np.unique(bunch.target))} classes (speaker_norm='auto')")
+        X = extract_features(name, bunch, features=features, speaker_norm=normalise,
                              n_jobs=n_jobs, memory=memory)
         data[name] = Corpus(X, np.asarray(bunch.target), np.asarray(bunch.groups))
         if log is not None:
-            who = "speakers" if corpora.modality == "audio" else "subjects"
             log(f"{name}: {len(X)} clips, {_describe_rows(X)}, "
                 f"{len(np.unique(bunch.groups))} {who} ({time.perf_counter() - t0:.0f} s)")
-    return ExperimentData(corpora.sources, corpora.target, corpora.modality, data)
+    return ExperimentData(corpora.sources, corpora.target, corpora.modality, data, normalised)
 
 
 def fit_sources(estimators, data, *, checkpoints=None, log=None):
@@ -285,9 +298,11 @@ def run_transfer_experiment(
     features : {"logmel", "compare", "egemaps", "crops", "hog"}, default="logmel"
         Front end (:func:`front_end`): for speech one of the first three;
         for faces the crops (any value but ``"hog"``) or their HOG.
-    speaker_norm : bool, default=False
+    speaker_norm : bool or "auto", default=False
         Standardise each speaker/subject with its own statistics, sources
-        and target (:func:`extract_features`).
+        and target (:func:`extract_features`); ``"auto"``: only the corpora
+        whose speakers cover the emotions (:func:`speaker_norm_applies`).
+        The results' ``normalised`` lists the corpora that were.
     label_pattern, group_pattern : str, default=None
         For corpora given as folders (:func:`load_corpus`).
     log : callable, default=print
@@ -323,6 +338,9 @@ def run_transfer_experiment(
         If a corpus is missing (before any feature is extracted).
     """
     methods, base = _resolve_methods(methods, params, estimator)
+    if not (isinstance(speaker_norm, (bool, np.bool_)) or speaker_norm == "auto"):
+        raise ValueError(f"speaker_norm must be True, False or 'auto'; got {speaker_norm!r}.")
+    speaker_norm = speaker_norm if speaker_norm == "auto" else bool(speaker_norm)
     memory = Memory(cache, verbose=0) if cache else None
     t_start = time.perf_counter()
     # Every corpus is listed (cheap) before any feature is extracted (expensive).
@@ -348,7 +366,7 @@ def run_transfer_experiment(
     if checkpoint is not None:
         resumed = _checkpoint.open_checkpoint(checkpoint, {
             "sources": list(sources), "target": target, **estimator_config,
-            "features": features, "speaker_norm": bool(speaker_norm), "cv": str(splitter),
+            "features": features, "speaker_norm": speaker_norm, "cv": str(splitter),
         }, resume=resume)
         if resumed:
             log(f"resuming from {checkpoint}: {_checkpoint.describe_saved(checkpoint)} saved")
@@ -367,7 +385,8 @@ def run_transfer_experiment(
         "params": base.get_params() if base is not None else
         {name: m.estimator.get_params() for name, m in methods.items()},
         "features": features if modality == "audio" or features == "hog" else "faces",
-        "speaker_norm": bool(speaker_norm),
+        "speaker_norm": speaker_norm,
+        "normalised": list(data.normalised),
         "n_clips": int(len(X)),
         "n_segments": int(sum(len(c) for c in X)) if is_clips(X) else int(len(X)),
         "n_groups": int(len(np.unique(groups))),

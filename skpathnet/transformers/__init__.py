@@ -2,7 +2,7 @@
 
 from ._face import FaceCropper
 from ._hog import FaceHOG
-from ._group_scaling import GroupStandardScaler, LabelCoverageWarning
+from ._group_scaling import GroupStandardScaler, LabelCoverageWarning, low_coverage_groups
 from ._logmel import LogMelSegmenter
 from ._opensmile import OpenSmileFunctionals
 
@@ -13,4 +13,5 @@ __all__ = [
     "LabelCoverageWarning",
     "LogMelSegmenter",
     "OpenSmileFunctionals",
+    "low_coverage_groups",
 ]

@@ -17,11 +17,69 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from .._clips import flatten_clips, is_clips, make_clips
 
-__all__ = ["GroupStandardScaler", "LabelCoverageWarning"]
+__all__ = ["GroupStandardScaler", "LabelCoverageWarning", "low_coverage_groups"]
 
 
 class LabelCoverageWarning(UserWarning):
     """Some groups' training labels cover too few classes for group normalisation."""
+
+
+def low_coverage_groups(y, groups, *, min_class_coverage=0.5):
+    """The groups whose labels cover too few classes for speaker normalisation.
+
+    A group (speaker, subject) is listed when its labels cover at most
+    ``min_class_coverage`` of the classes of ``y``: its own statistics are
+    then those of its emotions more than its own, and
+    :class:`GroupStandardScaler` would remove the signal (see its Notes).
+    This is the check behind :class:`LabelCoverageWarning`.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Labels.
+    groups : array-like of shape (n_samples,)
+        Speaker or subject of each sample.
+    min_class_coverage : float in [0, 1], default=0.5
+        Largest fraction of the classes a listed group covers; 0 lists none.
+
+    Returns
+    -------
+    low : dict of str to int
+        Each listed group (as a string, in sorted order) and its number of
+        distinct classes; empty when every group covers more, or ``y`` has
+        fewer than 2 classes.
+
+    Raises
+    ------
+    ValueError
+        If ``min_class_coverage`` is not a float in [0, 1], or ``y`` and
+        ``groups`` differ in length.
+
+    Examples
+    --------
+    >>> from skpathnet.transformers import low_coverage_groups
+    >>> low_coverage_groups(["anger", "joy", "anger", "anger"], ["a", "a", "b", "b"])
+    {'b': 1}
+    """
+    _check_coverage(min_class_coverage)
+    y = column_or_1d(y)
+    counts = _class_counts(y, _check_groups(groups, len(y), what="y"))
+    return _low(counts, len(np.unique(y)), min_class_coverage)
+
+
+def _check_coverage(value):
+    if not (isinstance(value, numbers.Real) and 0 <= value <= 1):
+        raise ValueError(f"min_class_coverage must be a float in [0, 1]; got {value!r}.")
+
+
+def _class_counts(y, groups):
+    return {str(g): int(len(np.unique(y[groups == g]))) for g in np.unique(groups)}
+
+
+def _low(counts, n_classes, min_class_coverage):
+    if min_class_coverage == 0 or n_classes < 2:  # 0 disables the check
+        return {}
+    return {g: c for g, c in counts.items() if c <= min_class_coverage * n_classes}
 
 
 class GroupStandardScaler(TransformerMixin, BaseEstimator):
@@ -155,10 +213,8 @@ class GroupStandardScaler(TransformerMixin, BaseEstimator):
                     f"y has {len(y)} entries but X has {n_samples} samples; pass one label "
                     "per sample (clip)."
                 )
-            n_classes = len(np.unique(y))
-            for group in np.unique(groups):
-                counts[str(group)] = int(len(np.unique(y[groups == group])))
-            self._warn_coverage(counts, n_classes)
+            counts = _class_counts(y, groups)
+            self._warn_coverage(counts, len(np.unique(y)))
         self.group_class_counts_ = counts
         return self
 
@@ -228,9 +284,7 @@ class GroupStandardScaler(TransformerMixin, BaseEstimator):
         for name in ("with_mean", "with_std"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}.")
-        value = self.min_class_coverage
-        if not (isinstance(value, numbers.Real) and 0 <= value <= 1):
-            raise ValueError(f"min_class_coverage must be a float in [0, 1]; got {value!r}.")
+        _check_coverage(self.min_class_coverage)
 
     def _rows(self, X, *, reset):
         """``(rows, clip_index, shapes)``: 2-D rows, each row's sample, clip shapes or None."""
@@ -250,9 +304,7 @@ class GroupStandardScaler(TransformerMixin, BaseEstimator):
         return rows, np.arange(len(rows)), None
 
     def _warn_coverage(self, counts, n_classes):
-        if self.min_class_coverage == 0 or n_classes < 2:  # 0 disables the check
-            return
-        low = {g: c for g, c in counts.items() if c <= self.min_class_coverage * n_classes}
+        low = _low(counts, n_classes, self.min_class_coverage)
         if not low:
             return
         listed = ", ".join(f"{g!r}: {c}" for g, c in list(low.items())[:10])
@@ -273,11 +325,11 @@ def _n_samples(clip_index):
     return int(clip_index[-1]) + 1 if len(clip_index) else 0
 
 
-def _check_groups(groups, n_samples):
+def _check_groups(groups, n_samples, what="X"):
     groups = column_or_1d(groups)
     if len(groups) != n_samples:
         raise ValueError(
-            f"groups has {len(groups)} entries but X has {n_samples} samples; pass one "
+            f"groups has {len(groups)} entries but {what} has {n_samples} samples; pass one "
             "speaker or subject id per sample (clip)."
         )
     return groups.astype(str) if groups.dtype == object else groups
