@@ -30,6 +30,8 @@ Usage::
         --methods compare-svm compare-svm-norm egemaps-svm egemaps-svm-norm
     python benchmarks/bench_accuracy.py --target emodb --threads 1 \\
         --methods pathnet-scratch pathnet-transfer
+    python benchmarks/bench_accuracy.py --target emodb --threads 1 --train-groups 2 \\
+        --methods compare-svm-norm pathnet-l2-scratch pathnet-l2-transfer
     python benchmarks/bench_accuracy.py --summary
     python benchmarks/bench_accuracy.py --search --search-only 8 9 --threads 1
     python benchmarks/bench_accuracy.py --search --search-source emovo --search-only 7 --threads 1
@@ -88,6 +90,32 @@ PATHNET_BEST = BEST_AUDIO["params"]
 #: Written out, not derived from PATHNET_BEST, so that a later change of the best
 #: settings cannot change what those saved rows mean.
 PATHNET_L3 = {"n_steps": 100, "learning_rate": 0.1, "n_units": 64}
+
+
+@dataclass(frozen=True)
+class FewTrainingGroups:
+    """Leave one speaker out, training on only ``n_train`` of the other speakers.
+
+    The small-corpus regime transfer is meant for: each test speaker is
+    scored by a model trained on ``n_train`` other speakers drawn at random
+    (``random_state``, the same draw for every method), not on all of them.
+    """
+
+    n_train: int
+    random_state: int = 0
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        return len(np.unique(groups))
+
+    def split(self, X, y=None, groups=None):
+        groups = np.asarray(groups)
+        rng = np.random.RandomState(self.random_state)
+        names = np.unique(groups)
+        if not 1 <= self.n_train < len(names):
+            raise ValueError(f"--train-groups must be 1 to {len(names) - 1}; got {self.n_train}")
+        for name in names:
+            train = rng.permutation(names[names != name])[:self.n_train]
+            yield np.flatnonzero(np.isin(groups, train)), np.flatnonzero(groups == name)
 
 
 @dataclass(frozen=True)
@@ -209,7 +237,9 @@ def features(name, method, memory, n_jobs, log):
 
 def run(args, target, name, log):
     method = METHODS[name]
-    spec = TARGETS[target]
+    spec = dict(TARGETS[target])
+    if args.train_groups:
+        spec["cv"] = FewTrainingGroups(args.train_groups)
     memory = Memory(args.cache, verbose=0) if args.cache else None
     X, y, groups = features(target, method, memory, args.n_jobs, log)
     estimator = method.estimator(args.seed, args.threads)
@@ -247,6 +277,8 @@ def run(args, target, name, log):
     OUT.mkdir(parents=True, exist_ok=True)
     # another seed is a check beside the seed-0 row, not a replacement (--summary: seed 0)
     suffix = "" if args.seed == 0 else f"-seed{args.seed}"
+    if args.train_groups:  # a regime of its own beside the full folds
+        suffix = f"-train{args.train_groups}{suffix}"
     write_json(OUT / f"{target}-{name}{suffix}.json", result)
     log(f"{target} {name}: {row_scores(res['folds'])} pooled WAR {res['clip']['WAR']:.3f} "
         f"UAR {res['clip']['UAR']:.3f} ({res['seconds']:.0f} s)")
@@ -393,6 +425,9 @@ def main(argv=None):
                         help="run the search that chose PATHNET_BEST (on RAVDESS)")
     parser.add_argument("--search-only", type=int, nargs="+", default=None, metavar="K",
                         help="with --search: run only these SEARCH_GRID entries (0-based)")
+    parser.add_argument("--train-groups", type=int, default=None, metavar="K",
+                        help="leave one speaker out, but train on only K random other "
+                        "speakers per fold (the small-corpus regime; files *-trainK.json)")
     parser.add_argument("--search-source", choices=["emovo"], default=None,
                         help="with --search: transfer from this corpus (not a target) first")
     args = parser.parse_args(argv)
