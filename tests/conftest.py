@@ -58,3 +58,36 @@ def fitted_state(estimator):
     import pickle
 
     return {name: pickle.dumps(value) for name, value in vars(estimator).items()}
+
+
+#: sklearn's API checks that need no data, for transformers whose input tags
+#: (paths, images) make ``parametrize_with_checks`` skip nearly everything.
+DATA_FREE_CHECKS = (
+    "check_estimator_tags_renamed",
+    "check_valid_tag_types",
+    "check_estimator_repr",
+    "check_no_attributes_set_in_init",
+    "check_do_not_raise_errors_in_init_or_set_params",
+    "check_mixin_order",
+    "check_get_params_invariance",
+    "check_set_params",
+    "check_parameters_default_constructible",
+)
+
+
+def run_data_free_check(check, estimator):
+    """Run one of :data:`DATA_FREE_CHECKS` on ``estimator``."""
+    from sklearn.utils import estimator_checks
+
+    getattr(estimator_checks, check)(type(estimator).__name__, estimator)
+
+
+def load_benchmark(name):
+    """The module of ``benchmarks/<name>.py`` (the scripts are no package)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -15,11 +15,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, GroupKFold, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
-from sklearn.utils import estimator_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skpathnet.transformers import FaceCropper
 from skpathnet.transformers._face import CASCADE_FILE
+from conftest import DATA_FREE_CHECKS, run_data_free_check
 
 # The shared clips' face is >= 180 px; (100, 100) drops the cascade's ~65 px
 # false detections in their face-less halves.
@@ -81,22 +81,9 @@ with warnings.catch_warnings():
         check(estimator)
 
 
-@pytest.mark.parametrize(
-    "check",
-    [
-        "check_estimator_tags_renamed",
-        "check_valid_tag_types",
-        "check_estimator_repr",
-        "check_no_attributes_set_in_init",
-        "check_do_not_raise_errors_in_init_or_set_params",
-        "check_mixin_order",
-        "check_get_params_invariance",
-        "check_set_params",
-        "check_parameters_default_constructible",
-    ],
-)
+@pytest.mark.parametrize("check", DATA_FREE_CHECKS)
 def test_api_checks(check):
-    getattr(estimator_checks, check)("FaceCropper", FaceCropper())
+    run_data_free_check(check, FaceCropper())
 
 
 def test_tags():

@@ -8,13 +8,13 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.utils import estimator_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skpathnet import PathNetClassifier
 from skpathnet._clips import make_clips
 from skpathnet.experiments import front_end
 from skpathnet.transformers import FaceCropper, FaceHOG, GroupStandardScaler
+from conftest import DATA_FREE_CHECKS, run_data_free_check
 
 N_BINS = 9
 BLOCK = 2 * 2 * N_BINS  # values per block at the defaults: 2 x 2 cells of 9 bins
@@ -172,20 +172,9 @@ with warnings.catch_warnings():
         check(estimator)
 
 
-@pytest.mark.parametrize(
-    "check",
-    [
-        "check_estimator_repr",
-        "check_no_attributes_set_in_init",
-        "check_do_not_raise_errors_in_init_or_set_params",
-        "check_mixin_order",
-        "check_get_params_invariance",
-        "check_set_params",
-        "check_parameters_default_constructible",
-    ],
-)
+@pytest.mark.parametrize("check", DATA_FREE_CHECKS)
 def test_api_checks(check):
-    getattr(estimator_checks, check)("FaceHOG", FaceHOG())
+    run_data_free_check(check, FaceHOG())
 
 
 def test_init_is_keyword_only():
