@@ -80,6 +80,9 @@ def test_methods_are_checked_before_any_work():
     with pytest.raises(ValueError, match="population_size"):
         bad = PathNetClassifier(population_size=1)
         run_transfer_experiment(["emovo"], "emodb", methods={"x": Method(bad, transfer=True)})
+    with pytest.raises(ValueError, match="speaker_norm must be True, False or 'auto'; got 'on'"):
+        run_transfer_experiment(["emovo"], "emodb", speaker_norm="on",
+                                data_home="/nonexistent")  # refused before the corpora are read
 
 
 @pytest.mark.slow

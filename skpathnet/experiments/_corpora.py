@@ -203,8 +203,16 @@ def speaker_norm_applies(bunch, speaker_norm):
     ValueError
         If ``speaker_norm`` is none of True, False and "auto".
     """
-    if isinstance(speaker_norm, str) and speaker_norm == "auto":
+    value = check_speaker_norm(speaker_norm)
+    if value == "auto":
         return not low_coverage_groups(bunch.target, bunch.groups)
+    return value
+
+
+def check_speaker_norm(speaker_norm):
+    """``speaker_norm`` as True, False or "auto"; ValueError for anything else."""
+    if isinstance(speaker_norm, str) and speaker_norm == "auto":
+        return speaker_norm
     if isinstance(speaker_norm, (bool, np.bool_)):
         return bool(speaker_norm)
     raise ValueError(f"speaker_norm must be True, False or 'auto'; got {speaker_norm!r}.")

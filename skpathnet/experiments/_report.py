@@ -73,10 +73,11 @@ def paired_difference(folds, baseline_folds, key):
             "compare methods run on the same folds."
         )
     d = np.array([a[k] - b[k] for k in sorted(a)], dtype=float)
-    nonzero = d[np.abs(d) > 1e-12]
+    d[np.abs(d) <= 1e-12] = 0.0  # equal scores up to float rounding are a tie
+    nonzero = d[d != 0]
     p_value = float(wilcoxon(nonzero).pvalue) if len(nonzero) else float("nan")
-    return PairedDifference(float(d.mean()), float(d.std()), int((d > 1e-12).sum()),
-                            int(len(d) - len(nonzero)), int((d < -1e-12).sum()), p_value)
+    return PairedDifference(float(d.mean()), float(d.std()), int((d > 0).sum()),
+                            int((d == 0).sum()), int((d < 0).sum()), p_value)
 
 
 def _mean_std(folds, key):

@@ -35,8 +35,8 @@ from .._clips import is_clips
 from ..transformers import low_coverage_groups
 from . import _checkpoint
 from ._corpora import (
-    CORPORA, VISUAL_SHARED_EMOTIONS, describe_corpus, extract_features, load_corpus,
-    speaker_norm_applies,
+    CORPORA, VISUAL_SHARED_EMOTIONS, check_speaker_norm, describe_corpus, extract_features,
+    load_corpus, speaker_norm_applies,
 )
 from ._evaluate import evaluate_methods
 
@@ -338,9 +338,7 @@ def run_transfer_experiment(
         If a corpus is missing (before any feature is extracted).
     """
     methods, base = _resolve_methods(methods, params, estimator)
-    if not (isinstance(speaker_norm, (bool, np.bool_)) or speaker_norm == "auto"):
-        raise ValueError(f"speaker_norm must be True, False or 'auto'; got {speaker_norm!r}.")
-    speaker_norm = speaker_norm if speaker_norm == "auto" else bool(speaker_norm)
+    speaker_norm = check_speaker_norm(speaker_norm)
     memory = Memory(cache, verbose=0) if cache else None
     t_start = time.perf_counter()
     # Every corpus is listed (cheap) before any feature is extracted (expensive).
