@@ -202,6 +202,15 @@ METHODS = {
         "hog", "pathnet", normalise=True, params=PATHNET_BEST),
     "pathnet-faces-hog-l2-norm-transfer": Method(
         "hog", "pathnet", normalise=True, transfer=True, params=PATHNET_BEST),
+    # convolutional modules (issue 13) on the crops, otherwise the paper's settings, not
+    # tuned: the last feature maps flattened into the head (the default), or averaged (gap)
+    "pathnet-faces-conv-scratch": Method("faces", "pathnet", params={"module": "conv"}),
+    "pathnet-faces-conv-norm-scratch": Method(
+        "faces", "pathnet", normalise=True, params={"module": "conv"}),
+    "pathnet-faces-conv-gap-scratch": Method(
+        "faces", "pathnet", params={"module": "conv", "global_pooling": True}),
+    "pathnet-faces-conv-gap-norm-scratch": Method(
+        "faces", "pathnet", normalise=True, params={"module": "conv", "global_pooling": True}),
 }
 
 #: Rows taken from bench_paper.py's saved leave-one-group-out runs (same folds, seed 0,

@@ -38,10 +38,14 @@ Parts
    per-round ratios. On a shared VM the same GEMM drifts by +-30 % within
    seconds, so timing one implementation after the other is not comparable.
 1b. **Conv modules** (Engine v2). The same segments as (3, 64, 64) images;
-   ``ConvModules(n_channels=8, kernel_size=3)``; ours (one ``conv2d`` per layer
-   on the gathered kernels, autograd) vs a naive net (one ``nn.Conv2d`` per
-   module, Python loop, ``DataLoader``, ``optim.SGD``), interleaved rounds of a
-   few steps, projected to a generation (2T steps) and a 200-generation fold.
+   ``ConvModules(n_channels=8, kernel_size=3)``, each module conv -> 2 x 2
+   average pooling -> ReLU, the last maps flattened into the head; ours (one
+   stride-2 ``conv2d`` per layer on the gathered modules' pooled kernels,
+   ``pooled_kernel``, autograd), ours with
+   that fusion off (full-resolution ``conv2d``, then ``avg_pool2d``) vs a
+   naive net (one ``nn.Conv2d`` per module, then ``F.avg_pool2d`` and ReLU,
+   Python loop, ``DataLoader``, ``optim.SGD``), interleaved rounds of a few
+   steps, projected to a generation (2T steps) and a 200-generation fold.
 2. **GEMM bound.** float32 ``torch.mm`` on pre-allocated operands (warm-up,
    median of repeats): the first layer's forward (64 x 12288) @ (12288 x 80)
    and weight gradient (12288 x 64) @ (64 x 80) (the left operand a
@@ -158,7 +162,7 @@ def build_engine(n_features, n_classes, seed, modules=None):
     shuffle = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
     device = torch.device("cpu")
     network = PathNetwork(modules, N_LAYERS, N_MODULES, device=device, generator=init)
-    head = TaskHead(modules.n_outputs, n_classes, device=device, generator=init)
+    head = TaskHead(network.n_outputs, n_classes, device=device, generator=init)
     return network, head, shuffle
 
 
@@ -395,13 +399,15 @@ class NaiveConvNet(nn.Module):
             self.head.weight.copy_(head.weight.T)
             self.head.bias.copy_(head.bias)
         self.shape = kind.input_shape
+        self.global_pooling = kind.global_pooling
 
     def forward(self, x, genotype):
         h = x.view(len(x), *self.shape)
         for modules, genes in zip(self.layers, genotype):
-            outs = [torch.relu(modules[int(m)](h)) for m in sorted(set(genes.tolist()))]
-            h = F.avg_pool2d(torch.stack(outs).mean(0), 2)
-        return self.head(h.mean((2, 3)))
+            outs = [torch.relu(F.avg_pool2d(modules[int(m)](h), 2))
+                    for m in sorted(set(genes.tolist()))]
+            h = torch.stack(outs).mean(0)
+        return self.head(h.mean((2, 3)) if self.global_pooling else h.flatten(1))
 
 
 class NaiveConvRunner(NaiveRunner):
@@ -778,6 +784,23 @@ def feature_throughput(files, n_jobs_list):
     return rows, clips_out
 
 
+def unfused_conv_modules(modules):
+    """``modules`` with the fusion off: convolution at full resolution, then ``avg_pool2d``."""
+    from skpathnet.engine import ConvModules
+
+    class UnfusedConvModules(ConvModules):
+        def apply(self, h, params):
+            z = F.conv2d(h, params.weight, params.bias, padding=self.kernel_size // 2)
+            return z if min(z.shape[-2:]) < 2 else F.avg_pool2d(z, 2)
+
+        def rows_per_chunk(self, h, n_maps):  # chunks of the full-resolution conv output
+            per_row = n_maps * self.n_channels * h.shape[-2] * h.shape[-1] * h.element_size()
+            return max(1, self.chunk_bytes // per_row)
+
+    return UnfusedConvModules(modules.input_shape, modules.n_channels, modules.kernel_size,
+                              modules.global_pooling)
+
+
 def conv_part(X, y, n_classes, T, seed, quick):
     """Part 1b: convolutional modules, ours vs one nn.Conv2d per module."""
     from skpathnet.engine import ConvModules
@@ -790,6 +813,8 @@ def conv_part(X, y, n_classes, T, seed, quick):
     diff = check_same_conv_model(X, y, n_classes, pairs[0][0], seed, modules)
     runners = {
         "ours": EngineRunner(X, y, n_classes, steps, seed, modules=modules),
+        "unfused": EngineRunner(X, y, n_classes, steps, seed,
+                                modules=unfused_conv_modules(modules)),
         "parallel": type("P", (ParallelRunner,), {})(X, y, n_classes, steps, seed,
                                                       modules=modules),
         "naive": NaiveConvRunner(X, y, n_classes, steps, seed, modules),
@@ -798,11 +823,14 @@ def conv_part(X, y, n_classes, T, seed, quick):
     med = {k: statistics.median(v) for k, v in times.items()}
     print(f"## 1b. Convolutional modules on the same EMO-DB segments as images "
           f"(3 x 64 x 64; 3 x 3 kernels, 8 channels per module, N = {N_ACTIVE} modules, "
-          f"{N_LAYERS} layers with 2 x 2 average pooling, global average pooling)\n")
+          f"{N_LAYERS} layers of conv -> 2 x 2 average pooling -> ReLU, the last 8 x 8 maps "
+          f"flattened into the head)\n")
     print(f"{steps} steps per pathway per round (a full generation has T = {T}); "
           f"{rounds} timed rounds after a warm-up, interleaved; engine vs naive logits at "
           f"init, max |diff| {diff:.1e}.\n")
-    labels = {"ours": "ours: one conv2d per layer on the gathered kernels, autograd",
+    labels = {"ours": "ours: one stride-2 conv2d per layer on the gathered pooled kernels, "
+                      "autograd",
+              "unfused": "ours, fusion off: one conv2d per layer, then avg_pool2d",
               "parallel": 'ours, tournament="parallel"',
               "naive": "naive: nn.Conv2d/module + loop + DataLoader + optim.SGD"}
     table(["implementation", "ms / step", f"projected s / generation (2 x {T} steps)",
@@ -811,8 +839,11 @@ def conv_part(X, y, n_classes, T, seed, quick):
             f"{med[k] / steps * T:.2f}", f"{200 * med[k] / steps * T / 60:.1f}",
             f"{paired_median(times['naive'], times[k]):.2f}") for k in labels])
     ratio = paired_median(times["naive"], times["ours"])
+    fusion = paired_median(times["unfused"], times["ours"])
     print(f"**Engine v2, conv: ours vs naive {ratio:.2f}x** (target >= 3x: "
-          f"{'met' if ratio >= 3 else 'MISSED'}).\n")
+          f"{'met' if ratio >= 3 else 'MISSED'}); with the fusion of convolution and pooling "
+          f"off {paired_median(times['naive'], times['unfused']):.2f}x; the fusion alone "
+          f"{fusion:.2f}x.\n")
 
 
 # --------------------------------------------------------------------------- main

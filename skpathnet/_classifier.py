@@ -62,10 +62,12 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         Module type. "linear": a fully connected layer of ``n_units`` units
         on the flattened input (Nguyen et al. 2020, Sec. 3.3). "conv": a
         ``kernel_size x kernel_size`` convolution with ``n_channels`` output
-        channels (stride 1, same padding) and a ReLU; a layer averages its
-        active modules' feature maps and halves their resolution with 2 x 2
-        average pooling, and global average pooling feeds each task's final
-        layer (``n_channels -> n_classes``). Convolutional modules are those
+        channels (same padding), 2 x 2 average pooling (which halves the
+        resolution) and a ReLU, in LeNet-5's order (LeCun et al. 1998, Sec.
+        II-B), computed as one stride-2 convolution
+        (:func:`skpathnet.engine.pooled_kernel`); a layer averages its
+        active modules' feature maps, and the last maps feed each task's
+        final layer (see ``global_pooling``). Convolutional modules are those
         of Fernando et al. (2017) for image input and what Nguyen et al.
         (2020, end of Sec. 4.1) propose as future work ("convolution
         operation in each module rather than linear multiplication") to
@@ -79,7 +81,17 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
     kernel_size : int, default=3
         Odd kernel side of each convolutional module (``module="conv"``):
         3 x 3, the smallest kernel that sees a neighbourhood, so three layers
-        (with pooling) cover 15 x 15 input pixels.
+        (with their pooling) see 22 x 22 input pixels.
+    global_pooling : bool, default=False
+        What feeds each task's final layer with ``module="conv"``. False:
+        the last layer's feature maps flattened, ``n_channels * 8 * 8``
+        features for three layers on 64 x 64 images, so the head knows where
+        on the face a feature is, as the fully connected layer on the last
+        feature maps of Fernando et al.'s (2017) convolutional pathways. True:
+        global average pooling, ``n_channels`` features (translation-
+        invariant). On faces, pooled features leave PathNet at chance level
+        (CK+48 0.260, JAFFE 0.201 WAR; ``benchmarks/RESULTS.md``, "Engine
+        v2").
     first_layer : {"auto", "direct", "row_space"}, default="auto"
         How linear modules of the first layer are trained. "direct": SGD on
         the ``(n_features, n_units)`` weights. "row_space": SGD in the row
@@ -347,6 +359,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         module="linear",
         n_channels=8,
         kernel_size=3,
+        global_pooling=False,
         first_layer="auto",
         population_size=20,
         n_generations=200,
@@ -377,6 +390,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         self.module = module
         self.n_channels = n_channels
         self.kernel_size = kernel_size
+        self.global_pooling = global_pooling
         self.first_layer = first_layer
         self.population_size = population_size
         self.n_generations = n_generations
@@ -591,7 +605,7 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
                               generator=init, frozen_mode=getattr(self, "frozen", "always"))
         if frozen is not None:
             network.load_frozen(*frozen)
-        head = TaskHead(modules.n_outputs, n_classes, device=device, generator=init)
+        head = TaskHead(network.n_outputs, n_classes, device=device, generator=init)
         n_train = len(X_t) if split is None else len(split[0])
         n_steps = self.n_steps or max(1, n_train // self.batch_size)
         augmentation = getattr(self, "augmentation", None)
@@ -675,7 +689,8 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
 
     def _module_type(self, n_features):
         if self.module == "conv":
-            return ConvModules(tuple(self.input_shape_), self.n_channels, self.kernel_size)
+            return ConvModules(tuple(self.input_shape_), self.n_channels, self.kernel_size,
+                               bool(self.global_pooling))
         return LinearModules(n_features, self.n_units)
 
     def _resolve_first_layer(self, n_samples, n_features):
@@ -831,6 +846,9 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
                     raise ValueError(f"{name} must be a positive integer; got {value!r}.")
             if self.kernel_size % 2 == 0:
                 raise ValueError(f"kernel_size must be odd; got {self.kernel_size!r}.")
+            if not isinstance(self.global_pooling, (bool, np.bool_)):
+                raise ValueError(
+                    f"global_pooling must be True or False; got {self.global_pooling!r}.")
         if self.mutation_rate is not None and not (0 <= self.mutation_rate <= 1):
             raise ValueError(
                 f"mutation_rate must be None or in [0, 1]; got {self.mutation_rate!r}."

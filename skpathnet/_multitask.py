@@ -84,7 +84,7 @@ class MultiTaskPathNetClassifier(PathNetClassifier):
     Parameters
     ----------
     n_layers, n_modules, n_active, n_units, module, n_channels, kernel_size, \
-first_layer, population_size, n_generations, learning_rate, batch_size, \
+global_pooling, first_layer, population_size, n_generations, learning_rate, batch_size, \
 n_steps, mutation_rate, mutation_shift, tournament, standardize, device, \
 n_threads, random_state, verbose
         As in :class:`PathNetClassifier` (same defaults, the papers').
@@ -163,6 +163,7 @@ frozen_modules_
         module="linear",
         n_channels=8,
         kernel_size=3,
+        global_pooling=False,
         first_layer="auto",
         population_size=20,
         n_generations=200,
@@ -183,6 +184,7 @@ frozen_modules_
         super().__init__(
             n_layers=n_layers, n_modules=n_modules, n_active=n_active, n_units=n_units,
             module=module, n_channels=n_channels, kernel_size=kernel_size,
+            global_pooling=global_pooling,
             first_layer=first_layer, population_size=population_size,
             n_generations=n_generations, learning_rate=learning_rate, batch_size=batch_size,
             n_steps=n_steps, mutation_rate=mutation_rate, mutation_shift=mutation_shift,
@@ -366,8 +368,8 @@ frozen_modules_
         if frozen is not None:
             network.load_frozen(*frozen)
         heads = MultiTaskHeads(
-            TaskHead(modules.n_outputs, n_classes, device=device, generator=init),
-            None if aus_seg is None else TaskHead(modules.n_outputs, targets.n_aus,
+            TaskHead(network.n_outputs, n_classes, device=device, generator=init),
+            None if aus_seg is None else TaskHead(network.n_outputs, targets.n_aus,
                                                   device=device, generator=init),
             float(self.au_weight),
         )

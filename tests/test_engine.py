@@ -3,13 +3,15 @@
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from sklearn.base import clone
 
 from skpathnet import FaceAugment, PathNetClassifier, SpecAugment
 from skpathnet._threads import torch_threads
 from skpathnet.engine import (
-    ConvModules, Inputs, LinearModules, MultiTargets, MultiTaskHeads, PathNetwork, Pathways,
-    TaskHead, TrainSettings, forward, minibatches, run_steps, train_multitask, train_pathways,
+    ConvModules, Inputs, LinearModules, MultiTargets, MultiTaskHeads, Params, PathNetwork,
+    Pathways, TaskHead, TrainSettings, forward, minibatches, run_steps, train_multitask,
+    train_pathways,
 )
 from skpathnet.plotting import plot_pathways
 from test_classifier import blobs
@@ -38,7 +40,7 @@ def _network(modules, with_frozen, seed=0, frozen_mode="always"):
     net = PathNetwork(modules, 3, 6, device=CPU, generator=g, frozen_mode=frozen_mode)
     if with_frozen:
         net.load_frozen(FROZEN, net.module_state(FROZEN))
-    return net, TaskHead(modules.n_outputs, 3, device=CPU, generator=g)
+    return net, TaskHead(net.n_outputs, 3, device=CPU, generator=g)
 
 
 def _stacked(net):
@@ -140,30 +142,42 @@ def test_row_space_transfer_never_changes_frozen_weights(momentum):
 
 
 # -- convolutional modules ---------------------------------------------------------
-def test_conv_layer_is_one_batched_conv_equal_to_a_loop_over_modules():
-    modules = ConvModules((3, 8, 8), 4, 3)
+@pytest.mark.parametrize("global_pooling", [False, True])
+def test_conv_layer_is_one_batched_conv_equal_to_a_loop_over_modules(global_pooling):
+    modules = ConvModules((3, 16, 16), 4, 3, global_pooling)
     net, head = _network(modules, with_frozen=True)
-    x = torch.randn(5, 3 * 8 * 8, generator=torch.Generator().manual_seed(0))
+    assert head.weight.shape[0] == (4 if global_pooling else 4 * 2 * 2)
+    x = torch.randn(5, 3 * 16 * 16, generator=torch.Generator().manual_seed(0))
     genotype = GENOTYPES[0]
     got = Pathways.gather(net, [genotype]).logits(x, head)
-    h = x.view(5, 3, 8, 8)
+    h = x.view(5, 3, 16, 16)
     for layer, genes in enumerate(genotype):
         w, b = net.layers[layer]
         active = np.union1d(np.unique(genes), FROZEN[layer])
-        outs = [torch.relu(torch.nn.functional.conv2d(h, w[m], b[m], padding=1)) for m in active]
-        h = torch.nn.functional.avg_pool2d(torch.stack(outs).mean(0), 2)
-    expected = h.mean((2, 3)) @ head.weight + head.bias
+        outs = [torch.relu(F.avg_pool2d(F.conv2d(h, w[m], b[m], padding=1), 2)) for m in active]
+        h = torch.stack(outs).mean(0)
+    features = h.mean((2, 3)) if global_pooling else h.flatten(1)
+    expected = features @ head.weight + head.bias
     torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("kernel_size", [3, 5])
 @pytest.mark.parametrize("shape", [(3, 4, 8, 8), (2, 3, 4, 6), (2, 3, 5, 7), (1, 2, 1, 4)])
-def test_conv_pooling_is_avg_pool2d_with_its_gradient(shape):
-    modules = ConvModules((3, 8, 8), 4, 3)
-    h = torch.randn(*shape, dtype=torch.float64, generator=torch.Generator().manual_seed(0),
-                    requires_grad=True)
-    expected = h if min(shape[2:]) < 2 else torch.nn.functional.avg_pool2d(h, 2)
-    torch.testing.assert_close(modules.after_layer(h), expected)
-    torch.autograd.gradcheck(modules.after_layer, (h,))
+def test_conv_module_is_conv_then_avg_pool2d_with_its_gradients(shape, kernel_size):
+    """One stride-2 convolution on pooled_kernel(K) = conv2d(K) then avg_pool2d, gradients too."""
+    modules = ConvModules((shape[1], 8, 8), 4, kernel_size)
+    g = torch.Generator().manual_seed(0)
+    h, w, b = (torch.randn(*s, dtype=torch.float64, generator=g, requires_grad=True)
+               for s in (shape, (6, shape[1], kernel_size, kernel_size), (6,)))
+
+    def textbook(h, w, b):
+        z = F.conv2d(h, w, b, padding=kernel_size // 2)
+        return z if min(shape[2:]) < 2 else F.avg_pool2d(z, 2)
+
+    torch.testing.assert_close(modules.apply(h, Params(w, b)), textbook(h, w, b))
+    assert modules.apply(h, Params(w, b)).shape[2:] == tuple(
+        s if min(shape[2:]) < 2 else s // 2 for s in shape[2:])
+    torch.autograd.gradcheck(lambda *a: modules.apply(a[0], Params(*a[1:])), (h, w, b))
 
 
 @pytest.mark.parametrize("with_frozen", [False, True])
@@ -174,8 +188,8 @@ def test_conv_layers_in_chunks_of_rows_equal_the_whole_batch(monkeypatch, with_f
     x = torch.randn(7, 3 * 8 * 8, generator=torch.Generator().manual_seed(0))
     y = torch.tensor([0, 1, 2, 0, 1, 2, 0]).repeat(len(genotypes))
     results = []
-    # the whole batch; 1 row a chunk; 3 rows of 4 modules a chunk in layer 1, whole layers 2-3
-    for chunk_bytes in (10**12, 1, 3 * 4 * 4 * 8 * 8 * 4):
+    # the whole batch; 1 row a chunk; 3 rows of 4 modules (4 x 4 pooled maps) a chunk in layer 1
+    for chunk_bytes in (10**12, 1, 3 * 4 * 4 * 4 * 4 * 4):
         monkeypatch.setattr(ConvModules, "chunk_bytes", chunk_bytes)
         net, head = _network(modules, with_frozen)
         pathways = Pathways.gather(net, genotypes)
@@ -185,7 +199,7 @@ def test_conv_layers_in_chunks_of_rows_equal_the_whole_batch(monkeypatch, with_f
             for t in leaves:
                 t.requires_grad_(True)
             logits = forward(pathways, head, Inputs(x))
-            grads = torch.autograd.grad(torch.nn.functional.cross_entropy(logits, y), leaves)
+            grads = torch.autograd.grad(F.cross_entropy(logits, y), leaves)
         results.append((logits.detach(), grads))
     for logits, grads in results[1:]:
         torch.testing.assert_close(logits, results[0][0], rtol=1e-5, atol=1e-6)
@@ -238,6 +252,7 @@ def test_conv_needs_images():
 @pytest.mark.parametrize("params, match", [({"kernel_size": 2}, "odd"),
                                            ({"n_channels": 0}, "n_channels"),
                                            ({"module": "lstm"}, "module"),
+                                           ({"global_pooling": "yes"}, "global_pooling"),
                                            ({"first_layer": "svd"}, "first_layer")])
 def test_bad_module_params_raise(params, match):
     X, y = images()
@@ -379,7 +394,7 @@ def test_momentum_steps_equal_torch_sgd_with_momentum(kind, genotypes):
                     p.requires_grad_(True)
                 logits = forward(ref, ref_head, Inputs(X[idx]))
                 target = y[idx].repeat(len(genotypes))  # sum over pathways of mean losses
-                loss = torch.nn.functional.cross_entropy(logits, target, reduction="sum")
+                loss = F.cross_entropy(logits, target, reduction="sum")
                 (loss / len(idx)).backward()
             optimizer.step()
             for p in params:

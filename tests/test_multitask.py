@@ -52,8 +52,8 @@ def _setup(modules=None, *, n_aus=3, row_space=False, frozen=False, P=1, seed=0,
     net = PathNetwork(modules, 3, 6, device=CPU, generator=g)
     if frozen:
         net.load_frozen(FROZEN, net.module_state(FROZEN))
-    heads = MultiTaskHeads(TaskHead(modules.n_outputs, 4, device=CPU, generator=g),
-                           TaskHead(modules.n_outputs, n_aus, device=CPU, generator=g)
+    heads = MultiTaskHeads(TaskHead(net.n_outputs, 4, device=CPU, generator=g),
+                           TaskHead(net.n_outputs, n_aus, device=CPU, generator=g)
                            if n_aus else None)
     shape = (n, 10) if isinstance(modules, LinearModules) else (n, *modules.input_shape)
     g = torch.Generator().manual_seed(seed + 100)  # data: the same with or without AU head

@@ -1,7 +1,7 @@
 """The PathNet engine: torch only (no scikit-learn), used by PathNetClassifier.
 
-- :mod:`._modules`: module types (:class:`LinearModules`, :class:`ConvModules`)
-  and :class:`Params`;
+- :mod:`._modules`: module types (:class:`LinearModules`, :class:`ConvModules`),
+  :class:`Params` and :func:`pooled_kernel` (convolution and pooling in one);
 - :mod:`._network`: :class:`PathNetwork` (stacked modules, frozen modules,
   row-space mode of layer 1), :class:`TaskHead`, :class:`Inputs`;
 - :mod:`._pathway`: :class:`Pathways` (gather / scatter of ``P >= 1``
@@ -23,7 +23,7 @@ from ._multitask import (
     MultiTargets, MultiTaskCounts, MultiTaskHeads, multitask_autograd_step, multitask_fitness,
     multitask_loss, multitask_sgd_step, multitask_step_for, train_multitask,
 )
-from ._modules import ConvModules, LinearModules, Params
+from ._modules import ConvModules, LinearModules, Params, pooled_kernel
 from ._network import Inputs, PathNetwork, RowSpace, TaskHead, active_modules
 from ._pathway import GatheredLayer, LayerState, Pathways, forward
 from ._sgd import (
@@ -41,7 +41,8 @@ __all__ = [
     "heldout_accuracy", "heldout_trainer", "linear_backward", "linear_sgd_step", "minibatches",
     "multitask_autograd_step",
     "multitask_fitness", "multitask_loss", "multitask_sgd_step", "multitask_step_for", "mutate",
-    "random_genotype", "run_steps", "sgd_update", "spec_augment", "step_for", "train_multitask",
+    "pooled_kernel", "random_genotype", "run_steps", "sgd_update", "spec_augment", "step_for",
+    "train_multitask",
     "train_pathways",
     "training_loss",
 ]

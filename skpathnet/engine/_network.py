@@ -247,6 +247,11 @@ class PathNetwork:
     def n_layers(self):
         return len(self.layers)
 
+    @property
+    def n_outputs(self):
+        """Width of the features that feed a task head (see the module types)."""
+        return self.modules.n_outputs(self.n_layers)
+
     def _index(self, idx):
         return torch.as_tensor(idx, dtype=torch.long, device=self.device)
 

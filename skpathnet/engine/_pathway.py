@@ -354,12 +354,11 @@ def _layer(pathways, index, h, inputs, batch, trace):
         total = s_f if total is None else total + s_f
     if trace is not None:
         trace.append(Trace(h, a_t, a_f))
-    # the average over modules after the layer's (linear) downsampling: on fewer values
     if P == 1:
-        return kind.after_layer(total) / layer.count
+        return total / layer.count
     if layer.trainable is None and shared and layer.fixed_mask is None:
         # frozen modules only, all of them in every pathway: the same for all
         total = total.unsqueeze(0).expand(P, *total.shape)
-    total = kind.after_layer(total.reshape(P * batch, *total.shape[2:]))
+    total = total.reshape(P * batch, *total.shape[2:])
     count = layer.count.repeat_interleave(batch).view(-1, *([1] * (total.dim() - 1)))
     return total / count
