@@ -41,11 +41,13 @@ Parts
    ``ConvModules(n_channels=8, kernel_size=3)``, each module conv -> 2 x 2
    average pooling -> ReLU, the last maps flattened into the head; ours (one
    stride-2 ``conv2d`` per layer on the gathered modules' pooled kernels,
-   ``pooled_kernel``, autograd), ours with
-   that fusion off (full-resolution ``conv2d``, then ``avg_pool2d``) vs a
-   naive net (one ``nn.Conv2d`` per module, then ``F.avg_pool2d`` and ReLU,
-   Python loop, ``DataLoader``, ``optim.SGD``), interleaved rounds of a few
-   steps, projected to a generation (2T steps) and a 200-generation fold.
+   ``pooled_kernel``, autograd), ours with that fusion off (full-resolution
+   ``conv2d``, then ``avg_pool2d``) vs a naive net (one ``nn.Conv2d`` per
+   module, then ``F.avg_pool2d`` and ReLU, Python loop, ``DataLoader``,
+   ``optim.SGD``), interleaved rounds of a few steps, projected to a
+   generation (2T steps) and a 200-generation fold.
+1c. **Conv scaling and memory**: part 3's rows (time per generation, peak
+   memory of a fit) for conv modules at 1x, 2x, 4x the EMO-DB segment count.
 2. **GEMM bound.** float32 ``torch.mm`` on pre-allocated operands (warm-up,
    median of repeats): the first layer's forward (64 x 12288) @ (12288 x 80)
    and weight gradient (12288 x 64) @ (64 x 80) (the left operand a
@@ -724,13 +726,18 @@ def reset_peak_rss():
         return False
 
 
-def memory_child(n_samples, threads, seed):
-    """Run in a fresh interpreter: baseline RSS, fit, peak RSS; print JSON."""
+def memory_child(n_samples, threads, seed, module="linear"):
+    """Run in a fresh interpreter: baseline RSS, fit, peak RSS; print JSON.
+
+    ``module="conv"``: the same rows as (3, 64, 64) images, conv modules.
+    """
     from skpathnet import PathNetClassifier
 
     torch.set_num_threads(threads)
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n_samples, N_FEATURES), dtype=np.float32)
+    if module == "conv":
+        X = X.reshape(n_samples, 3, 64, 64)
     y = rng.integers(0, N_CLASSES_SYNTH, n_samples)
     baseline = proc_status_bytes("VmRSS")
     maxrss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -738,7 +745,7 @@ def memory_child(n_samples, threads, seed):
     start = time.perf_counter()
     PathNetClassifier(
         n_generations=1, population_size=2, n_threads=threads, random_state=seed,
-        first_layer=os.environ.get("BENCH_FIRST_LAYER", "direct"),
+        first_layer=os.environ.get("BENCH_FIRST_LAYER", "direct"), module=module,
     ).fit(X, y)
     seconds = time.perf_counter() - start
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -750,10 +757,10 @@ def memory_child(n_samples, threads, seed):
     }))
 
 
-def measure_memory(n_samples, threads, seed):
+def measure_memory(n_samples, threads, seed, module="linear"):
     out = subprocess.run(
         [sys.executable, os.path.abspath(__file__), "--memory-child", str(n_samples),
-         "--threads", str(threads), "--seed", str(seed)],
+         "--memory-module", module, "--threads", str(threads), "--seed", str(seed)],
         check=True, capture_output=True, text=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -782,6 +789,53 @@ def feature_throughput(files, n_jobs_list):
                 LogMelSegmenter(n_jobs=n_jobs, memory=memory).transform(files)
                 rows.append((n_jobs, mode, time.perf_counter() - start))
     return rows, clips_out
+
+
+def scaling_part(n_base, factors, rounds, seed, threads, modules=None):
+    """Part 3: time per generation (T = n / 64) and peak memory of a fit against n.
+
+    Synthetic N(0, 1) rows of 12288 features (images of (3, 64, 64) for conv
+    ``modules``), ``n_base * f`` of them for each factor ``f``, timed in
+    interleaved rounds; peak memory of a one-generation fit in a subprocess.
+    Prints the table; returns its rows.
+    """
+    g = torch.Generator().manual_seed(seed)
+    sizes = {f: f * n_base for f in factors}
+    module = "linear" if modules is None else modules.kind
+    scale_runners = {}
+    for f in factors:
+        X = torch.randn(sizes[f], N_FEATURES, generator=g)
+        y = torch.randint(0, N_CLASSES_SYNTH, (sizes[f],), generator=g)
+        # direct first layer: the row-space cost grows with n (it is only chosen for
+        # n <= d / 2, where it is below the direct cost)
+        scale_runners[f] = EngineRunner(
+            X, y, N_CLASSES_SYNTH, max(1, sizes[f] // BATCH), seed, first_layer="direct",
+            modules=modules,
+        )
+    srng = np.random.RandomState(seed + 1)
+    spairs = [(distinct_genotype(srng), distinct_genotype(srng)) for _ in range(rounds + 1)]
+    stimes = interleaved(scale_runners, spairs)
+    del scale_runners, X, y
+    scale_rows = []
+    for f in factors:
+        mem = measure_memory(sizes[f], threads, seed, module)
+        extra = mem["peak"] - mem["baseline"]
+        per_sample = [t / sizes[f] for t in stimes[f]]
+        base = [t / sizes[factors[0]] for t in stimes[factors[0]]]
+        scale_rows.append((f, sizes[f], max(1, sizes[f] // BATCH),
+                           statistics.median(stimes[f]), paired_median(per_sample, base),
+                           mem, extra))
+    table(
+        ["size", "n_samples", "T", "s / generation", "us / sample", "per-sample vs 1x",
+         "X.nbytes (MB)", "peak - baseline RSS (MB)", "extra / X.nbytes"],
+        [
+            (f"{f}x", n, steps, f"{t:.3f}", f"{1e6 * t / n:.1f}", f"{rel:.2f}",
+             f"{m['nbytes'] / 1e6:.0f}", f"{extra / 1e6:.0f}",
+             f"{extra / m['nbytes']:.2f}")
+            for f, n, steps, t, rel, m, extra in scale_rows
+        ],
+    )
+    return scale_rows
 
 
 def unfused_conv_modules(modules):
@@ -844,6 +898,15 @@ def conv_part(X, y, n_classes, T, seed, quick):
           f"{'met' if ratio >= 3 else 'MISSED'}); with the fusion of convolution and pooling "
           f"off {paired_median(times['naive'], times['unfused']):.2f}x; the fusion alone "
           f"{fusion:.2f}x.\n")
+    factors = (1, 2) if quick else (1, 2, 4)
+    print(f"## 1c. Conv modules: scaling with the number of training samples "
+          f"(synthetic, base = {len(X)})\n")
+    rows = scaling_part(len(X), factors, 1 if quick else 2, seed, torch.get_num_threads(),
+                        modules)
+    extra = ", ".join(f"{r[6] / r[5]['nbytes']:.2f}" for r in rows)
+    print(f"Time per sample at {factors[-1]}x / at 1x = {rows[-1][4]:.2f} (paired median; "
+          f"linear cost: ~1); peak memory of a one-generation fit above the baseline: "
+          f"{extra} x X.nbytes.\n")
 
 
 # --------------------------------------------------------------------------- main
@@ -853,12 +916,13 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", choices=["conv"], default=None,
-                        help="run one part only (conv: part 1b, convolutional modules)")
+                        help="run one part only (conv: parts 1b and 1c, convolutional modules)")
     parser.add_argument("--memory-child", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--memory-module", default="linear", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.memory_child is not None:
-        memory_child(args.memory_child, args.threads, args.seed)
+        memory_child(args.memory_child, args.threads, args.seed, args.memory_module)
         return
 
     from skpathnet._clips import flatten_clips
@@ -1069,42 +1133,7 @@ def main(argv=None):
 
     # ---- 3. scaling ------------------------------------------------------------------
     print(f"## 3. Scaling with the number of training samples (synthetic, base = {n_real})\n")
-    g = torch.Generator().manual_seed(args.seed)
-    factors = (1, 2, 4, 8)
-    sizes = {f: f * n_real for f in factors}
-    scale_runners = {}
-    for f in factors:
-        X = torch.randn(sizes[f], N_FEATURES, generator=g)
-        y = torch.randint(0, N_CLASSES_SYNTH, (sizes[f],), generator=g)
-        # direct first layer: the row-space cost grows with n (it is only chosen for
-        # n <= d / 2, where it is below the direct cost)
-        scale_runners[f] = EngineRunner(
-            X, y, N_CLASSES_SYNTH, max(1, sizes[f] // BATCH), args.seed, first_layer="direct"
-        )
-    srng = np.random.RandomState(args.seed + 1)
-    spairs = [(distinct_genotype(srng), distinct_genotype(srng))
-              for _ in range(scale_rounds + 1)]
-    stimes = interleaved(scale_runners, spairs)
-    del scale_runners, X, y
-    scale_rows = []
-    for f in factors:
-        mem = measure_memory(sizes[f], args.threads, args.seed)
-        extra = mem["peak"] - mem["baseline"]
-        per_sample = [t / sizes[f] for t in stimes[f]]
-        base = [t / sizes[1] for t in stimes[1]]
-        scale_rows.append((f, sizes[f], max(1, sizes[f] // BATCH),
-                           statistics.median(stimes[f]), paired_median(per_sample, base),
-                           mem, extra))
-    table(
-        ["size", "n_samples", "T", "s / generation", "us / sample", "per-sample vs 1x",
-         "X.nbytes (MB)", "peak - baseline RSS (MB)", "extra / X.nbytes"],
-        [
-            (f"{f}x", n, steps, f"{t:.3f}", f"{1e6 * t / n:.1f}", f"{rel:.2f}",
-             f"{m['nbytes'] / 1e6:.0f}", f"{extra / 1e6:.0f}",
-             f"{extra / m['nbytes']:.2f}")
-            for f, n, steps, t, rel, m, extra in scale_rows
-        ],
-    )
+    scale_rows = scaling_part(n_real, (1, 2, 4, 8), scale_rounds, args.seed, args.threads)
     # Slope between the two largest sizes: below ~2048 samples the
     # standardiser's fixed-size float64 chunks dominate (a constant).
     first, last = scale_rows[-2], scale_rows[-1]
