@@ -207,6 +207,8 @@ METHODS = {
     "pathnet-faces-conv-scratch": Method("faces", "pathnet", params={"module": "conv"}),
     "pathnet-faces-conv-norm-scratch": Method(
         "faces", "pathnet", normalise=True, params={"module": "conv"}),
+    "pathnet-faces-conv-norm-transfer": Method(
+        "faces", "pathnet", normalise=True, transfer=True, params={"module": "conv"}),
     "pathnet-faces-conv-gap-scratch": Method(
         "faces", "pathnet", params={"module": "conv", "global_pooling": True}),
     "pathnet-faces-conv-gap-norm-scratch": Method(
