@@ -74,6 +74,16 @@ def pooled_kernel(weight):
     return (k[..., :-1, :-1] + k[..., 1:, :-1] + k[..., :-1, 1:] + k[..., 1:, 1:]) * 0.25
 
 
+def _pools(side):
+    """Whether a conv layer pools maps of ``side`` = (S_h, S_w): not below 2 x 2."""
+    return min(side) >= 2
+
+
+def _pooled_side(side):
+    """``(S_h, S_w)`` after one conv layer: halved (floor of odd sides) where it pools."""
+    return tuple(s // 2 for s in side) if _pools(side) else tuple(side)
+
+
 @dataclass(frozen=True)
 class LinearModules:
     """Fully connected modules of ``n_units`` units on flat inputs.
@@ -195,9 +205,9 @@ class ConvModules:
         """
         if self.global_pooling:
             return self.n_channels
-        side = list(self.input_shape[1:])
+        side = self.input_shape[1:]
         for _ in range(n_layers):
-            side = [s // 2 for s in side] if min(side) >= 2 else side
+            side = _pooled_side(side)
         return self.n_channels * side[0] * side[1]
 
     def init_layer(self, layer, n_modules, generator):
@@ -238,7 +248,7 @@ class ConvModules:
         a plain convolution on maps smaller than 2 x 2, which are not pooled.
         """
         pad = self.kernel_size // 2
-        if min(h.shape[-2:]) < 2:
+        if not _pools(h.shape[-2:]):
             return F.conv2d(h, params.weight, params.bias, padding=pad)
         return F.conv2d(h, pooled_kernel(params.weight), params.bias, stride=2, padding=pad)
 
@@ -274,6 +284,6 @@ class ConvModules:
         int
             At least 1; at most :attr:`chunk_bytes` of pre-activations.
         """
-        side = [s // 2 if min(h.shape[-2:]) >= 2 else s for s in h.shape[-2:]]
+        side = _pooled_side(h.shape[-2:])
         per_row = n_maps * self.n_channels * side[0] * side[1] * h.element_size()
         return max(1, self.chunk_bytes // per_row)
