@@ -333,9 +333,10 @@ def test_manifest_labels_and_modality_errors(tmp_path):
     manifest = _write(tmp_path / "m.csv", "file,label,group\na.wav,fru,s1\nb.wav,Fru,s2\n")
     with pytest.raises(ValueError, match=r"2 labels are .*'Fru' \(1 file\), 'fru' \(1 file\)"):
         load_manifest(manifest)
-    data = load_manifest(manifest, keep_labels=True)
+    with pytest.warns(UserWarning, match=r"'fru' \(1 file\) \+ 'Fru' \(1 file\) -> 'fru'"):
+        data = load_manifest(manifest, keep_labels=True)  # one class, not two (issue 32)
     assert set(data) == BUNCH_KEYS | {"extra_columns"}
-    np.testing.assert_array_equal(data.target, ["fru", "Fru"])
+    np.testing.assert_array_equal(data.target, ["fru", "fru"])
     data = load_manifest(manifest, label_map={"FRU": "anger"})
     np.testing.assert_array_equal(data.target, ["anger", "anger"])
 

@@ -11,8 +11,10 @@ of which a user's ``label_map`` is applied; a label neither map knows raises
 (pass ``label_map=`` or ``keep_labels=True``) rather than being dropped.
 """
 
+import codecs
 import csv
 import fnmatch
+import io
 import os
 import re
 import sys
@@ -130,10 +132,32 @@ def _label_table(label_map, keep_labels):
 
 
 def _map_labels(labels, label_map, keep_labels):
-    """Map raw labels into EMOTIONS (or keep them), raising on unknown labels."""
+    """Map raw labels into EMOTIONS (or keep them), raising on unknown labels.
+
+    With ``keep_labels``, spellings of one label that differ only in case,
+    surrounding whitespace or spaces / hyphens / underscores (``angry`` and
+    ``Angry``) are one class, written as the first spelling met (in file
+    order), with a :class:`UserWarning` naming the merged spellings.
+    """
     table = _label_table(label_map, keep_labels)
     if keep_labels:
-        return [table.get(_normalise(label), label) for label in labels]
+        first, spellings = {}, {}
+        for label in labels:
+            key = _normalise(label)
+            first.setdefault(key, label)
+            spellings.setdefault(key, Counter())[label] += 1
+        merged = {key: n for key, n in spellings.items() if len(n) > 1 and key not in table}
+        if merged:
+            listed = "; ".join(
+                " + ".join(f"{label!r} ({c} file{'s' if c > 1 else ''})" for label, c in n.items())
+                + f" -> {first[key]!r}" for key, n in merged.items())
+            warnings.warn(
+                f"keep_labels=True: labels that differ only in case, surrounding spaces "
+                f"or '-'/'_'/' ' are one class, written as the first spelling met: "
+                f"{listed}. Pass label_map= to choose the name.",
+                UserWarning, stacklevel=3,
+            )
+        return [table.get(_normalise(label), first[_normalise(label)]) for label in labels]
     unknown = Counter(label for label in labels if _normalise(label) not in table)
     if unknown:
         listed = ", ".join(
@@ -144,7 +168,8 @@ def _map_labels(labels, label_map, keep_labels):
             f"{labels_are} neither in the default label map nor in "
             f"label_map: {listed}. Pass label_map={{<label>: <emotion>, ...}} mapping "
             f"them onto the shared vocabulary {EMOTIONS}, or keep_labels=True to "
-            f"keep the labels as given."
+            f"keep the labels as given (command line: --label-map LABEL=EMOTION ... "
+            f"or --keep-labels)."
         )
     return [table[_normalise(label)] for label in labels]
 
@@ -157,24 +182,57 @@ def _check_modality(modality):
         raise ValueError(f"modality must be 'audio', 'visual' or None; got {modality!r}.")
 
 
-def _modality_of(path):
+def _modality_of(path, *, sniff=False):
+    """``"audio"``, ``"visual"`` or None, from the extension, else (``sniff``) the content."""
     suffix = PurePath(path).suffix.lower()
     for modality, extensions in _MODALITY_EXTENSIONS.items():
         if suffix in extensions:
             return modality
-    return None
+    return _sniff_modality(path) if sniff else None
+
+
+def _sniff_modality(path):
+    """The modality of a file with no known extension, from its first bytes, or None.
+
+    Audio: what libsndfile opens (WAV, FLAC, OGG, AIFF, ...) or an MP3 / M4A
+    signature; visual: what OpenCV reads as an image (PNG, JPEG, GIF, TIFF,
+    ...) or a video container signature (MP4/MOV ``ftyp``, AVI, Matroska).
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return None
+    if len(head) < 4:
+        return None
+    if head[4:8] == b"ftyp":
+        return "audio" if head[8:12] in (b"M4A ", b"M4B ") else "visual"
+    if (head[:4] == b"RIFF" and head[8:12] == b"AVI ") or head[:4] == b"\x1aE\xdf\xa3":
+        return "visual"
+    if head[:3] == b"ID3" or head[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"):
+        return "audio"
+    import soundfile
+
+    try:
+        soundfile.info(os.fspath(path))
+        return "audio"
+    except Exception:  # libsndfile raises several types on what it cannot read
+        pass
+    import cv2
+
+    return "visual" if cv2.haveImageReader(os.fspath(path)) else None
 
 
 def _infer_modality(paths, where):
     """The one modality of ``paths`` (all with a known extension), else raise."""
     kinds = {}
     for path in paths:
-        kinds.setdefault(_modality_of(path), []).append(str(path))
+        kinds.setdefault(_modality_of(path, sniff=True), []).append(str(path))
     if None in kinds:
         unknown = kinds[None]
         raise ValueError(
             f"Cannot tell the modality of {len(unknown)} files of {where} from their "
-            f"extension, e.g. {unknown[:_N_SHOWN]}; known extensions are "
+            f"extension or content, e.g. {unknown[:_N_SHOWN]}; known extensions are "
             f"{AUDIO_EXTENSIONS} (audio) and {VISUAL_EXTENSIONS} (visual). Pass "
             f"modality='audio' or modality='visual'."
         )
@@ -208,6 +266,71 @@ def _bunch(filenames, target, groups, descr, keep_labels, **extra):
                       **extra)
 
 
+# --------------------------------------------------------------------------- rows
+
+
+def _deduplicate(filenames, labels, groups, wheres, source):
+    """Indices of the rows to keep: one per file, compared by resolved path.
+
+    Rows naming one file (through ``..``, ``~``, a symbolic link or another
+    relative path) with the same label and group are kept once, with a
+    :class:`UserWarning`; with a different label or group they raise.
+    """
+    rows = {}
+    for i, filename in enumerate(filenames):
+        rows.setdefault(os.path.realpath(filename), []).append(i)
+    repeated = [found for found in rows.values() if len(found) > 1]
+    if not repeated:
+        return list(range(len(filenames)))
+    conflicts = [found for found in repeated
+                 if len({(labels[i], groups[i]) for i in found}) > 1]
+    if conflicts:
+        listed = "; ".join(
+            " vs ".join(f"{wheres[i]} (label {labels[i]!r}, group {groups[i]!r})" for i in found)
+            for found in conflicts[:_N_SHOWN])
+        raise ValueError(
+            f"{len(conflicts)} files are listed more than once in {source} with different "
+            f"labels or groups: {listed}{'; ...' if len(conflicts) > _N_SHOWN else ''}. "
+            f"A file has one label and one speaker/subject: keep one row of each."
+        )
+    listed = "; ".join(" = ".join(wheres[i] for i in found) for found in repeated[:_N_SHOWN])
+    warnings.warn(
+        f"{sum(len(f) - 1 for f in repeated)} rows of {source} repeat a file already "
+        f"listed with the same label and group ({listed}"
+        f"{'; ...' if len(repeated) > _N_SHOWN else ''}); each file is kept once.",
+        UserWarning, stacklevel=3,
+    )
+    drop = {i for found in repeated for i in found[1:]}
+    return [i for i in range(len(filenames)) if i not in drop]
+
+
+def _check_groups(groups, source, fold_groups):
+    """Warn about group ids that differ only in case; fold them if asked.
+
+    Surrounding whitespace is already stripped. With ``fold_groups``, every
+    spelling of one id is replaced by the first met (in file order).
+    """
+    first, spellings = {}, {}
+    for group in groups:
+        first.setdefault(group.casefold(), group)
+        spellings.setdefault(group.casefold(), Counter())[group] += 1
+    clashes = {key: n for key, n in spellings.items() if len(n) > 1}
+    if not clashes:
+        return groups
+    listed = "; ".join(" / ".join(f"{g!r} ({c} files)" for g, c in n.items())
+                       for n in list(clashes.values())[:_N_SHOWN])
+    if fold_groups:
+        return [first[group.casefold()] for group in groups]
+    warnings.warn(
+        f"{len(clashes)} speaker/subject ids of {source} differ only in case: {listed}"
+        f"{'; ...' if len(clashes) > _N_SHOWN else ''}. They are kept as different "
+        f"speakers, so one person may sit on both sides of a split; pass fold_groups=True "
+        f"(command line: --fold-groups) to make each one speaker, or fix the ids.",
+        UserWarning, stacklevel=3,
+    )
+    return groups
+
+
 # --------------------------------------------------------------------------- manifest
 
 
@@ -216,14 +339,36 @@ def _is_dataframe(obj):
     return pandas is not None and isinstance(obj, pandas.DataFrame)
 
 
-def _read_csv(path):
+def _decode(path, encoding):
+    """The text of manifest ``path``: ``encoding``, else UTF-8 / UTF-16 by their BOM, else UTF-8."""
+    data = path.read_bytes()
+    if encoding is None:
+        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            encoding = "utf-16"
+        else:
+            encoding = "utf-8-sig"  # UTF-8, with or without its BOM
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ValueError(
+            f"Manifest {str(path)!r} is not valid {exc.encoding} text: byte "
+            f"{data[exc.start:exc.start + 1]!r} at offset {exc.start} (line {line}). Save it "
+            f"as UTF-8 (UTF-8 and UTF-16 with a byte-order mark are detected), or pass its "
+            f"encoding to load_manifest, e.g. encoding='latin-1' or 'cp1252'."
+        ) from None
+    except LookupError:
+        raise ValueError(f"encoding={encoding!r} is not a text encoding Python knows.") from None
+
+
+def _read_csv(path, encoding=None):
     """Header and rows of a CSV file, each row with its data row and line numbers."""
     if not path.is_file():
         raise FileNotFoundError(
             f"Manifest {str(path)!r} not found; pass the path of a CSV file with "
             f"one row per recording."
         )
-    with open(path, newline="", encoding="utf-8-sig") as f:
+    with io.StringIO(_decode(path, encoding), newline="") as f:
         sample = f.readline()
         f.seek(0)
         if not sample.strip():
@@ -284,14 +429,20 @@ def load_manifest(
     keep_labels=False,
     modality=None,
     root=None,
+    fold_groups=False,
+    encoding=None,
 ):
     """Load a user's corpus listed in a manifest: one row per recording.
 
     The manifest is a CSV file (read with the :mod:`csv` module; comma,
-    semicolon or tab separated, a ``.tsv`` file tab separated; UTF-8, with or
-    without BOM) or a :class:`pandas.DataFrame`, with a header naming at
-    least a file, a label and a group (speaker or subject) column. Rows keep
-    their manifest order. Files are checked to exist but not decoded.
+    semicolon or tab separated, a ``.tsv`` file tab separated; UTF-8 with or
+    without BOM, UTF-16 with BOM, or ``encoding``) or a
+    :class:`pandas.DataFrame`, with a header naming at least a file, a label
+    and a group (speaker or subject) column. Rows keep their manifest
+    order. Files are checked to exist but not decoded. Rows naming one file
+    (compared by resolved path) are kept once if they agree on label and
+    group (with a :class:`UserWarning`), and raise if not. Files whose
+    extension is not known are read as audio or visual by their content.
 
     Parameters
     ----------
@@ -316,13 +467,23 @@ def load_manifest(
     keep_labels : bool, default=False
         If True, labels are not mapped into the shared vocabulary: they are
         kept as given (surrounding whitespace stripped), except those that
-        ``label_map`` renames.
+        ``label_map`` renames. Spellings that differ only in case or in
+        spaces / hyphens / underscores (``angry`` and ``Angry``) are one
+        class, named as the first spelling met, with a :class:`UserWarning`.
     modality : {"audio", "visual"}, default=None
         Kind of the recordings. None infers it from the files' extensions
         (:data:`AUDIO_EXTENSIONS`, :data:`VISUAL_EXTENSIONS`).
     root : str or path-like, default=None
         Folder against which relative paths are resolved, instead of the
         CSV file's folder (or the current directory for a DataFrame).
+    fold_groups : bool, default=False
+        If True, group ids that differ only in case (``spk03``, ``SPK03``)
+        are one speaker, named as the first spelling met; if False they stay
+        apart, with a :class:`UserWarning`. Surrounding whitespace is
+        always stripped.
+    encoding : str, default=None
+        Text encoding of the CSV file. None: UTF-16 if it starts with a
+        UTF-16 byte-order mark, else UTF-8 (with or without BOM).
 
     Returns
     -------
@@ -359,10 +520,20 @@ def load_manifest(
         (the message lists every unknown label with its count; pass
         ``label_map=`` or ``keep_labels=True``); ``label_map`` maps outside
         the vocabulary without ``keep_labels=True``; ``modality`` is
-        invalid; or, with ``modality=None``, an extension is unknown or the
-        files mix audio and visual ones.
+        invalid; or, with ``modality=None``, a file is neither audio nor
+        visual by extension or content, or the files mix audio and visual
+        ones; the CSV file is not valid text in its encoding (the message
+        names the file, the byte and its line); two rows name one file
+        with different labels or groups (the message names the rows).
     TypeError
         If ``manifest`` is neither a path nor a DataFrame.
+
+    Warns
+    -----
+    UserWarning
+        If rows repeat a file with the same label and group (kept once), if
+        group ids differ only in case (without ``fold_groups``), or if
+        ``keep_labels`` merged spellings of one label.
 
     See Also
     --------
@@ -397,7 +568,7 @@ def load_manifest(
         base = Path(root).expanduser() if root is not None else Path()
     elif isinstance(manifest, (str, os.PathLike)):
         path = Path(manifest).expanduser()
-        header, rows = _read_csv(path)
+        header, rows = _read_csv(path, encoding)
         source = f"manifest {str(path)!r}"
         base = Path(root).expanduser() if root is not None else path.parent
     else:
@@ -473,6 +644,10 @@ def load_manifest(
     labels = [fields[index["label_column"]].strip() for _, fields in rows]
     groups = [fields[index["group_column"]].strip() for _, fields in rows]
     target = _map_labels(labels, label_map, keep_labels)
+    keep = _deduplicate(filenames, target, groups, [where for where, _ in rows], source)
+    rows = [rows[i] for i in keep]
+    filenames, target = [filenames[i] for i in keep], [target[i] for i in keep]
+    groups = _check_groups([groups[i] for i in keep], source, fold_groups)
     columns = {
         name: np.asarray([fields[header.index(name)] for _, fields in rows], dtype=str)
         for name in extras
@@ -548,26 +723,44 @@ def _extract(extract, what, relatives, param):
 def _walk(root, pattern, modality):
     """Sorted relative POSIX paths of the files to list, and of those skipped.
 
-    Skipped paths come in three lists: hidden (a part of the path starts with
-    ".", hidden folders are listed once and not entered), deliberate (not
-    matching ``pattern``, or of the other modality than the one asked for)
-    and unsupported (an extension that is neither audio nor visual).
+    Symbolic links to folders are followed (a link to a folder above it is
+    not, so a cycle ends: it is listed as broken) and links to files are
+    listed like files.
+    Files without a known extension are kept when their content is audio or
+    visual media (:func:`_sniff_modality`). Skipped paths come in four lists:
+    hidden (a part of the path starts with ".", hidden folders are listed
+    once and not entered), deliberate (not matching ``pattern``, or of the
+    other modality than the one asked for), unsupported (neither audio nor
+    visual, by extension or content) and broken (dangling symbolic links,
+    links that make a cycle, sockets, ...).
     """
-    kept, hidden, deliberate, unsupported = [], [], [], []
-    for folder, dirs, files in os.walk(root):
+    kept, hidden, deliberate, unsupported, broken = [], [], [], [], []
+    for folder, dirs, files in os.walk(root, followlinks=True):
         rel_folder = PurePath(os.path.relpath(folder, root))
+        real = os.path.realpath(folder)
+        above = [os.path.join(root, *rel_folder.parts[:i]) for i in range(len(rel_folder.parts))]
+        if any(os.path.realpath(path) == real for path in above):
+            broken.append(rel_folder.as_posix())  # a link to a folder above it: a cycle
+            dirs[:] = []
+            continue
         for name in sorted(dirs):
             if name.startswith("."):
                 hidden.append((rel_folder / name).as_posix())
-        dirs[:] = sorted(name for name in dirs if not name.startswith("."))
+            elif not os.path.isdir(os.path.join(folder, name)):
+                broken.append((rel_folder / name).as_posix())
+        dirs[:] = sorted(name for name in dirs
+                         if not name.startswith(".") and os.path.isdir(os.path.join(folder, name)))
         for name in files:
             relative = (rel_folder / name).as_posix()
-            if not os.path.isfile(os.path.join(folder, name)):
-                continue  # broken link, socket...
-            kind = _modality_of(name)
+            path = os.path.join(folder, name)
             if name.startswith("."):
                 hidden.append(relative)
-            elif pattern is not None and not fnmatch.fnmatchcase(relative, pattern):
+                continue
+            if not os.path.isfile(path):
+                broken.append(relative)  # dangling link, socket...
+                continue
+            kind = _modality_of(path, sniff=True)
+            if pattern is not None and not fnmatch.fnmatchcase(relative, pattern):
                 deliberate.append(relative)
             elif kind is None:
                 unsupported.append(relative)
@@ -575,7 +768,8 @@ def _walk(root, pattern, modality):
                 deliberate.append(relative)
             else:
                 kept.append(relative)
-    return sorted(kept), sorted(hidden + deliberate + unsupported), sorted(unsupported)
+    skipped = sorted(hidden + deliberate + unsupported + broken)
+    return sorted(kept), skipped, sorted(unsupported), sorted(broken)
 
 
 def load_folder(
@@ -587,6 +781,7 @@ def load_folder(
     label_map=None,
     keep_labels=False,
     modality=None,
+    fold_groups=False,
 ):
     """Load a user's corpus whose folder and file names carry the labels.
 
@@ -600,10 +795,15 @@ def load_folder(
     Skipped without a word: hidden files and folders (a name starting with
     ``"."``, so ``.DS_Store`` and AppleDouble ``._*`` files; hidden folders
     are not entered), files not matching ``pattern``, and files of the
-    other modality when ``modality`` is given. Files with any other
-    extension (``notes.txt``) are skipped with a :class:`UserWarning`
-    giving their count and first names. All of them are listed in
-    ``skipped``.
+    other modality when ``modality`` is given. A file with any other
+    extension is listed if its content is audio or visual media (e.g. GIF
+    images named ``subject01.happy``), else (``notes.txt``) skipped with a
+    :class:`UserWarning` giving their count and first names. Symbolic links
+    to folders and files are followed; dangling links (and links to a
+    folder above them) are skipped with a :class:`UserWarning`. All
+    skipped paths are listed in ``skipped``. Two paths reaching one file
+    (through links) are one file if they agree on label and group, and
+    raise if not.
 
     Parameters
     ----------
@@ -628,10 +828,17 @@ def load_folder(
     keep_labels : bool, default=False
         If True, labels are not mapped into the shared vocabulary: they are
         kept as given (surrounding whitespace stripped), except those that
-        ``label_map`` renames.
+        ``label_map`` renames. Spellings that differ only in case or in
+        spaces / hyphens / underscores (``angry`` and ``Angry``) are one
+        class, named as the first spelling met, with a :class:`UserWarning`.
     modality : {"audio", "visual"}, default=None
         Which files to list. None lists both kinds and infers the modality,
         raising if both are present.
+    fold_groups : bool, default=False
+        If True, group ids that differ only in case (``spk03``, ``SPK03``)
+        are one speaker, named as the first spelling met; if False they stay
+        apart, with a :class:`UserWarning`. Surrounding whitespace is
+        always stripped.
 
     Returns
     -------
@@ -666,14 +873,18 @@ def load_folder(
         label with its count; pass ``label_map=`` or ``keep_labels=True``);
         ``label_map`` maps outside the vocabulary without
         ``keep_labels=True``; ``modality`` is invalid, or None while the
-        folder holds both audio and visual files.
+        folder holds both audio and visual files; or two paths reach one
+        file with different labels or groups.
     TypeError
         If ``label`` or ``group`` is neither a regex nor a callable.
 
     Warns
     -----
     UserWarning
-        If files were skipped for an unsupported extension.
+        If files were skipped as neither audio nor visual, or as dangling
+        links; if paths repeat a file; if group ids differ only in case
+        (without ``fold_groups``); or if ``keep_labels`` merged spellings
+        of one label.
 
     See Also
     --------
@@ -703,7 +914,7 @@ def load_folder(
     get_label, label_what = _extractor(label, "label")
     get_group, group_what = _extractor(group, "group")
 
-    relatives, skipped, unsupported = _walk(root, pattern, modality)
+    relatives, skipped, unsupported, broken = _walk(root, pattern, modality)
     if not relatives:
         looked_for = (
             f"{modality} files ({_MODALITY_EXTENSIONS[modality]})"
@@ -717,10 +928,14 @@ def load_folder(
             f"{skipped[:_N_SHOWN]}{' ...' if len(skipped) > _N_SHOWN else ''})."
         )
     if modality is None:
-        modality = _infer_modality(relatives, f"folder {str(root)!r}")
+        modality = _infer_modality([root / r for r in relatives], f"folder {str(root)!r}")
     labels = _extract(get_label, label_what, relatives, "label")
     groups = _extract(get_group, group_what, relatives, "group")
     target = _map_labels(labels, label_map, keep_labels)
+    source = f"folder {str(root)!r}"
+    keep = _deduplicate([root / r for r in relatives], target, groups, relatives, source)
+    relatives, target = [relatives[i] for i in keep], [target[i] for i in keep]
+    groups = _check_groups([groups[i] for i in keep], source, fold_groups)
     if unsupported:
         warnings.warn(
             f"load_folder skipped {len(unsupported)} files under {str(root)!r} whose "
@@ -728,6 +943,15 @@ def load_folder(
             f"{VISUAL_EXTENSIONS}: {unsupported[:_N_SHOWN]}"
             f"{' ...' if len(unsupported) > _N_SHOWN else ''} (all skipped files are "
             f"in the returned skipped).",
+            UserWarning,
+            stacklevel=2,
+        )
+    if broken:
+        warnings.warn(
+            f"load_folder skipped {len(broken)} entries under {str(root)!r} that are "
+            f"dangling symbolic links or not regular files: {broken[:_N_SHOWN]}"
+            f"{' ...' if len(broken) > _N_SHOWN else ''} (listed in the returned skipped); "
+            f"fix or remove those links.",
             UserWarning,
             stacklevel=2,
         )
