@@ -98,16 +98,61 @@ def file_stamp(path, name):
 
 
 def read_audio(path, name):
-    """Read a file as mono float32 samples; return (samples, rate in Hz)."""
+    """Read a file as mono float32 samples; return (samples, rate in Hz).
+
+    Raises
+    ------
+    OSError
+        If libsndfile cannot decode the file.
+    ValueError
+        If the file holds fewer samples than its header declares (a WAV
+        whose data chunk runs past the end of the file, or a file decoded
+        shorter than its header's frame count): the message names the file.
+    """
     try:
-        y, rate = sf.read(path, dtype="float32", always_2d=True)
+        with sf.SoundFile(path) as f:
+            declared = f.frames
+            y = f.read(dtype="float32", always_2d=True)
+            rate = f.samplerate
     except (RuntimeError, OSError, TypeError) as exc:
         raise OSError(
             f"Could not decode {name}: {exc}. The audio front ends read what "
             f"libsndfile reads (WAV, FLAC, OGG, ...); convert the file, or pass "
             f"its samples as a 1-D float array with input_sr=<its rate>."
         ) from exc
+    missing = _missing_wav_bytes(path)
+    if missing or 0 < len(y) < declared:
+        what = (f"its data chunk declares {missing} bytes more than the file holds"
+                if missing else f"its header declares {declared} frames, {len(y)} decoded")
+        raise ValueError(
+            f"{name[0].upper()}{name[1:]} is truncated: {what}. Re-copy or re-export the "
+            f"file (or drop it from the corpus)."
+        )
     return y.mean(axis=1), int(rate)
+
+
+def _missing_wav_bytes(path):
+    """How many bytes a RIFF/RIFX WAV file's data chunk declares beyond the file's end.
+
+    libsndfile silently decodes such a file short (its frame count already
+    shrunk to what is there), so the chunk sizes are read here. 0 for a
+    complete file, a file that is no RIFF WAV, or an RF64 one (sizes elsewhere).
+    """
+    size = os.path.getsize(path)
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+            return 0
+        order = "little" if head[:4] == b"RIFF" else "big"
+        offset = 12
+        while offset + 8 <= size:
+            f.seek(offset)
+            chunk = f.read(8)
+            length = int.from_bytes(chunk[4:8], order)
+            if chunk[:4] == b"data":
+                return max(0, offset + 8 + length - size)
+            offset += 8 + length + (length & 1)  # chunks are padded to even sizes
+    return 0
 
 
 def extract_clips(extract, X, *, memory=None, n_jobs=None, **params):
