@@ -350,12 +350,22 @@ class TransferMixin:
         Raises
         ------
         ValueError
-            If y is None, not classification labels, of another length than
-            X, or (``train``) holds a single class.
+            If y is None, holds missing labels (None or NaN; the message
+            gives their positions), is not classification labels, of
+            another length than X, or (``train``) holds a single class.
         """
         if y is None:
             raise ValueError("requires y to be passed, but the target y is None.")
         y = column_or_1d(y, warn=True)
+        if y.dtype == object or y.dtype.kind == "f":
+            missing = np.flatnonzero([v is None or (isinstance(v, float) and v != v) for v in y])
+            if len(missing):
+                raise ValueError(
+                    f"y holds {len(missing)} missing labels (None or NaN), at positions "
+                    f"{missing[:5].tolist()}{' ...' if len(missing) > 5 else ''}: every sample "
+                    "needs a label. Drop those samples, or use MultiTaskPathNetClassifier, "
+                    "which reads such labels as unlabelled."
+                )
         check_classification_targets(y)
         n_clips = int(clip_index[-1]) + 1 if len(clip_index) else 0
         if len(y) != n_clips:
