@@ -2,6 +2,7 @@
 
 import argparse
 import sys
+import warnings
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -44,6 +45,20 @@ def build_parser():
     p.add_argument("--group-pattern", default=None,
                    help="for a folder: the same for the speaker/subject, e.g. "
                    r"'^(?P<group>[^/]+)/'")
+    p.add_argument("--label-map", nargs="+", metavar="LABEL=EMOTION", type=_label_pair,
+                   default=None,
+                   help="for a manifest or folder: map its labels onto the shared emotions, "
+                   "e.g. --label-map fru=anger exc=happiness (on top of the default map)")
+    p.add_argument("--keep-labels", action="store_true",
+                   help="for a manifest or folder: keep its labels as given instead of "
+                   "mapping them onto the shared emotions")
+    p.add_argument("--fold-groups", action="store_true",
+                   help="for a manifest or folder: speaker/subject ids that differ only in "
+                   "case (spk03, SPK03) are one speaker")
+    p.add_argument("--allow-overlap", action="store_true",
+                   help="run even if a source and the target share files (by path or "
+                   "content), e.g. emodb -> emodb; refused otherwise, since the test clips "
+                   "would be learnt in the source phase")
     p.add_argument("--paper", action="store_true",
                    help="the paper's configuration: log-mel segments (faces: crops) without "
                    "speaker normalisation, T = n / 64 SGD steps at learning rate 0.02, 200 "
@@ -119,6 +134,21 @@ def _int_at_least(minimum):
 _positive_int = _int_at_least(1)
 
 
+def _label_pair(text):
+    """An argparse type: ``LABEL=EMOTION`` -> ``(LABEL, EMOTION)``."""
+    label, sep, emotion = text.partition("=")
+    if not sep or not label.strip() or not emotion.strip():
+        raise argparse.ArgumentTypeError(f"must be LABEL=EMOTION, e.g. fru=anger; got {text!r}")
+    return label.strip(), emotion.strip()
+
+
+def _user_options(args):
+    """The options of :func:`load_corpus` for users' corpora, from the command line."""
+    return {"label_pattern": args.label_pattern, "group_pattern": args.group_pattern,
+            "label_map": dict(args.label_map) if args.label_map else None,
+            "keep_labels": args.keep_labels, "fold_groups": args.fold_groups}
+
+
 def _n_jobs(text):
     value = int(text)
     if value == 0:
@@ -164,8 +194,9 @@ def _modality(name, args):
     """The modality of a built-in corpus, or of a user's corpus (listed, not decoded)."""
     if name in CORPORA:
         return CORPORA[name][1]
-    return load_corpus(name, label_pattern=args.label_pattern,
-                       group_pattern=args.group_pattern).modality
+    with warnings.catch_warnings():  # the run loads it again, and warns then
+        warnings.simplefilter("ignore")
+        return load_corpus(name, **_user_options(args)).modality
 
 
 def _label(name):
@@ -232,9 +263,8 @@ def main(argv=None):
                 sources, target, params=params, data_home=args.data_home,
                 n_jobs=args.n_jobs, cache=args.cache or None, methods=tuple(args.methods),
                 cv=None if args.folds is None else GroupKFold(n_splits=args.folds),
-                features=features, speaker_norm=speaker_norm,
-                label_pattern=args.label_pattern, group_pattern=args.group_pattern,
-                checkpoint=parts, resume=args.resume, client=client,
+                features=features, speaker_norm=speaker_norm, **_user_options(args),
+                allow_overlap=args.allow_overlap, checkpoint=parts, resume=args.resume, client=client,
             )
         json_path, md_path = save_results(results, args.out, stem)
     except KeyboardInterrupt:

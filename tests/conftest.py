@@ -91,3 +91,29 @@ def load_benchmark(name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def write_wav(path, *, seconds=0.25, f0=220.0, rate=16000, seed=0, subtype=None):
+    """A seeded tone of ``seconds`` at ``path`` (any libsndfile format by extension); returns it."""
+    import numpy as np
+    import soundfile as sf
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = np.arange(int(seconds * rate)) / rate
+    noise = 0.01 * np.random.default_rng(seed).standard_normal(len(t))
+    sf.write(path, (0.3 * np.sin(2 * np.pi * f0 * t) + noise).astype(np.float32), rate,
+             subtype=subtype)
+    return path
+
+
+def write_png(path, *, size=16, seed=0):
+    """A seeded random grey PNG image of ``size`` x ``size`` at ``path`` (any name); returns it."""
+    import cv2
+    import numpy as np
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = np.random.default_rng(seed).integers(0, 256, (size, size), dtype=np.uint8)
+    path.write_bytes(cv2.imencode(".png", image)[1].tobytes())
+    return path

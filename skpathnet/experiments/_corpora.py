@@ -66,7 +66,8 @@ BEST_VISUAL = {"features": "hog", "speaker_norm": "auto", "params": BEST_AUDIO["
 VISUAL_SHARED_EMOTIONS = ("anger", "disgust", "fear", "happiness", "sadness", "surprise")
 
 
-def load_corpus(name, *, data_home=None, labels=None, label_pattern=None, group_pattern=None):
+def load_corpus(name, *, data_home=None, labels=None, label_pattern=None, group_pattern=None,
+                label_map=None, keep_labels=False, fold_groups=False):
     """Load a built-in corpus, a user's manifest or a user's folder.
 
     Parameters
@@ -85,6 +86,10 @@ def load_corpus(name, *, data_home=None, labels=None, label_pattern=None, group_
     label_pattern, group_pattern : str, default=None
         Regular expressions with one named group, applied to each file's
         path relative to the folder (folders only).
+    label_map, keep_labels, fold_groups
+        For a user's manifest or folder, as for
+        :func:`~skpathnet.datasets.load_manifest` (built-in corpora ignore
+        them).
 
     Returns
     -------
@@ -111,7 +116,8 @@ def load_corpus(name, *, data_home=None, labels=None, label_pattern=None, group_
         return bunch
     path = Path(name).expanduser()
     if path.is_file():
-        bunch = load_manifest(path)
+        user = {"label_map": label_map, "keep_labels": keep_labels, "fold_groups": fold_groups}
+        bunch = load_manifest(path, **user)
     elif path.is_dir():
         if label_pattern is None or group_pattern is None:
             raise ValueError(
@@ -120,7 +126,8 @@ def load_corpus(name, *, data_home=None, labels=None, label_pattern=None, group_
                 r"it, e.g. --label-pattern '^[^/]+/(?P<label>[^/]+)/' --group-pattern "
                 r"'^(?P<group>[^/]+)/' for <speaker>/<emotion>/001.wav."
             )
-        bunch = load_folder(path, label=label_pattern, group=group_pattern)
+        bunch = load_folder(path, label=label_pattern, group=group_pattern, label_map=label_map,
+                            keep_labels=keep_labels, fold_groups=fold_groups)
     else:
         raise ValueError(
             f"Unknown corpus {name!r}: neither a built-in corpus ({', '.join(sorted(CORPORA))}) "

@@ -20,6 +20,7 @@ one batch of tasks (local, or on a Dask cluster).
 """
 
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,7 @@ from ._corpora import (
     load_corpus, speaker_norm_applies,
 )
 from ._evaluate import evaluate_methods
+from ._integrity import shared_files, single_group_classes
 
 __all__ = ["Corpus", "ExperimentCorpora", "ExperimentData", "Method", "SourceFit",
            "extract_experiment", "fit_sources", "load_experiment", "run_transfer_experiment"]
@@ -105,15 +107,28 @@ class SourceFit(NamedTuple):
 
 
 def load_experiment(sources, target, *, data_home=None, label_pattern=None, group_pattern=None,
+                    label_map=None, keep_labels=False, fold_groups=False, allow_overlap=False,
                     log=None):
     """List the corpora of an experiment and check them, before any feature is extracted.
+
+    Besides the corpora's own checks (:func:`load_corpus`), the target must
+    share no file with a source, by resolved path or by content
+    (:func:`~skpathnet.experiments._integrity.shared_files`): a test clip
+    learnt in the source phase inflates the transfer scores. Classes that
+    only one speaker/subject of the target holds are warned about.
 
     Parameters
     ----------
     sources, target, data_home, label_pattern, group_pattern
         As for :func:`run_transfer_experiment`.
+    label_map, keep_labels, fold_groups
+        For users' corpora (:func:`load_corpus`).
+    allow_overlap : bool, default=False
+        Run even when a source and the target share files (e.g. to measure
+        what such a leak does); the shared files are then only logged.
     log : callable, default=None
-        Called with :func:`describe_corpus` of each corpus.
+        Called with :func:`describe_corpus` of each corpus, and with the
+        findings of the checks.
 
     Returns
     -------
@@ -124,16 +139,25 @@ def load_experiment(sources, target, *, data_home=None, label_pattern=None, grou
     Raises
     ------
     ValueError
-        If a corpus name is unknown or the corpora do not share one modality.
+        If a corpus name is unknown, the corpora do not share one modality,
+        or (without ``allow_overlap``) a source and the target share files:
+        the message gives their count and examples.
     FileNotFoundError
         If a corpus is missing.
+
+    Warns
+    -----
+    UserWarning
+        If a class of the target is held by one speaker/subject only (its
+        clips cannot be scored by a group-wise split).
     """
     bunches = {}
     for name in dict.fromkeys([*sources, target]):
         visual = name in CORPORA and CORPORA[name][1] == "visual"
         bunches[name] = load_corpus(
             name, data_home=data_home, labels=VISUAL_SHARED_EMOTIONS if visual else None,
-            label_pattern=label_pattern, group_pattern=group_pattern)
+            label_pattern=label_pattern, group_pattern=group_pattern, label_map=label_map,
+            keep_labels=keep_labels, fold_groups=fold_groups)
     modalities = {bunch.modality for bunch in bunches.values()}
     if len(modalities) != 1:
         raise ValueError(
@@ -143,7 +167,44 @@ def load_experiment(sources, target, *, data_home=None, label_pattern=None, grou
     if log is not None:
         for bunch in bunches.values():
             log(describe_corpus(bunch))
+    _check_overlap(bunches, sources, target, allow_overlap, log)
+    single = single_group_classes(bunches[target].target, bunches[target].groups)
+    if single:
+        who = "speaker" if bunches[target].modality == "audio" else "subject"
+        listed = ", ".join(f"{label!r} ({n} clips, all of {who} {group!r})"
+                           for label, (group, n) in single.items())
+        message = (f"{target}: {len(single)} of {len(np.unique(bunches[target].target))} "
+                   f"classes are held by one {who} only: {listed}; a group-wise split never "
+                   f"trains on them when it tests them, so their recall is 0 by construction. "
+                   f"Add other {who}s' clips of them, or drop them from the corpus.")
+        warnings.warn(message, UserWarning, stacklevel=2)
+        _log(log, f"warning: {message}")
     return ExperimentCorpora(list(sources), target, modalities.pop(), bunches)
+
+
+def _check_overlap(bunches, sources, target, allow_overlap, log):
+    """Refuse (or, with ``allow_overlap``, log) files shared by a source and the target."""
+    target_files = bunches[target].filenames
+    for source in dict.fromkeys(sources):
+        shared = shared_files(bunches[source].filenames, target_files)
+        if not shared:
+            continue
+        by_content = sum(how == "content" for *_, how in shared)
+        examples = "; ".join(
+            f"{t!r}" + ("" if how == "path" else f" = {s!r} (same content)")
+            for t, s, how in shared[:3])
+        what = (f"source {source} and target {target} share {len(shared)} of the "
+                f"{len(target_files)} target files ({len(shared) - by_content} by path, "
+                f"{by_content} by content), e.g. {examples}")
+        if allow_overlap:
+            _log(log, f"warning: {what} (allow_overlap: the transfer scores include clips "
+                      "learnt in the source phase)")
+            continue
+        raise ValueError(
+            f"{what}: their test clips would be learnt in the source phase, inflating the "
+            "transfer scores. Use a target that shares no file with the sources, or pass "
+            "allow_overlap=True (command line: --allow-overlap) if the overlap is intended."
+        )
 
 
 def extract_experiment(corpora, *, features="logmel", speaker_norm=False, n_jobs=None,
@@ -251,6 +312,10 @@ def run_transfer_experiment(
     log=print,
     checkpoint=None,
     resume=False,
+    label_map=None,
+    keep_labels=False,
+    fold_groups=False,
+    allow_overlap=False,
 ):
     """PathNet transfer from ``sources`` to ``target`` against training from scratch.
 
@@ -320,6 +385,11 @@ def run_transfer_experiment(
         and folds are loaded, the others computed, giving the results of
         one uninterrupted run with the same settings (timings aside).
         Without anything saved, the run starts from the beginning.
+    label_map, keep_labels, fold_groups : default=None, False, False
+        For users' corpora (:func:`load_corpus`).
+    allow_overlap : bool, default=False
+        Run even if a source and the target share files (by path or
+        content); refused otherwise (:func:`load_experiment`).
 
     Returns
     -------
@@ -331,6 +401,7 @@ def run_transfer_experiment(
     ------
     ValueError
         If a corpus name is unknown, the corpora do not share one modality,
+        a source and the target share files (without ``allow_overlap``),
         a parameter is invalid, ``cv`` cannot split the target, or
         ``checkpoint`` holds a saved run but ``resume`` is False or its
         settings differ.
@@ -343,7 +414,9 @@ def run_transfer_experiment(
     t_start = time.perf_counter()
     # Every corpus is listed (cheap) before any feature is extracted (expensive).
     corpora = load_experiment(sources, target, data_home=data_home,
-                              label_pattern=label_pattern, group_pattern=group_pattern, log=log)
+                              label_pattern=label_pattern, group_pattern=group_pattern,
+                              label_map=label_map, keep_labels=keep_labels,
+                              fold_groups=fold_groups, allow_overlap=allow_overlap, log=log)
     splitter = LeaveOneGroupOut() if cv is None else cv
     target_bunch = corpora.bunches[target]
     try:
