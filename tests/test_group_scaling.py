@@ -159,3 +159,36 @@ def test_pipeline_with_metadata_routing_in_leave_one_speaker_out():
     Z = GroupStandardScaler().fit_transform(X, groups=g)
     direct = cross_validate(LinearSVC(), Z, y, groups=g, cv=LeaveOneGroupOut())
     np.testing.assert_array_equal(routed["test_score"], direct["test_score"])
+
+
+def test_one_clip_of_a_known_speaker_uses_that_speakers_fitted_statistics():
+    X, y, g = _speakers()
+    scaler = GroupStandardScaler().fit(X, y, groups=g)
+    Z = scaler.transform(X, groups=g)
+    for i in (0, 40, len(X) - 1):  # one clip at a time, as a deployed model sees them
+        one = scaler.transform(X[i:i + 1], groups=g[i:i + 1])
+        np.testing.assert_allclose(one, Z[i:i + 1], rtol=0, atol=1e-12)
+        assert np.abs(one).max() > 0.1  # not the zeros of its own one-sample statistics
+    np.testing.assert_array_equal(scaler.groups_, np.unique(g))
+    assert scaler.mean_.shape == scaler.scale_.shape == (6, X.shape[1])
+    # clips: one clip of a known speaker is scaled with the fitted segment statistics
+    rng = np.random.RandomState(0)
+    clips = [rng.normal(loc=i // 2 * 10, size=(2 + i % 2, 3)).astype(np.float32)
+             for i in range(4)]
+    groups = np.array(["a", "a", "b", "b"])
+    clip_scaler = GroupStandardScaler().fit(clips, groups=groups)
+    np.testing.assert_allclose(clip_scaler.transform(clips[3:], groups=groups[3:])[0],
+                               clip_scaler.transform(clips, groups=groups)[3], atol=1e-6)
+
+
+def test_one_clip_of_an_unknown_speaker_is_refused_not_zeros():
+    X, y, g = _speakers()
+    scaler = GroupStandardScaler().fit(X[g != "spk5"], groups=g[g != "spk5"])
+    with pytest.raises(ValueError, match=r"group 'spk5' has 1 sample and was not in fit's "
+                                         r"groups.*without speaker normalisation"):
+        scaler.transform(X[g == "spk5"][:1], groups=["spk5"])
+    with pytest.raises(ValueError, match=r"X \(one group: groups=None\) has 1 sample"):
+        scaler.transform(X[:1])
+    # two clips of the unknown speaker: its own statistics, as before
+    two = scaler.transform(X[g == "spk5"][:2], groups=["spk5", "spk5"])
+    np.testing.assert_allclose(np.abs(two), 1.0)

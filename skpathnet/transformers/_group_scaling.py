@@ -112,12 +112,29 @@ class GroupStandardScaler(TransformerMixin, BaseEstimator):
     group_class_counts_ : dict of str to int
         After a :meth:`fit` with ``y`` and ``groups``: the number of distinct
         classes among each group's training labels; else empty.
+    groups_ : ndarray of shape (n_groups,)
+        The groups given to :meth:`fit`, sorted (empty without ``groups``):
+        the *known* groups, whose fitted statistics :meth:`transform` uses.
+    mean_ : ndarray of shape (n_groups, n_features), float64
+        Each known group's mean of each feature over its :meth:`fit`
+        samples (segments for clips).
+    scale_ : ndarray of shape (n_groups, n_features), float64
+        Each known group's population standard deviation of each feature (1
+        where it is 0).
 
     Notes
     -----
     **Passing the groups.** :meth:`transform` takes ``groups`` (one id per
     sample); without it, all of ``X`` is one group, e.g. the one test
-    speaker of a leave-one-speaker-out fold. Because a group's output
+    speaker of a leave-one-speaker-out fold. A group given to :meth:`fit`
+    (a *known* group) is standardised with the statistics fitted on its
+    :meth:`fit` samples, so one clip of a known speaker is normalised as in
+    training. Any other group is standardised with its own statistics in
+    the data transformed, which needs at least two of its samples (clips):
+    the statistics of one sample would turn it into zeros, so
+    :meth:`transform` raises instead. For one clip of an unknown speaker,
+    transform it together with more clips of that speaker, fit with that
+    speaker's clips, or use a model without speaker normalisation. Because a group's output
     depends on nothing but that group's features, normalising the whole
     corpus once, before cross-validation, gives exactly the same features as
     normalising inside each fold whenever the folds split by the same groups
@@ -182,7 +199,9 @@ class GroupStandardScaler(TransformerMixin, BaseEstimator):
         y : array-like of shape (n_samples,), default=None
             Training labels, only for the coverage check.
         groups : array-like of shape (n_samples,), default=None
-            Speaker or subject of each sample.
+            Speaker or subject of each sample; each group's mean and
+            standard deviation are kept (``groups_``, ``mean_``,
+            ``scale_``) for :meth:`transform`.
 
         Returns
         -------
@@ -205,8 +224,16 @@ class GroupStandardScaler(TransformerMixin, BaseEstimator):
         rows, clip_index, _ = self._rows(X, reset=True)
         n_samples = _n_samples(clip_index)
         counts = {}
-        if y is not None and groups is not None:
+        known = np.empty(0, dtype=str)
+        mean = scale = np.empty((0, rows.shape[1]))
+        if groups is not None:
             groups = _check_groups(groups, n_samples)
+            row_groups = groups[clip_index]
+            known = np.unique(groups)
+            stats = [_stats(rows[row_groups == group]) for group in known]
+            mean, scale = (np.array([s[k] for s in stats]).reshape(len(known), -1)
+                           for k in (0, 1))
+        if y is not None and groups is not None:
             y = column_or_1d(y)
             if len(y) != n_samples:
                 raise ValueError(
@@ -216,10 +243,15 @@ class GroupStandardScaler(TransformerMixin, BaseEstimator):
             counts = _class_counts(y, groups)
             self._warn_coverage(counts, len(np.unique(y)))
         self.group_class_counts_ = counts
+        self.groups_, self.mean_, self.scale_ = known, mean, scale
         return self
 
     def transform(self, X, groups=None):
-        """Standardise each group's samples with that group's own mean and std.
+        """Standardise each group's samples with that group's mean and std.
+
+        A group known from :meth:`fit` uses its fitted statistics; any
+        other group the statistics of its own samples in ``X`` (at least
+        two samples, see the Notes of the class).
 
         Parameters
         ----------
@@ -227,7 +259,7 @@ class GroupStandardScaler(TransformerMixin, BaseEstimator):
             As in :meth:`fit`.
         groups : array-like of shape (n_samples,), default=None
             Speaker or subject of each sample; None: all samples are one
-            group.
+            group, not a known one.
 
         Returns
         -------
@@ -242,24 +274,39 @@ class GroupStandardScaler(TransformerMixin, BaseEstimator):
             If :meth:`fit` has not run.
         ValueError
             If ``X`` has a different number of features than in :meth:`fit`,
-            or ``groups`` has not one entry per sample.
+            ``groups`` has not one entry per sample, or a group unknown to
+            :meth:`fit` has a single sample (clip) in ``X``: the message
+            names it and says what to do.
         """
         check_is_fitted(self)
         rows, clip_index, shapes = self._rows(X, reset=False)
         n_samples = _n_samples(clip_index)
         if groups is None:
-            row_groups = np.zeros(len(rows), dtype=np.int64)
+            sample_groups, known = np.zeros(n_samples, dtype=np.int64), ()
         else:
-            row_groups = _check_groups(groups, n_samples)[clip_index]
+            sample_groups, known = _check_groups(groups, n_samples), self.groups_
+        row_groups = sample_groups[clip_index]
         out = np.empty_like(rows)
         for group in np.unique(row_groups):
             mask = row_groups == group
+            if len(known) and group in known:
+                k = int(np.searchsorted(known, group))
+                mean, std = self.mean_[k], self.scale_[k]
+            else:
+                n = int(np.sum(sample_groups == group))
+                if n < 2:
+                    who = "X (one group: groups=None)" if groups is None else f"group {str(group)!r}"
+                    raise ValueError(
+                        f"{who} has 1 sample and was not in fit's groups: its own statistics "
+                        "would standardise that sample to zeros. Transform it with at least "
+                        "one more sample (clip) of the same speaker, fit with that speaker's "
+                        "samples and groups, or use a model without speaker normalisation."
+                    )
+                mean, std = _stats(rows[mask])
             values = rows[mask].astype(np.float64)
-            std = values.std(0)
             if self.with_mean:
-                values -= values.mean(0)
+                values -= mean
             if self.with_std:
-                std[std < 1e-12] = 1.0
                 values /= std
             out[mask] = values
         if shapes is None:
@@ -319,6 +366,14 @@ class GroupStandardScaler(TransformerMixin, BaseEstimator):
             LabelCoverageWarning,
             stacklevel=3,
         )
+
+
+def _stats(rows):
+    """``(mean, std)`` of each column of ``rows`` in float64, std 1 where it is 0."""
+    values = rows.astype(np.float64)
+    std = values.std(0)
+    std[std < 1e-12] = 1.0
+    return values.mean(0), std
 
 
 def _n_samples(clip_index):
