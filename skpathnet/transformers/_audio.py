@@ -6,12 +6,16 @@
 files with libsndfile; the checks and the reader are written here once.
 """
 
+import contextlib
 import math
 import numbers
 import os
+import signal
+import threading
 
 import numpy as np
 import soundfile as sf
+from joblib import effective_n_jobs
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_memory
 
@@ -164,9 +168,19 @@ def extract_clips(extract, X, *, memory=None, n_jobs=None, **params):
     cache (None for arrays). Calls run in ``n_jobs`` joblib workers and are
     cached in ``memory`` (keyed on everything but ``name``).
 
+    Run in this process (``n_jobs`` 1 or None), a Ctrl-C (SIGINT) stops
+    the extraction at the end of the clip in progress at the latest, even
+    where a native library swallows the ``KeyboardInterrupt`` in a callback
+    (openSMILE does): the interrupt is recorded and raised after that clip.
+
     Returns
     -------
     outputs : list, one item per clip, in order.
+
+    Raises
+    ------
+    KeyboardInterrupt
+        On Ctrl-C, as described above.
     """
     clips = check_clips(X)
     cached = check_memory(memory).cache(extract, ignore=["name"])
@@ -179,4 +193,38 @@ def extract_clips(extract, X, *, memory=None, n_jobs=None, **params):
             name = f"clip {i} (1-D array)"
             stamp = None
         jobs.append(delayed(cached)(clip, name, stamp, **params))
-    return Parallel(n_jobs=n_jobs)(jobs)
+    if effective_n_jobs(n_jobs) != 1:
+        return Parallel(n_jobs=n_jobs)(jobs)
+    outputs = []
+    with _interrupt_between_clips() as interrupted:
+        for output in Parallel(n_jobs=1, return_as="generator")(jobs):
+            outputs.append(output)
+            if interrupted():
+                raise KeyboardInterrupt
+    return outputs
+
+
+@contextlib.contextmanager
+def _interrupt_between_clips():
+    """Record SIGINT while extracting in this process; yield ``interrupted()``.
+
+    The handler also raises ``KeyboardInterrupt`` at once, as Python's own
+    does, so pure-Python work stops where it is; where a native library's
+    callback swallows it, ``interrupted()`` still says so after the clip.
+    Nothing changes outside the main thread or under a custom SIGINT handler.
+    """
+    hits = []
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield lambda: False
+        return
+
+    def handler(signum, frame):
+        hits.append(signum)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: bool(hits)
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
