@@ -111,6 +111,9 @@ def build_parser():
     where.add_argument("--local-cluster", metavar="N", type=_positive_int, default=None,
                        help="run the folds on a Dask LocalCluster of N single-thread worker "
                        "processes on this machine (the dask extra)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the reports <out>/<name>.json and .md of an earlier run "
+                   "(refused otherwise)")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted run from what it saved in "
                    "<out>/<name>.parts (the same options otherwise)")
@@ -204,6 +207,15 @@ def _label(name):
     return name if name in CORPORA else Path(name).expanduser().resolve().stem
 
 
+def _free_stem(out, stem):
+    """``stem``, or ``stem-2``, ``stem-3``... if reports of that name exist in ``out``."""
+    candidate, n = stem, 1
+    while any((Path(out) / f"{candidate}{ext}").exists() for ext in (".json", ".md")):
+        n += 1
+        candidate = f"{stem}-{n}"
+    return candidate
+
+
 def configuration(args):
     """``(features, speaker_norm, params)``: the best configuration, or the paper's."""
     audio = (args.modality or "audio") == "audio"
@@ -224,9 +236,12 @@ def main(argv=None):
     """Run the ``transfer`` job; return the exit status.
 
     Every option, the output and cache folders and the corpora are checked
-    before the first expensive step (status 2 with a one-line message).
-    The run is saved as it goes in ``<out>/<name>.parts``; Ctrl-C prints
-    what was saved and returns 130, and ``--resume`` continues it.
+    before the first expensive step (status 2 with a one-line message), and
+    reports of the same name are never replaced without ``--overwrite``
+    (one written by another run meanwhile makes this one's ``<name>-2``).
+    The run is saved as it goes in ``<out>/<name>.parts``, locked so that a
+    second run on it stops at once; Ctrl-C (extraction included) prints
+    what was saved and returns 130, and the command it prints continues it.
     """
     args = build_parser().parse_args(argv)
     try:
@@ -256,6 +271,12 @@ def main(argv=None):
         f"{'-norm' if speaker_norm else ''}")
     stem = f"{'+'.join(map(_label, sources))}-to-{_label(target)}-{config}-g{generations}"
     parts = Path(args.out) / f"{stem}.parts"
+    reports = [Path(args.out) / f"{stem}{ext}" for ext in (".json", ".md")]
+    if not args.overwrite and any(p.exists() for p in reports):
+        print(f"skpathnet: error: {' and '.join(str(p) for p in reports if p.exists())} "
+              "already hold the report of an earlier run of these settings; pass --overwrite "
+              "to replace it, or give another --out folder.", file=sys.stderr)
+        return 2
     try:
         with (dask_cluster(args.scheduler, n_workers=args.local_cluster) if distributed
               else nullcontext()) as client:
@@ -266,6 +287,8 @@ def main(argv=None):
                 features=features, speaker_norm=speaker_norm, **_user_options(args),
                 allow_overlap=args.allow_overlap, checkpoint=parts, resume=args.resume, client=client,
             )
+        if not args.overwrite:  # another run may have written it since the start
+            stem = _free_stem(args.out, stem)
         json_path, md_path = save_results(results, args.out, stem)
     except KeyboardInterrupt:
         saved = _checkpoint.describe_saved(parts)
