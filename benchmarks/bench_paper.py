@@ -710,15 +710,18 @@ def run_all(args, names, log):
         exp = EXPERIMENTS[name]
         corpora[name] = load_experiment(exp["sources"], exp["target"],
                                         data_home=args.data_home, log=log)
-        _checkpoint.open_checkpoint(parts_dir(args, name), run_config(args, name),
-                                    resume=args.resume)
+        _checkpoint.open_checkpoint(
+            parts_dir(args, name),
+            {**run_config(args, name), "data": _checkpoint.fingerprint(corpora[name].bunches)},
+            resume=args.resume)
     for name in names:
         parts = parts_dir(args, name)
         data = extract_experiment(corpora[name], n_jobs=1, memory=memory, log=log)
         estimators = build_estimators(args)
         transfer = [m for m in TRANSFER_METHODS if m in args.methods]
         transferred = fit_sources({m: estimators[m] for m in transfer}, data, log=log,
-                                  checkpoints={m: parts / f"source-{m}.joblib" for m in transfer})
+                                  checkpoints={m: parts / f"source-{m}{_checkpoint.SUFFIX}"
+                                               for m in transfer})
         for method, fit in transferred.items():
             log(f"  {method}: source train accuracy {source_scores(fit.estimator, data)}")
         for protocol in protocols:

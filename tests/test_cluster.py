@@ -167,7 +167,7 @@ def test_a_worker_killed_mid_run_loses_nothing(emodb_functionals, tmp_path):
     assert result["predictions"] == expected["predictions"]
     assert result["clip"] == expected["clip"]
     assert sorted(p.name for p in (tmp_path / "parts").iterdir()) == [
-        f"fold-{i}.joblib" for i in range(5)]
+        f"fold-{i}.npz" for i in range(5)]
 
 
 class DiesOnFit(DummyClassifier):
@@ -203,7 +203,7 @@ def test_lost_workers_stop_the_run_with_a_clear_error_and_keep_finished_folds(tm
     finally:
         cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
     saved = sorted(p.name for p in (tmp_path / "parts").iterdir())
-    assert saved == ["fold-0.joblib", "fold-2.joblib"]
+    assert saved == ["fold-0.npz", "fold-2.npz"]
 
 
 def test_missing_scheduler_and_bad_arguments_are_clear_errors():

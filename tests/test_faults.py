@@ -137,13 +137,13 @@ def test_interrupted_evaluate_resumes_from_saved_folds(tmp_path, interrupt, monk
     calls = interrupt("pathnet", after=5)  # during fold 2
     with pytest.raises(KeyboardInterrupt):
         evaluate(clf, X, y, groups, checkpoint=tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["fold-0.joblib"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fold-0.npz"]
     monkeypatch.undo()
     lines = []
     resumed = evaluate(clf, X, y, groups, checkpoint=tmp_path, log=lines.append)
     assert calls[0] == 6
     assert "(saved before)" in lines[0] and "(saved before)" not in lines[1]
-    assert sorted(p.name for p in tmp_path.iterdir()) == [f"fold-{i}.joblib" for i in range(3)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"fold-{i}.npz" for i in range(3)]
     _assert_same_scores(resumed, whole)
     # a checkpoint of other folds is not silently mixed in
     with pytest.raises(ValueError, match="other samples than fold 0"):
@@ -363,7 +363,7 @@ def test_ctrl_c_saves_folds_and_resume_equals_one_run(tmp_path, tone_corpus, cap
                             stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
-    while not (parts / "transfer" / "fold-0.joblib").exists():
+    while not (parts / "transfer" / "fold-0.npz").exists():
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.01)
     proc.send_signal(signal.SIGINT)
@@ -374,7 +374,7 @@ def test_ctrl_c_saves_folds_and_resume_equals_one_run(tmp_path, tone_corpus, cap
     assert lines[0].startswith("skpathnet: interrupted; saved the fitted source phase and ")
     assert lines[0].endswith(f"in {parts}; run the same command with --resume to continue.")
     assert not (out / f"{stem}.json").exists()
-    assert (parts / "source.joblib").exists() and (parts / "config.json").exists()
+    assert (parts / "source.npz").exists() and (parts / "config.json").exists()
     saved = sorted(p.name for p in (parts / "transfer").iterdir())
     assert saved and len(saved) < 3
 

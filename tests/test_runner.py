@@ -35,7 +35,7 @@ def blob_experiment(n=40, n_features=6):
 def test_source_phase_saved_and_reloaded_predicts_bit_identically(tmp_path):
     data = blob_experiment()
     estimators = {"pathnet": tiny_pathnet(), "finetune": tiny_finetune()}
-    checkpoints = {m: tmp_path / f"source-{m}.joblib" for m in estimators}
+    checkpoints = {m: tmp_path / f"source-{m}.npz" for m in estimators}
     lines = []
     fitted = fit_sources(estimators, data, checkpoints=checkpoints, log=lines.append)
     assert list(fitted) == ["pathnet", "finetune"]
@@ -108,8 +108,8 @@ def test_two_transfer_methods_in_one_run_and_resumed(tmp_path, tone_corpus):
     assert "source_seconds" not in scratch
     assert len(pathnet["source_paths"]) == 1 and "source_paths" not in finetune
     assert all(len(r["folds"]) == 2 for r in results["methods"].values())
-    assert sorted(p.name for p in parts.glob("source*.joblib")) == [
-        "source-finetune.joblib", "source-pathnet.joblib"]
+    assert sorted(p.name for p in parts.glob("source*.npz")) == [
+        "source-finetune.npz", "source-pathnet.npz"]
     assert "  pathnet fold 1 (03): clip WAR" in "\n".join(lines)
     report = format_markdown(results)
     assert "| finetune | clip |" in report

@@ -85,8 +85,8 @@ def evaluate(estimator, X, y, groups, *, cv=None, labels=None, first_fold=0, log
         returns is added to that fold's record (e.g. the source accuracy
         after target training, to measure forgetting).
     checkpoint : str or path-like, default=None
-        Folder where each finished fold is saved (``fold-<n>.joblib``,
-        written atomically, ``n`` counted from ``first_fold``) as soon as it
+        Folder where each finished fold is saved (``fold-<n>.npz``, no
+        pickle, :mod:`~skpathnet.experiments._checkpoint`; written atomically, ``n`` counted from ``first_fold``) as soon as it
         is scored. A fold already saved there is loaded instead of being
         fitted again, so calling ``evaluate`` again after an interrupt, a
         crash or a lost worker continues where it stopped and returns the
@@ -124,7 +124,9 @@ def evaluate(estimator, X, y, groups, *, cv=None, labels=None, first_fold=0, log
     ------
     ValueError
         If a fold saved in ``checkpoint`` was tested on other samples than
-        this call's fold of the same number (another ``cv`` or data).
+        this call's fold of the same number (another ``cv`` or data), or is
+        damaged (:class:`~skpathnet.experiments._checkpoint.CheckpointError`,
+        naming the file to delete).
     ClusterError
         If the workers running the folds were lost (folds finished before
         are saved in ``checkpoint``).
@@ -236,7 +238,7 @@ def _run_folds(pending, estimators, inspect, arguments, n_jobs, client):
 
 
 def _fold_path(folder, number):
-    return Path(folder) / f"fold-{number}.joblib"
+    return Path(folder) / f"fold-{number}{_checkpoint.SUFFIX}"
 
 
 def _load_saved(folder, fold):

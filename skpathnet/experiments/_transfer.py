@@ -19,6 +19,7 @@ default, at clip level and at segment level, every fold of every method as
 one batch of tasks (local, or on a Dask cluster).
 """
 
+import contextlib
 import time
 import warnings
 from collections.abc import Mapping
@@ -255,7 +256,9 @@ def fit_sources(estimators, data, *, checkpoints=None, log=None):
     data : ExperimentData
     checkpoints : dict of str -> path-like or None, default=None
         Per-method file where its fitted model and time are saved
-        (atomically) as soon as its source phase is done. A method whose
+        (atomically, without pickle: :func:`_checkpoint.save`; a model
+        holding objects that cannot be saved so is not saved, and logged)
+        as soon as its source phase is done. A method whose
         file exists is loaded from it instead of being fitted again, so that
         a resumed run reuses the source phases of the interrupted one.
     log : callable, default=None
@@ -272,6 +275,10 @@ def fit_sources(estimators, data, *, checkpoints=None, log=None):
         path = checkpoints.get(name)
         if path is not None and Path(path).exists():
             saved = _checkpoint.load(path)
+            if not isinstance(saved, dict) or not hasattr(saved.get("estimator"), "predict"):
+                raise _checkpoint.CheckpointError(
+                    f"the checkpoint part {str(path)!r} holds no fitted estimator; delete it "
+                    f"to recompute the source phase (rm {str(path)!r}), then run again.")
             fits[name] = SourceFit(saved["estimator"], saved["seconds"], loaded=True)
             _log(log, f"{name}: fit_transfer on {on}: loaded from {path}")
         else:
@@ -280,7 +287,10 @@ def fit_sources(estimators, data, *, checkpoints=None, log=None):
             model = clone(estimator).fit_transfer(data.source_X, data.source_y)
             fits[name] = SourceFit(model, time.perf_counter() - t0, loaded=False)
             if path is not None:
-                _checkpoint.save(path, {"estimator": model, "seconds": fits[name].seconds})
+                try:
+                    _checkpoint.save(path, {"estimator": model, "seconds": fits[name].seconds})
+                except TypeError as exc:  # an estimator that cannot be saved without pickle
+                    _log(log, f"  not saved ({exc}): a resumed run fits it again")
         frozen = getattr(fits[name].estimator, "frozen_modules_", None)
         _log(log, (f"  frozen modules per layer: {[m.tolist() for m in frozen]}" if frozen else
                    "  source phase done") + f" ({fits[name].seconds:.0f} s)")
@@ -373,8 +383,9 @@ def run_transfer_experiment(
     log : callable, default=print
     checkpoint : str or path-like, default=None
         Folder where the run is saved as it goes: ``config.json`` (the
-        settings), the estimator fitted by ``fit_transfer`` and its time
-        (``source.joblib``; ``source-<method>.joblib`` each with several
+        settings and a fingerprint of the data,
+        :func:`_checkpoint.fingerprint`), the estimator fitted by ``fit_transfer`` and its time
+        (``source.npz``; ``source-<method>.npz`` each with several
         transfer methods, :func:`fit_sources`) and one file per finished
         fold (one folder per method, e.g. ``transfer/``, ``scratch/``; see
         :func:`evaluate`), each written atomically, so that an interrupt, a
@@ -384,6 +395,8 @@ def run_transfer_experiment(
         Continue the run saved in ``checkpoint``: the saved source phases
         and folds are loaded, the others computed, giving the results of
         one uninterrupted run with the same settings (timings aside).
+        Refused if the settings, the corpora's files, sizes, modification
+        times, labels or groups, or the package version changed.
         Without anything saved, the run starts from the beginning.
     label_map, keep_labels, fold_groups : default=None, False, False
         For users' corpora (:func:`load_corpus`).
@@ -399,6 +412,9 @@ def run_transfer_experiment(
 
     Raises
     ------
+    CheckpointError
+        (a ``ValueError``) If another run holds ``checkpoint`` (its lock
+        file), or a saved part is damaged (the message names the file).
     ValueError
         If a corpus name is unknown, the corpora do not share one modality,
         a source and the target share files (without ``allow_overlap``),
@@ -434,15 +450,26 @@ def run_transfer_experiment(
         estimator_config = {"methods": {
             name: {"estimator": type(m.estimator).__name__, "transfer": m.transfer,
                    "params": _config_params(m.estimator)} for name, m in methods.items()}}
-    if checkpoint is not None:
-        resumed = _checkpoint.open_checkpoint(checkpoint, {
-            "sources": list(sources), "target": target, **estimator_config,
-            "features": features, "speaker_norm": speaker_norm, "cv": str(splitter),
-        }, resume=resume)
-        if resumed:
-            log(f"resuming from {checkpoint}: {_checkpoint.describe_saved(checkpoint)} saved")
-        elif resume:
-            log(f"nothing saved in {checkpoint} yet: starting from the beginning")
+    with contextlib.ExitStack() as stack:
+        if checkpoint is not None:
+            stack.enter_context(_checkpoint.lock(checkpoint))  # a second run stops here
+            resumed = _checkpoint.open_checkpoint(checkpoint, {
+                "sources": list(sources), "target": target, **estimator_config,
+                "features": features, "speaker_norm": speaker_norm, "cv": str(splitter),
+                "data": _checkpoint.fingerprint(corpora.bunches),
+            }, resume=resume)
+            if resumed:
+                log(f"resuming from {checkpoint}: {_checkpoint.describe_saved(checkpoint)} saved")
+            elif resume:
+                log(f"nothing saved in {checkpoint} yet: starting from the beginning")
+        return _run(corpora, methods, base, features, speaker_norm, n_jobs, memory, log,
+                    checkpoint, cv, n_folds, fold_jobs, client, t_start)
+
+
+def _run(corpora, methods, base, features, speaker_norm, n_jobs, memory, log, checkpoint, cv,
+         n_folds, fold_jobs, client, t_start):
+    """:func:`run_transfer_experiment` from feature extraction on."""
+    sources, target = corpora.sources, corpora.target
     data = extract_experiment(corpora, features=features, speaker_norm=speaker_norm,
                               n_jobs=n_jobs, memory=memory, log=log)
     X, y, groups = data.corpora[target]
@@ -468,7 +495,8 @@ def run_transfer_experiment(
     fits = fit_sources(
         {name: methods[name].estimator for name in transfer}, data, log=log,
         checkpoints={name: None if parts is None else parts / (
-            "source.joblib" if len(transfer) == 1 else f"source-{name}.joblib")
+            f"source{_checkpoint.SUFFIX}" if len(transfer) == 1 else
+            f"source-{name}{_checkpoint.SUFFIX}")
             for name in transfer},
     )
     estimators = {name: fits[name].estimator if name in fits else m.estimator
