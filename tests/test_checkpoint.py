@@ -251,3 +251,13 @@ def test_ctrl_c_swallowed_by_a_native_callback_still_stops_extraction(tmp_path):
     assert len(done) == 2  # stopped after the clip in progress, not after all 5
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     assert extract_clips(lambda clip, name, stamp: 1, clips, n_jobs=1) == [1] * 5
+
+
+def test_a_part_of_the_wrong_kind_names_the_file(tmp_path):
+    _checkpoint.save(tmp_path / "fold-0.npz", {"x": 1})
+    X, y = _blobs()
+    with pytest.raises(CheckpointError, match=r"fold-0\.npz' is not a fold's result"):
+        evaluate(_tiny_pathnet(), X, y, np.arange(len(y)) % 3, checkpoint=tmp_path)
+    (tmp_path / "source.npz").write_bytes(b"")  # an empty source part
+    with pytest.raises(CheckpointError, match=r"source\.npz' is damaged"):
+        _checkpoint.load(tmp_path / "source.npz")

@@ -247,6 +247,11 @@ def _load_saved(folder, fold):
         return None
     path = _fold_path(folder, fold.number)
     saved = _checkpoint.load(path)
+    if not isinstance(saved, dict) or not {"test", *FoldResult._fields} <= set(saved):
+        raise _checkpoint.CheckpointError(
+            f"the checkpoint part {str(path)!r} is not a fold's result; delete it to "
+            f"recompute that fold (rm {str(path)!r}), then run again."
+        )
     if not np.array_equal(saved["test"], fold.test):
         raise ValueError(
             f"The fold saved in {str(path)!r} was tested on other samples than fold "
