@@ -149,7 +149,8 @@ def _user_options(args):
     """The options of :func:`load_corpus` for users' corpora, from the command line."""
     return {"label_pattern": args.label_pattern, "group_pattern": args.group_pattern,
             "label_map": dict(args.label_map) if args.label_map else None,
-            "keep_labels": args.keep_labels, "fold_groups": args.fold_groups}
+            "keep_labels": args.keep_labels, "fold_groups": args.fold_groups,
+            "modality": args.modality}
 
 
 def _n_jobs(text):

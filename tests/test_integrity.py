@@ -231,3 +231,16 @@ def test_audio_shorter_than_its_header_is_an_error_naming_the_file(tmp_path, nam
         LogMelSegmenter().transform([str(path)])
     complete = write_wav(tmp_path / f"whole-{name}", seconds=1.0)
     assert LogMelSegmenter().transform([str(complete)])[0].shape[1:] == (3, 64, 64)
+
+
+def test_cli_modality_reaches_a_users_folder_and_errors_name_cli_options(tmp_path):
+    write_wav(tmp_path / "s1" / "angry" / "1.wav")
+    write_png(tmp_path / "s1" / "angry" / "1.png")
+    argv = ["transfer", "--label-pattern", FOLDER["label"], "--group-pattern", FOLDER["group"]]
+    with pytest.raises(ValueError, match=r"mixes 1 audio files .*command line: --modality"):
+        load_corpus(str(tmp_path), **_user_options(build_parser().parse_args(argv)))
+    bunch = load_corpus(str(tmp_path), **_user_options(
+        build_parser().parse_args([*argv, "--modality", "audio"])))
+    assert bunch.modality == "audio" and len(bunch.filenames) == 1
+    with pytest.raises(ValueError, match=r"command line: --label-pattern"):
+        load_folder(tmp_path, label=r"^(?P<l>nothing)/", group=FOLDER["group"], modality="audio")

@@ -85,7 +85,7 @@ def test_visual_job_defaults_to_hog_normalising_only_corpora_that_cover_the_emot
     assert results["n_folds"] == 2 and results["n_clips"] == 183
     # forced on, CK+48 is normalised too, and flagged
     with pytest.warns(LabelCoverageWarning, match="80 of 106 groups"):
-        assert main([*args, "--speaker-norm", "--methods", "scratch"]) == 0
+        assert main([*args, "--speaker-norm", "--methods", "scratch", "--overwrite"]) == 0
     results = json.loads((out / "ckplus-to-jaffe-hog-norm-g1.json").read_text())
     assert results["speaker_norm"] is True and results["normalised"] == ["ckplus", "jaffe"]
 

@@ -234,14 +234,14 @@ def _infer_modality(paths, where):
             f"Cannot tell the modality of {len(unknown)} files of {where} from their "
             f"extension or content, e.g. {unknown[:_N_SHOWN]}; known extensions are "
             f"{AUDIO_EXTENSIONS} (audio) and {VISUAL_EXTENSIONS} (visual). Pass "
-            f"modality='audio' or modality='visual'."
+            f"modality='audio' or modality='visual' (command line: --modality)."
         )
     if len(kinds) > 1:
         raise ValueError(
             f"{where} mixes {len(kinds['audio'])} audio files (e.g. "
             f"{kinds['audio'][:2]}) and {len(kinds['visual'])} visual files (e.g. "
             f"{kinds['visual'][:2]}); load one modality at a time: pass "
-            f"modality='audio' or modality='visual'."
+            f"modality='audio' or modality='visual' (command line: --modality)."
         )
     return next(iter(kinds))
 
@@ -591,7 +591,8 @@ def load_manifest(
         if column not in header:
             raise ValueError(
                 f"{source} has no {column!r} column ({param}); its columns are "
-                f"{header}. Pass {param}=<the column's name>."
+                f"{header}. Pass {param}=<the column's name> to load_manifest (the "
+                f"command line reads the columns 'file', 'label' and 'group': rename them)."
             )
         index[param] = header.index(column)
     required = set(index.values())
@@ -635,8 +636,8 @@ def load_manifest(
             f"{len(missing)} of the {len(rows)} files listed in {source} do not exist "
             f"(relative paths resolved against {str(base)!r}): "
             f"{'; '.join(missing[:_N_SHOWN])}{'; ...' if len(missing) > _N_SHOWN else ''}. "
-            f"Fix the paths, pass root= to resolve them against another folder, or "
-            f"drop those rows."
+            f"Fix the paths, pass load_manifest's root= to resolve them against another "
+            f"folder, or drop those rows."
         )
     if modality is None:
         modality = _infer_modality(filenames, source)
@@ -715,7 +716,8 @@ def _extract(extract, what, relatives, param):
         raise ValueError(
             f"{len(failed)} of the {len(relatives)} files give no {param} with {what}: "
             f"{failed[:_N_SHOWN]}{' ...' if len(failed) > _N_SHOWN else ''}. Fix the "
-            f"{param}= expression, or exclude those files with pattern=."
+            f"{param}= expression (command line: --{param}-pattern), or exclude those files "
+            f"with load_folder's pattern= or by moving them out of the folder."
         )
     return values
 

@@ -67,7 +67,7 @@ VISUAL_SHARED_EMOTIONS = ("anger", "disgust", "fear", "happiness", "sadness", "s
 
 
 def load_corpus(name, *, data_home=None, labels=None, label_pattern=None, group_pattern=None,
-                label_map=None, keep_labels=False, fold_groups=False):
+                label_map=None, keep_labels=False, fold_groups=False, modality=None):
     """Load a built-in corpus, a user's manifest or a user's folder.
 
     Parameters
@@ -86,7 +86,7 @@ def load_corpus(name, *, data_home=None, labels=None, label_pattern=None, group_
     label_pattern, group_pattern : str, default=None
         Regular expressions with one named group, applied to each file's
         path relative to the folder (folders only).
-    label_map, keep_labels, fold_groups
+    label_map, keep_labels, fold_groups, modality
         For a user's manifest or folder, as for
         :func:`~skpathnet.datasets.load_manifest` (built-in corpora ignore
         them).
@@ -116,7 +116,8 @@ def load_corpus(name, *, data_home=None, labels=None, label_pattern=None, group_
         return bunch
     path = Path(name).expanduser()
     if path.is_file():
-        user = {"label_map": label_map, "keep_labels": keep_labels, "fold_groups": fold_groups}
+        user = {"label_map": label_map, "keep_labels": keep_labels, "fold_groups": fold_groups,
+                "modality": modality}
         bunch = load_manifest(path, **user)
     elif path.is_dir():
         if label_pattern is None or group_pattern is None:
@@ -127,7 +128,7 @@ def load_corpus(name, *, data_home=None, labels=None, label_pattern=None, group_
                 r"'^(?P<group>[^/]+)/' for <speaker>/<emotion>/001.wav."
             )
         bunch = load_folder(path, label=label_pattern, group=group_pattern, label_map=label_map,
-                            keep_labels=keep_labels, fold_groups=fold_groups)
+                            keep_labels=keep_labels, fold_groups=fold_groups, modality=modality)
     else:
         raise ValueError(
             f"Unknown corpus {name!r}: neither a built-in corpus ({', '.join(sorted(CORPORA))}) "

@@ -108,8 +108,8 @@ class SourceFit(NamedTuple):
 
 
 def load_experiment(sources, target, *, data_home=None, label_pattern=None, group_pattern=None,
-                    label_map=None, keep_labels=False, fold_groups=False, allow_overlap=False,
-                    log=None):
+                    label_map=None, keep_labels=False, fold_groups=False, modality=None,
+                    allow_overlap=False, log=None):
     """List the corpora of an experiment and check them, before any feature is extracted.
 
     Besides the corpora's own checks (:func:`load_corpus`), the target must
@@ -122,7 +122,7 @@ def load_experiment(sources, target, *, data_home=None, label_pattern=None, grou
     ----------
     sources, target, data_home, label_pattern, group_pattern
         As for :func:`run_transfer_experiment`.
-    label_map, keep_labels, fold_groups
+    label_map, keep_labels, fold_groups, modality
         For users' corpora (:func:`load_corpus`).
     allow_overlap : bool, default=False
         Run even when a source and the target share files (e.g. to measure
@@ -158,7 +158,7 @@ def load_experiment(sources, target, *, data_home=None, label_pattern=None, grou
         bunches[name] = load_corpus(
             name, data_home=data_home, labels=VISUAL_SHARED_EMOTIONS if visual else None,
             label_pattern=label_pattern, group_pattern=group_pattern, label_map=label_map,
-            keep_labels=keep_labels, fold_groups=fold_groups)
+            keep_labels=keep_labels, fold_groups=fold_groups, modality=modality)
     modalities = {bunch.modality for bunch in bunches.values()}
     if len(modalities) != 1:
         raise ValueError(
@@ -325,6 +325,7 @@ def run_transfer_experiment(
     label_map=None,
     keep_labels=False,
     fold_groups=False,
+    modality=None,
     allow_overlap=False,
 ):
     """PathNet transfer from ``sources`` to ``target`` against training from scratch.
@@ -398,7 +399,7 @@ def run_transfer_experiment(
         Refused if the settings, the corpora's files, sizes, modification
         times, labels or groups, or the package version changed.
         Without anything saved, the run starts from the beginning.
-    label_map, keep_labels, fold_groups : default=None, False, False
+    label_map, keep_labels, fold_groups, modality : default=None, False, False, None
         For users' corpora (:func:`load_corpus`).
     allow_overlap : bool, default=False
         Run even if a source and the target share files (by path or
@@ -432,7 +433,8 @@ def run_transfer_experiment(
     corpora = load_experiment(sources, target, data_home=data_home,
                               label_pattern=label_pattern, group_pattern=group_pattern,
                               label_map=label_map, keep_labels=keep_labels,
-                              fold_groups=fold_groups, allow_overlap=allow_overlap, log=log)
+                              fold_groups=fold_groups, modality=modality,
+                              allow_overlap=allow_overlap, log=log)
     splitter = LeaveOneGroupOut() if cv is None else cv
     target_bunch = corpora.bunches[target]
     try:
