@@ -286,7 +286,8 @@ def main(argv=None):
                 n_jobs=args.n_jobs, cache=args.cache or None, methods=tuple(args.methods),
                 cv=None if args.folds is None else GroupKFold(n_splits=args.folds),
                 features=features, speaker_norm=speaker_norm, **_user_options(args),
-                allow_overlap=args.allow_overlap, checkpoint=parts, resume=args.resume, client=client,
+                allow_overlap=args.allow_overlap, checkpoint=parts, resume=args.resume,
+                client=client,
             )
         if not args.overwrite:  # another run may have written it since the start
             stem = _free_stem(args.out, stem)

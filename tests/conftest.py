@@ -94,7 +94,7 @@ def load_benchmark(name):
 
 
 def write_wav(path, *, seconds=0.25, f0=220.0, rate=16000, seed=0, subtype=None):
-    """A seeded tone of ``seconds`` at ``path`` (any libsndfile format by extension); returns it."""
+    """A seeded tone of ``seconds`` at ``path`` (format from the extension); returns it."""
     import numpy as np
     import soundfile as sf
 

@@ -340,7 +340,7 @@ def _is_dataframe(obj):
 
 
 def _decode(path, encoding):
-    """The text of manifest ``path``: ``encoding``, else UTF-8 / UTF-16 by their BOM, else UTF-8."""
+    """The text of manifest ``path``: ``encoding``, else UTF-16 by its BOM, else UTF-8."""
     data = path.read_bytes()
     if encoding is None:
         if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):

@@ -321,7 +321,8 @@ def open_checkpoint(folder, config, *, resume):
     if saved_path.exists() and any(folder.rglob(f"*{SUFFIX}")):
         if not resume:
             raise ValueError(
-                f"{str(folder)!r} holds the saved part of an earlier run ({describe_saved(folder)}); "
+                f"{str(folder)!r} holds the saved part of an earlier run "
+                f"({describe_saved(folder)}); "
                 "run again with --resume to continue it, or delete that folder to start over."
             )
         try:

@@ -86,8 +86,9 @@ def evaluate(estimator, X, y, groups, *, cv=None, labels=None, first_fold=0, log
         after target training, to measure forgetting).
     checkpoint : str or path-like, default=None
         Folder where each finished fold is saved (``fold-<n>.npz``, no
-        pickle, :mod:`~skpathnet.experiments._checkpoint`; written atomically, ``n`` counted from ``first_fold``) as soon as it
-        is scored. A fold already saved there is loaded instead of being
+        pickle, :mod:`~skpathnet.experiments._checkpoint`; written
+        atomically, ``n`` counted from ``first_fold``) as soon as it is
+        scored. A fold already saved there is loaded instead of being
         fitted again, so calling ``evaluate`` again after an interrupt, a
         crash or a lost worker continues where it stopped and returns the
         same scores as one uninterrupted call (the ``seconds`` of loaded

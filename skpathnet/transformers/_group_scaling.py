@@ -295,7 +295,8 @@ class GroupStandardScaler(TransformerMixin, BaseEstimator):
             else:
                 n = int(np.sum(sample_groups == group))
                 if n < 2:
-                    who = "X (one group: groups=None)" if groups is None else f"group {str(group)!r}"
+                    who = ("X (one group: groups=None)" if groups is None
+                           else f"group {str(group)!r}")
                     raise ValueError(
                         f"{who} has 1 sample and was not in fit's groups: its own statistics "
                         "would standardise that sample to zeros. Transform it with at least "
