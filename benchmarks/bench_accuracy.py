@@ -10,10 +10,15 @@ target   sources (transfer) folds
 emodb    ravdess + emovo    leave-one-speaker-out (10 speakers)
 jaffe    ckplus             leave-one-subject-out (10 subjects)
 ckplus   jaffe              GroupKFold(10) over its 118 subjects
+ravdess  emovo + emodb      leave-one-speaker-out (24 actors)
+emovo    ravdess + emodb    leave-one-speaker-out (6 actors)
 ======== ================== ===========================================
 
-Methods (``--methods``; see ``METHODS``): openSMILE functionals (ComParE_2016,
-eGeMAPSv02) + linear SVM, each without and with speaker normalisation
+RAVDESS and EMOVO are targets for the speech front-end comparison (issue 30).
+
+Methods (``--methods``; see ``METHODS``): librosa acoustic functionals
+(``functionals-*``, ``pathnet-l2-func-*``: the main job's default), openSMILE
+functionals (ComParE_2016, eGeMAPSv02) + linear SVM, each without and with speaker normalisation
 (``-norm``: :class:`~skpathnet.transformers.GroupStandardScaler`, each
 speaker standardised with its own statistics, sources too; normalising the
 corpus before the folds is exactly normalising inside each fold, as the
@@ -74,6 +79,11 @@ TARGETS = {
               "paper_results": "ckplus-jaffe"},
     "ckplus": {"sources": ["jaffe"], "cv": GroupKFold(n_splits=10),
                "paper_results": "jaffe-ckplus"},
+    # the speech front-end claims (issue 30): each speech corpus a target, the others sources
+    "ravdess": {"sources": ["emovo", "emodb"], "cv": LeaveOneGroupOut(),
+                "paper_results": None},
+    "emovo": {"sources": ["ravdess", "emodb"], "cv": LeaveOneGroupOut(),
+              "paper_results": None},
 }
 
 #: The small CNN peer (FineTuneClassifier(architecture="cnn")), fixed before any run and
@@ -122,7 +132,8 @@ class FewTrainingGroups:
 class Method:
     """One benchmark method: a front end, optional speaker normalisation, a model."""
 
-    # "compare" | "egemaps" (openSMILE functionals) | "faces" (face crops) | "hog" (their HOG)
+    # "functionals" (AcousticFunctionals, librosa) | "compare" | "egemaps" (openSMILE
+    # functionals) | "faces" (face crops) | "hog" (their HOG)
     features: str
     model: str  # "svm" | "logreg" | "mlp" / "cnn" (FineTuneClassifier) | "pathnet"
     normalise: bool = False
@@ -213,6 +224,14 @@ METHODS = {
         "faces", "pathnet", params={"module": "conv", "global_pooling": True}),
     "pathnet-faces-conv-gap-norm-scratch": Method(
         "faces", "pathnet", normalise=True, params={"module": "conv", "global_pooling": True}),
+    # librosa acoustic functionals (issue 30), the main job's speech default: the same
+    # linear SVM peers and PathNet settings as the ComParE rows
+    "functionals-svm": Method("functionals", "svm"),
+    "functionals-svm-norm": Method("functionals", "svm", normalise=True),
+    "pathnet-l2-func-scratch": Method(
+        "functionals", "pathnet", normalise=True, params=PATHNET_BEST),
+    "pathnet-l2-func-transfer": Method(
+        "functionals", "pathnet", normalise=True, transfer=True, params=PATHNET_BEST),
 }
 
 #: Rows taken from bench_paper.py's saved leave-one-group-out runs (same folds, seed 0,
@@ -398,8 +417,8 @@ def summary(log):
             rows.append(f"| {name} | {mean_std(r['folds'], 'clip_WAR')} | "
                         f"{mean_std(r['folds'], 'clip_UAR')} | {r['clip']['WAR']:.3f} | "
                         f"{r['clip']['UAR']:.3f} | {forgetting} | {seconds:.0f} |")
-        saved = HERE / "results" / spec["paper_results"] / "loso-g200.json"
-        if saved.exists() and spec["cv"].__class__ is LeaveOneGroupOut:
+        saved = HERE / "results" / (spec["paper_results"] or "none") / "loso-g200.json"
+        if spec["paper_results"] and saved.exists() and spec["cv"].__class__ is LeaveOneGroupOut:
             paper = json.loads(saved.read_text())
             for key, label in PAPER_ROWS.items():
                 res = paper["methods"].get(key)

@@ -17,11 +17,12 @@ from ._classifier import PathNetClassifier
 from ._metrics import au_f1_scores, emotion_report, uap_score, uar_score, war_score
 from ._multitask import MultiTaskPathNetClassifier
 from .engine import FaceAugment, SpecAugment
-from .transformers import FaceCropper, LogMelSegmenter
+from .transformers import AcousticFunctionals, FaceCropper, LogMelSegmenter
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AcousticFunctionals",
     "FaceAugment",
     "FaceCropper",
     "LogMelSegmenter",

@@ -63,10 +63,12 @@ def build_parser():
                    help="the paper's configuration: log-mel segments (faces: crops) without "
                    "speaker normalisation, T = n / 64 SGD steps at learning rate 0.02, 200 "
                    "generations (default: the best configuration of benchmarks/RESULTS.md)")
-    p.add_argument("--features", choices=sorted(AUDIO_FEATURES) + list(VISUAL_FEATURES),
+    p.add_argument("--features", choices=list(AUDIO_FEATURES) + list(VISUAL_FEATURES),
                    default=None,
-                   help="speech front end: openSMILE ComParE_2016 or eGeMAPSv02 functionals "
-                   "(the opensmile extra), or the paper's log-mel segments (default: "
+                   help="speech front end: acoustic functionals computed with librosa "
+                   "(functionals), the paper's log-mel segments (logmel), or openSMILE's "
+                   "ComParE_2016 or eGeMAPSv02 functionals (compare, egemaps: the opensmile "
+                   "extra, audEERING's research licence, non-commercial use only) (default: "
                    f"{BEST_AUDIO['features']}; --paper: logmel); face front end: the paper's "
                    "crops or their histograms of oriented gradients (default: "
                    f"{BEST_VISUAL['features']}; --paper: crops)")

@@ -324,7 +324,7 @@ def test_bad_options_are_rejected_at_parse_time(argv, message, capsys):
     (["--modality", "visual", "--features", "egemaps"],
      "--features egemaps is not a face front end; choose one of crops, hog"),
     (["--features", "hog"],
-     "--features hog is not a speech front end; choose one of compare, egemaps, logmel"),
+     "--features hog is not a speech front end; choose one of compare, egemaps, functionals, logmel"),
 ])
 def test_modality_must_match_the_corpora(argv, message, tmp_path, capsys):
     assert main(["transfer", *argv, "--out", str(tmp_path), "--cache", ""]) == 2

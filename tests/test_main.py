@@ -46,7 +46,7 @@ def test_configuration_defaults_to_the_best_and_paper_to_the_paper():
 
     parse = build_parser().parse_args
     features, norm, params = configuration(parse(["transfer"]))
-    assert (features, norm) == ("compare", "auto")
+    assert (features, norm) == ("functionals", "auto")
     assert params == {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_layers": 2,
                       "n_generations": 40}
     assert configuration(parse(["transfer", "--paper"])) == ("logmel", False, {"n_generations": 200})

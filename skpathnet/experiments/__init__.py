@@ -19,8 +19,9 @@ share this sub-package:
 
 from ._cluster import dask_cluster, on_cluster
 from ._corpora import (
-    AUDIO_FEATURES, BEST_AUDIO, BEST_VISUAL, CORPORA, VISUAL_FEATURES, VISUAL_SHARED_EMOTIONS,
-    describe_corpus, extract_features, front_end, load_corpus, speaker_norm_applies,
+    AUDIO_FEATURES, BEST_AUDIO, BEST_VISUAL, CORPORA, OPENSMILE_FEATURES, VISUAL_FEATURES,
+    VISUAL_SHARED_EMOTIONS, describe_corpus, extract_features, front_end, load_corpus,
+    speaker_norm_applies,
 )
 from ._evaluate import ClusterError, clip_report, evaluate, evaluate_methods
 from ._report import (
@@ -33,7 +34,8 @@ from ._transfer import (
 
 __all__ = [
     "AUDIO_FEATURES", "BEST_AUDIO", "BEST_VISUAL", "CORPORA", "ClusterError", "Corpus",
-    "ExperimentCorpora", "ExperimentData", "Method", "PairedDifference", "SourceFit",
+    "ExperimentCorpora", "ExperimentData", "Method", "OPENSMILE_FEATURES", "PairedDifference",
+    "SourceFit",
     "VISUAL_FEATURES", "VISUAL_SHARED_EMOTIONS", "clip_report", "dask_cluster",
     "describe_corpus", "evaluate", "evaluate_methods", "extract_experiment", "extract_features",
     "fit_sources", "fold_mean_std", "format_markdown", "front_end", "load_corpus",

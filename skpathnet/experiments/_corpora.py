@@ -12,12 +12,12 @@ from ..datasets import (
 from sklearn.pipeline import make_pipeline
 
 from ..transformers import (
-    FaceCropper, FaceHOG, GroupStandardScaler, LogMelSegmenter, OpenSmileFunctionals,
-    low_coverage_groups,
+    AcousticFunctionals, FaceCropper, FaceHOG, GroupStandardScaler, LogMelSegmenter,
+    OpenSmileFunctionals, low_coverage_groups,
 )
 
-__all__ = ["AUDIO_FEATURES", "BEST_AUDIO", "BEST_VISUAL", "CORPORA", "VISUAL_FEATURES",
-           "VISUAL_SHARED_EMOTIONS", "describe_corpus", "extract_features", "front_end",
+__all__ = ["AUDIO_FEATURES", "BEST_AUDIO", "BEST_VISUAL", "CORPORA", "OPENSMILE_FEATURES",
+           "VISUAL_FEATURES", "VISUAL_SHARED_EMOTIONS", "describe_corpus", "extract_features", "front_end",
            "load_corpus", "speaker_norm_applies"]
 
 #: Built-in corpus name -> (loader, modality). SAVEE and eNTERFACE'05 are
@@ -35,22 +35,29 @@ CORPORA = {
     "enterface-visual": (functools.partial(load_enterface, modality="visual"), "visual"),
 }
 
-#: Audio front ends: the paper's log-mel segments, or openSMILE functionals
-#: (the ``opensmile`` extra) by their feature set.
-AUDIO_FEATURES = {"logmel": None, "compare": "ComParE_2016", "egemaps": "eGeMAPSv02"}
+#: openSMILE front ends (the ``opensmile`` extra, audEERING's research licence): the
+#: research-licensed reference sets, by the name of their feature set.
+OPENSMILE_FEATURES = {"compare": "ComParE_2016", "egemaps": "eGeMAPSv02"}
+
+#: Audio front ends: librosa acoustic functionals (``"functionals"``,
+#: :class:`~skpathnet.transformers.AcousticFunctionals`, the default, no extra
+#: needed), the paper's log-mel segments (``"logmel"``), or openSMILE's sets.
+AUDIO_FEATURES = ("functionals", "logmel", *OPENSMILE_FEATURES)
 
 #: Face front ends: the paper's 64 x 64 x 3 crops (``"crops"``), or their
 #: histograms of oriented gradients (``"hog"``, :class:`~skpathnet.transformers.FaceHOG`).
 VISUAL_FEATURES = ("crops", "hog")
 
 #: The best honest PathNet configuration for speech (benchmarks/RESULTS.md,
-#: "Accuracy"): ComParE functionals, speaker normalisation, more SGD per
-#: tournament than the paper's T = n / 64 steps at learning rate 0.02, wider
-#: modules (64 units, not 20) and two layers instead of the paper's three
-#: (Nguyen et al. 2020, Sec. 4). Chosen on RAVDESS speakers, never on the targets.
-#: ``"auto"`` normalises every corpus whose speakers cover the emotions
-#: (:func:`speaker_norm_applies`): all the built-in speech corpora.
-BEST_AUDIO = {"features": "compare", "speaker_norm": "auto",
+#: "Accuracy" and "Speech front end without a research licence"): acoustic
+#: functionals from librosa (:class:`~skpathnet.transformers.AcousticFunctionals`,
+#: no licence restriction), speaker normalisation, more SGD per tournament than
+#: the paper's T = n / 64 steps at learning rate 0.02, wider modules (64 units,
+#: not 20) and two layers instead of the paper's three (Nguyen et al. 2020,
+#: Sec. 4). Front end and PathNet settings chosen on RAVDESS speakers, never on
+#: the targets. ``"auto"`` normalises every corpus whose speakers cover the
+#: emotions (:func:`speaker_norm_applies`): all the built-in speech corpora.
+BEST_AUDIO = {"features": "functionals", "speaker_norm": "auto",
               "params": {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_layers": 2}}
 
 #: The best honest PathNet configuration for faces (benchmarks/RESULTS.md,
@@ -150,9 +157,10 @@ def describe_corpus(bunch):
 def front_end(name, *, features="logmel", modality=None, n_jobs=None, memory=None):
     """The feature extractor for corpus ``name``.
 
-    Speech: ``features`` is a key of :data:`AUDIO_FEATURES`, the paper's
-    log-mel segments (front-end defaults of Nguyen et al. 2020, Sec. 3.2) or
-    openSMILE functionals. Faces: the paper's face crops, or with
+    Speech: ``features`` is one of :data:`AUDIO_FEATURES`: librosa acoustic
+    functionals (``"functionals"``), the paper's log-mel segments (front-end
+    defaults of Nguyen et al. 2020, Sec. 3.2) or openSMILE functionals
+    (``"compare"``, ``"egemaps"``: the ``opensmile`` extra). Faces: the paper's face crops, or with
     ``features="hog"`` their HOG descriptors (crops then
     :class:`~skpathnet.transformers.FaceHOG`); any other ``features`` means
     the crops. CK+48 images are already face crops of 48 x 48 pixels: the
@@ -161,7 +169,7 @@ def front_end(name, *, features="logmel", modality=None, n_jobs=None, memory=Non
     Raises
     ------
     ValueError
-        If speech ``features`` is not a key of :data:`AUDIO_FEATURES`.
+        If speech ``features`` is not one of :data:`AUDIO_FEATURES`.
     """
     modality = modality or CORPORA[name][1]
     if modality == "audio":
@@ -169,10 +177,12 @@ def front_end(name, *, features="logmel", modality=None, n_jobs=None, memory=Non
             raise ValueError(
                 f"Unknown audio features {features!r}; choose from {sorted(AUDIO_FEATURES)}."
             )
+        if features == "functionals":
+            return AcousticFunctionals(n_jobs=n_jobs, memory=memory)
         if features == "logmel":
             return LogMelSegmenter(n_jobs=n_jobs, memory=memory)
         return OpenSmileFunctionals(
-            feature_set=AUDIO_FEATURES[features], n_jobs=n_jobs, memory=memory
+            feature_set=OPENSMILE_FEATURES[features], n_jobs=n_jobs, memory=memory
         )
     if name == "ckplus":
         cropper = FaceCropper(min_size=(20, 20), no_face="full_frame", n_jobs=n_jobs,

@@ -1,0 +1,473 @@
+"""Audio front end: acoustic functionals computed with librosa, one row per clip.
+
+The licence-free counterpart of :class:`~skpathnet.transformers.OpenSmileFunctionals`:
+frame-level low-level descriptors (LLDs) of the spectrum, the cepstrum, the
+energy and the pitch, summarised over the whole clip by statistical
+*functionals*, the brute-force design of the Interspeech ComParE sets
+(Schuller et al. 2013) on descriptors of eGeMAPS (Eyben et al. 2016), from
+librosa and numpy alone (ISC licence): no research licence, and the main
+job's speech default.
+"""
+
+import math
+import numbers
+
+import librosa
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from ._audio import check_number, extract_clips, read_audio
+
+__all__ = ["AcousticFunctionals", "F0_METHODS", "FUNCTIONALS"]
+
+#: The functionals applied to every LLD contour (and its delta), in output order.
+FUNCTIONALS = ("mean", "std", "pctl1", "pctl25", "pctl50", "pctl75", "pctl99", "iqr",
+               "range1_99", "slope", "mean_abs_diff", "std_diff")
+
+#: Pitch trackers: pYIN (Mauch and Dixon 2014) with its voicing decision, YIN
+#: (de Cheveigné and Kawahara 2002) gated by energy, or no pitch at all.
+F0_METHODS = ("pyin", "yin", "none")
+
+#: Width (frames) of librosa's Savitzky-Golay delta filter, its default.
+DELTA_WIDTH = 9
+#: Lowest edge (Hz) of spectral contrast's first octave band, librosa's default.
+CONTRAST_FMIN = 200.0
+#: Spectral roll-off points (fractions of the energy), those of ComParE_2016
+#: (Schuller et al. 2013; Weninger et al. 2013).
+ROLLOFF_POINTS = (0.25, 0.5, 0.75, 0.9)
+#: Length of the pitch tracker's frames in seconds: two periods of 31 Hz,
+#: 1,024 samples at 16 kHz (librosa's pYIN default at 22,050 Hz is 93 ms).
+F0_FRAME_SECONDS = 0.064
+#: YIN only: a frame is voiced when its energy is within this many dB of the
+#: clip's loudest frame (YIN itself makes no voicing decision).
+YIN_GATE_DB = 30.0
+#: Reference of the pitch in semitones: 27.5 Hz (A0), as eGeMAPS'
+#: F0semitoneFrom27.5Hz (Eyben et al. 2016, Sec. 3.1).
+F0_REFERENCE_HZ = 27.5
+
+
+class AcousticFunctionals(TransformerMixin, BaseEstimator):
+    """Acoustic functionals of audio clips, one row per clip, with librosa alone.
+
+    Each clip is read (or taken as samples), downmixed to mono and resampled
+    to ``sr``. One short-time Fourier transform gives the frame-level
+    low-level descriptors (LLDs) below, each a contour over the clip's
+    frames; with ``deltas`` each contour's first time derivative is a
+    further LLD, as in ComParE [1]_. Every LLD is then summarised by the
+    twelve functionals of :data:`FUNCTIONALS`. The pitch contour adds its
+    own functionals over voiced frames, the voiced fraction and the clip's
+    duration. At the defaults a clip gives 2,414 features: 100 LLDs and
+    their deltas times 12 functionals, 12 pitch functionals, the voiced
+    fraction and the log duration.
+
+    LLDs (frames of ``window_ms`` every ``hop_ms``, Hamming window):
+
+    - ``n_mels`` log-mel band energies (dB), ``fmin`` to ``fmax`` Hz
+      (the spectral envelope of [2]_'s and Nguyen et al.'s front ends);
+    - ``n_mfcc`` MFCCs 0 .. n_mfcc - 1 of the log-mel spectrum (ComParE [1]_
+      uses 1-14, eGeMAPS [3]_ 1-4);
+    - log energy (RMS in dB) and zero-crossing rate (ComParE [1]_);
+    - spectral centroid, bandwidth, log flatness, and roll-off at 25, 50, 75
+      and 90 % of the energy (ComParE's spectral LLDs [1]_, in Hz);
+    - spectral contrast of octave bands from 200 Hz (Jiang et al. 2002 [4]_;
+      7 values at 16 kHz).
+
+    Functionals of each contour (``FUNCTIONALS``, after ComParE [1]_): mean,
+    standard deviation, 1st / 25th / 50th / 75th / 99th percentiles,
+    interquartile range, 1-99 % range, slope of the least-squares line (units
+    per second), and mean absolute value and standard deviation of the
+    frame-to-frame difference.
+
+    Pitch (eGeMAPS [3]_): F0 in semitones above 27.5 Hz from pYIN [5]_
+    (``f0_method="pyin"``, its voicing decision) or YIN [6]_ (``"yin"``, a
+    frame counts as voiced within 30 dB of the loudest frame), every
+    ``f0_hop_ms``; the twelve functionals over voiced frames (zeros when
+    fewer than two frames are voiced) and the voiced fraction. Last, the
+    natural log of the clip's duration in seconds.
+
+    The transformer is stateless: :meth:`fit` only validates the parameters.
+
+    Parameters
+    ----------
+    sr : int, default=16000
+        Sample rate in Hz every clip is resampled to.
+    input_sr : float or None, default=None
+        Sample rate in Hz of the 1-D arrays in ``X``; None means ``sr``.
+        Files are read at their own rate and ignore it.
+    n_mels : int, default=64
+        Log-mel bands (Nguyen et al. 2020, Sec. 3.2).
+    n_mfcc : int, default=20
+        MFCCs (0 to ``n_mfcc - 1``); 0 leaves them out.
+    fmin, fmax : float, default=20.0, 8000.0
+        Edges of the mel filter bank in Hz, ``0 <= fmin < fmax <= sr / 2``.
+    window_ms, hop_ms : float, default=25.0, 10.0
+        Analysis window and hop in milliseconds (ComParE's and the paper's).
+    deltas : bool, default=True
+        Also summarise each LLD's first time derivative (Savitzky-Golay,
+        9 frames), doubling the LLD features.
+    f0_method : {"pyin", "yin", "none"}, default="pyin"
+        Pitch tracker, or ``"none"`` for no pitch features (the voiced
+        fraction and duration stay).
+    f0_min, f0_max : float, default=60.0, 500.0
+        Range of the pitch search in Hz (adult speech, emotional speech
+        included), ``0 < f0_min < f0_max < sr / 2``.
+    f0_hop_ms : float, default=40.0
+        Hop of the pitch tracker in milliseconds. pYIN is by far the slowest
+        part; 40 ms (25 pitch values per second) costs no accuracy on the
+        source corpus where it was chosen (``benchmarks/RESULTS.md``).
+    f0_resolution : float, default=0.5
+        pYIN's pitch grid in semitones (librosa's default: 0.1); coarser is
+        faster. Ignored by YIN.
+    n_jobs : int or None, default=None
+        Clips processed in parallel with joblib; None means 1 unless in a
+        :func:`joblib.parallel_backend` context, -1 means all processors.
+    memory : str, path-like, joblib.Memory or None, default=None
+        Cache of the per-clip extraction, keyed on a file's path, size and
+        modification time (an array's content) and on every parameter above
+        except ``n_jobs`` and ``memory``. None disables caching.
+
+    See Also
+    --------
+    skpathnet.transformers.OpenSmileFunctionals : openSMILE's ComParE and
+        eGeMAPS sets (research licence), the reference this front end
+        replaces; same input handling and errors.
+    skpathnet.transformers.GroupStandardScaler : speaker normalisation of
+        these features.
+
+    Notes
+    -----
+    How the set was chosen (``benchmarks/RESULTS.md``, "Speech front end
+    without a research licence"): with a linear SVM on speaker-normalised
+    features of RAVDESS (a source corpus, ``GroupKFold(4)`` over its
+    actors), never on a target corpus. Features are computed in float64 and
+    returned in float32; a functional that is undefined (a silent clip) is
+    0.
+
+    References
+    ----------
+    .. [1] B. Schuller et al., "The INTERSPEECH 2013 Computational
+       Paralinguistics Challenge: Social Signals, Conflict, Emotion,
+       Autism", Interspeech, 2013; F. Weninger et al., "On the acoustics of
+       emotion in audio: what speech, music, and sound have in common",
+       Frontiers in Psychology, 4:292, 2013 (the ComParE LLDs).
+    .. [2] S. Zhang, S. Zhang, T. Huang and W. Gao, "Speech Emotion
+       Recognition Using Deep Convolutional Neural Network and Discriminant
+       Temporal Pyramid Matching", IEEE Transactions on Multimedia, 20(6),
+       2018.
+    .. [3] F. Eyben et al., "The Geneva Minimalistic Acoustic Parameter Set
+       (GeMAPS) for Voice Research and Affective Computing", IEEE
+       Transactions on Affective Computing, 7(2), pp. 190-202, 2016.
+    .. [4] D.-N. Jiang et al., "Music type classification by spectral
+       contrast feature", IEEE ICME, 2002.
+    .. [5] M. Mauch and S. Dixon, "pYIN: A fundamental frequency estimator
+       using probabilistic threshold distributions", IEEE ICASSP, 2014.
+    .. [6] A. de Cheveigné and H. Kawahara, "YIN, a fundamental frequency
+       estimator for speech and music", JASA, 111(4), 2002.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpathnet.transformers import AcousticFunctionals
+    >>> t = np.arange(16000) / 16000
+    >>> tone = (0.5 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    >>> AcousticFunctionals().fit_transform([tone, tone]).shape
+    (2, 2414)
+    """
+
+    def __init__(self, *, sr=16000, input_sr=None, n_mels=64, n_mfcc=20, fmin=20.0,
+                 fmax=8000.0, window_ms=25.0, hop_ms=10.0, deltas=True, f0_method="pyin",
+                 f0_min=60.0, f0_max=500.0, f0_hop_ms=40.0, f0_resolution=0.5, n_jobs=None,
+                 memory=None):
+        self.sr = sr
+        self.input_sr = input_sr
+        self.n_mels = n_mels
+        self.n_mfcc = n_mfcc
+        self.fmin = fmin
+        self.fmax = fmax
+        self.window_ms = window_ms
+        self.hop_ms = hop_ms
+        self.deltas = deltas
+        self.f0_method = f0_method
+        self.f0_min = f0_min
+        self.f0_max = f0_max
+        self.f0_hop_ms = f0_hop_ms
+        self.f0_resolution = f0_resolution
+        self.n_jobs = n_jobs
+        self.memory = memory
+
+    def fit(self, X=None, y=None):
+        """Validate the parameters; nothing is learnt.
+
+        Parameters
+        ----------
+        X, y : ignored
+
+        Returns
+        -------
+        self : AcousticFunctionals
+
+        Raises
+        ------
+        ValueError
+            If a parameter is invalid; the message names it.
+        """
+        self._extraction_params()
+        return self
+
+    def transform(self, X):
+        """Compute the functionals of each clip.
+
+        Parameters
+        ----------
+        X : sequence of str, path-like or 1-D float ndarray, length n_clips
+            Audio file paths (what libsndfile reads: WAV, FLAC, OGG, ...)
+            and/or 1-D float arrays of mono samples at ``input_sr`` Hz.
+
+        Returns
+        -------
+        features : ndarray of shape (n_clips, n_features), float32
+            In the order of :meth:`get_feature_names_out`; 2,414 features at
+            the defaults.
+
+        Raises
+        ------
+        FileNotFoundError, OSError, ValueError
+            As :meth:`LogMelSegmenter.transform
+            <skpathnet.transformers.LogMelSegmenter.transform>`: a missing or
+            undecodable file, a clip that is not 1-D float, shorter than the
+            pitch tracker's frame (0.064 s; one window without pitch), or not
+            finite (each message names the clip); an invalid parameter.
+        """
+        params = self._extraction_params()
+        rows = extract_clips(_extract_functionals, X, memory=self.memory, n_jobs=self.n_jobs,
+                             **params)
+        return np.stack(rows).astype(np.float32, copy=False)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the features, e.g. ``"mfcc3_delta_pctl75"`` or ``"f0_semitone_mean"``.
+
+        Parameters
+        ----------
+        input_features : ignored
+
+        Returns
+        -------
+        names : ndarray of str, shape (n_features,)
+        """
+        params = self._extraction_params()
+        names = []
+        llds = _lld_names(params["n_mels"], params["n_mfcc"], _contrast_bands(params["sr"]))
+        for suffix in ("", "_delta") if params["deltas"] else ("",):
+            names += [f"{lld}{suffix}_{func}" for lld in llds for func in FUNCTIONALS]
+        if params["f0_method"] != "none":
+            names += [f"f0_semitone_{func}" for func in FUNCTIONALS]
+        names += ["voiced_fraction", "log_duration"]
+        return np.asarray(names, dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.input_tags.one_d_array = True
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        return tags
+
+    def _extraction_params(self):
+        """Validate the parameters; return them in samples, as keywords of the extractor."""
+        sr = int(check_number("sr", self.sr, integral=True, minimum=1))
+        input_sr = None
+        if self.input_sr is not None:
+            input_sr = float(check_number("input_sr", self.input_sr, minimum=0, strict=True))
+        n_mels = int(check_number("n_mels", self.n_mels, integral=True, minimum=1))
+        n_mfcc = int(check_number("n_mfcc", self.n_mfcc, integral=True, minimum=0))
+        if n_mfcc > n_mels:
+            raise ValueError(
+                f"n_mfcc={self.n_mfcc!r} is invalid: at most n_mels={n_mels} coefficients "
+                f"come from {n_mels} log-mel bands."
+            )
+        fmin = float(check_number("fmin", self.fmin, minimum=0))
+        fmax = float(check_number("fmax", self.fmax, minimum=0))
+        if not fmin < fmax <= sr / 2:
+            raise ValueError(
+                f"fmin={self.fmin!r} and fmax={self.fmax!r} are invalid: expected "
+                f"0 <= fmin < fmax <= sr / 2 = {sr / 2:g} Hz."
+            )
+        window_ms = check_number("window_ms", self.window_ms, minimum=0, strict=True)
+        hop_ms = check_number("hop_ms", self.hop_ms, minimum=0, strict=True)
+        win_length, hop_length = round(sr * window_ms / 1000), round(sr * hop_ms / 1000)
+        if win_length < 2 or hop_length < 1:
+            raise ValueError(
+                f"window_ms={self.window_ms!r} and hop_ms={self.hop_ms!r} are too short at "
+                f"sr={sr} Hz: the window needs at least 2 samples and the hop at least 1."
+            )
+        if _contrast_bands(sr) < 1:
+            raise ValueError(
+                f"sr={sr} is too low: spectral contrast needs the octave band above "
+                f"{CONTRAST_FMIN:g} Hz below the Nyquist frequency; use sr >= 800."
+            )
+        if not isinstance(self.deltas, (bool, np.bool_)):
+            raise ValueError(f"deltas={self.deltas!r} is invalid: expected True or False.")
+        if not (isinstance(self.f0_method, str) and self.f0_method in F0_METHODS):
+            raise ValueError(
+                f"f0_method={self.f0_method!r} is invalid: choose one of {list(F0_METHODS)}."
+            )
+        f0_min = float(check_number("f0_min", self.f0_min, minimum=0, strict=True))
+        f0_max = float(check_number("f0_max", self.f0_max, minimum=0, strict=True))
+        if not f0_min < f0_max < sr / 2:
+            raise ValueError(
+                f"f0_min={self.f0_min!r} and f0_max={self.f0_max!r} are invalid: expected "
+                f"0 < f0_min < f0_max < sr / 2 = {sr / 2:g} Hz."
+            )
+        f0_hop_ms = check_number("f0_hop_ms", self.f0_hop_ms, minimum=0, strict=True)
+        f0_resolution = float(
+            check_number("f0_resolution", self.f0_resolution, minimum=0, strict=True))
+        f0_frame = int(2 ** math.ceil(math.log2(F0_FRAME_SECONDS * sr)))
+        if f0_frame * f0_min / sr < 2 and self.f0_method != "none":
+            raise ValueError(
+                f"f0_min={self.f0_min!r} is too low: two periods must fit the pitch "
+                f"tracker's frame of {f0_frame} samples at sr={sr}; use f0_min >= "
+                f"{math.ceil(2 * sr / f0_frame)} Hz."
+            )
+        if not (self.n_jobs is None or isinstance(self.n_jobs, numbers.Integral)):
+            raise ValueError(f"n_jobs={self.n_jobs!r} is invalid: expected an int or None.")
+        return dict(
+            sr=sr, input_sr=input_sr, n_mels=n_mels, n_mfcc=n_mfcc, fmin=fmin, fmax=fmax,
+            win_length=int(win_length), hop_length=int(hop_length),
+            n_fft=int(2 ** math.ceil(math.log2(win_length))), deltas=bool(self.deltas),
+            f0_method=self.f0_method, f0_min=f0_min, f0_max=f0_max,
+            f0_hop=max(1, round(sr * f0_hop_ms / 1000)), f0_frame=f0_frame,
+            f0_resolution=f0_resolution,
+        )
+
+
+def _contrast_bands(sr):
+    """Octave bands of spectral contrast above 200 Hz that fit below sr / 2 (at most 6)."""
+    if sr / 2 <= CONTRAST_FMIN:
+        return 0
+    return int(min(6, math.floor(math.log2(sr / 2 / CONTRAST_FMIN)) + 1))
+
+
+def _lld_names(n_mels, n_mfcc, n_bands):
+    return ([f"logmel{k}" for k in range(n_mels)] + [f"mfcc{k}" for k in range(n_mfcc)]
+            + ["log_energy", "zcr", "spectral_centroid", "spectral_bandwidth",
+               "log_spectral_flatness"]
+            + [f"rolloff{round(100 * p)}" for p in ROLLOFF_POINTS]
+            + [f"spectral_contrast{k}" for k in range(n_bands + 1)])
+
+
+def contour_functionals(contours, frame_seconds):
+    """The functionals of :data:`FUNCTIONALS` of each contour.
+
+    Parameters
+    ----------
+    contours : ndarray of shape (n_contours, n_frames), float
+        One LLD per row, frames in time order; ``n_frames >= 1``.
+    frame_seconds : float
+        Time between frames in seconds (the slope is per second).
+
+    Returns
+    -------
+    functionals : ndarray of shape (n_contours, 12), float64
+        Columns in the order of :data:`FUNCTIONALS`. With one frame the
+        standard deviations, ranges, slope and differences are 0.
+    """
+    contours = np.asarray(contours, dtype=np.float64)
+    n_frames = contours.shape[1]
+    mean = contours.mean(axis=1)
+    pctl = np.percentile(contours, [1, 25, 50, 75, 99], axis=1)
+    t = (np.arange(n_frames) - (n_frames - 1) / 2) * frame_seconds
+    t_norm = float(t @ t)
+    slope = (contours - mean[:, None]) @ t / t_norm if t_norm > 0 else np.zeros_like(mean)
+    if n_frames > 1:
+        diff = np.diff(contours, axis=1)
+        mean_abs_diff, std_diff = np.abs(diff).mean(axis=1), diff.std(axis=1)
+    else:
+        mean_abs_diff = std_diff = np.zeros_like(mean)
+    return np.column_stack([mean, contours.std(axis=1), *pctl, pctl[3] - pctl[1],
+                            pctl[4] - pctl[0], slope, mean_abs_diff, std_diff])
+
+
+def _extract_functionals(clip, name, stamp, *, sr, input_sr, n_mels, n_mfcc, fmin, fmax,
+                         win_length, hop_length, n_fft, deltas, f0_method, f0_min, f0_max,
+                         f0_hop, f0_frame, f0_resolution):
+    """Features of one clip: float64 ndarray of shape (n_features,).
+
+    ``name`` only phrases error messages and ``stamp`` only keys the cache.
+    """
+    if isinstance(clip, str):
+        y, rate = read_audio(clip, name)
+    else:
+        y, rate = clip, (input_sr if input_sr is not None else sr)
+    min_samples = f0_frame if f0_method != "none" else win_length
+    if y.size / rate < min_samples / sr:
+        raise ValueError(
+            f"{name[0].upper()}{name[1:]} is too short: {y.size} samples "
+            f"({y.size / rate:.4g} s at {rate:g} Hz); acoustic functionals need at least "
+            f"{min_samples / sr:g} s (the {'pitch tracker' if f0_method != 'none' else 'analysis'}"
+            f" frame). Drop it from X."
+        )
+    if not np.all(np.isfinite(y)):
+        raise ValueError(
+            f"{name[0].upper()}{name[1:]} contains NaN or infinite samples; "
+            f"repair them (e.g. np.nan_to_num) or drop the clip."
+        )
+    y = np.asarray(y, dtype=np.float64)
+    if rate != sr:
+        y = librosa.resample(y, orig_sr=rate, target_sr=sr)
+    magnitude = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop_length,
+                                    win_length=win_length, window="hamming", center=True,
+                                    pad_mode="constant"))
+    power = magnitude ** 2
+    n_frames = magnitude.shape[1]
+    mel_basis = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
+    log_mel = librosa.power_to_db(mel_basis @ power, ref=1.0, amin=1e-10, top_db=None)
+    rms = librosa.feature.rms(S=magnitude, frame_length=n_fft)
+    contours = [
+        log_mel,
+        librosa.feature.mfcc(S=log_mel, n_mfcc=n_mfcc) if n_mfcc else np.empty((0, n_frames)),
+        librosa.amplitude_to_db(rms, ref=1.0, amin=1e-5, top_db=None),
+        librosa.feature.zero_crossing_rate(y, frame_length=win_length,
+                                           hop_length=hop_length)[:, :n_frames],
+        librosa.feature.spectral_centroid(S=magnitude, sr=sr, n_fft=n_fft),
+        librosa.feature.spectral_bandwidth(S=magnitude, sr=sr, n_fft=n_fft),
+        np.log10(librosa.feature.spectral_flatness(S=magnitude, amin=1e-10) + 1e-10),
+        *(librosa.feature.spectral_rolloff(S=magnitude, sr=sr, n_fft=n_fft, roll_percent=p)
+          for p in ROLLOFF_POINTS),
+        librosa.feature.spectral_contrast(S=magnitude, sr=sr, n_fft=n_fft,
+                                          fmin=CONTRAST_FMIN, n_bands=_contrast_bands(sr)),
+    ]
+    contours = np.vstack(contours)
+    frame_seconds = hop_length / sr
+    parts = [contour_functionals(contours, frame_seconds).ravel()]
+    if deltas:
+        delta = librosa.feature.delta(contours, width=DELTA_WIDTH, mode="nearest")
+        parts.append(contour_functionals(delta, frame_seconds).ravel())
+    if f0_method != "none":
+        semitones, voiced = _pitch(y, sr=sr, method=f0_method, f0_min=f0_min, f0_max=f0_max,
+                                   hop=f0_hop, frame=f0_frame, resolution=f0_resolution)
+        if voiced.sum() >= 2:
+            parts.append(contour_functionals(semitones[voiced][None], f0_hop / sr).ravel())
+        else:
+            parts.append(np.zeros(len(FUNCTIONALS)))
+        voiced_fraction = voiced.mean()
+    else:
+        voiced_fraction = 0.0
+    parts.append([voiced_fraction, math.log(y.size / sr)])
+    return np.nan_to_num(np.concatenate(parts), nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def _pitch(y, *, sr, method, f0_min, f0_max, hop, frame, resolution):
+    """F0 in semitones above 27.5 Hz and the voiced frames (bool), every ``hop`` samples."""
+    if method == "pyin":
+        f0, voiced, _ = librosa.pyin(y, fmin=f0_min, fmax=f0_max, sr=sr, frame_length=frame,
+                                     hop_length=hop, resolution=resolution,
+                                     center=True, pad_mode="constant")
+        voiced = voiced & np.isfinite(f0)
+    else:
+        f0 = librosa.yin(y, fmin=f0_min, fmax=f0_max, sr=sr, frame_length=frame,
+                         hop_length=hop, center=True, pad_mode="constant")
+        energy = librosa.feature.rms(y=y, frame_length=frame, hop_length=hop, center=True,
+                                     pad_mode="constant")[0, :len(f0)]
+        voiced = energy > energy.max() * 10 ** (-YIN_GATE_DB / 20)
+    semitones = 12 * np.log2(np.where(voiced, f0, F0_REFERENCE_HZ) / F0_REFERENCE_HZ)
+    return semitones, voiced
