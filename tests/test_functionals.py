@@ -182,13 +182,13 @@ def test_main_job_runs_without_opensmile(tmp_path, tone_corpus):
         "else:\n"
         "    raise SystemExit('opensmile is importable')\n"
         f"sys.exit(main(['transfer', '--source', 'emovo', '--target', 'emodb',"
-        f" '--generations', '2', '--population', '2', '--quiet', '--n-jobs', '1',"
+        f" '--generations', '2', '--population', '2', '--quiet', '--n-jobs', '1', '--threads', '1',"
         f" '--data-home', {str(tmp_path / 'data')!r}, '--out', {str(out)!r}, '--cache', '']))\n"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get(
         "PYTHONPATH", "")])}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=env, cwd=tmp_path, timeout=300)
+                          env=env, cwd=tmp_path, timeout=600)
     assert done.returncode == 0, done.stderr
     assert "2414 features per clip" in done.stdout
     results = json.loads((out / "emovo-to-emodb-functionals-norm-g2.json").read_text())

@@ -371,8 +371,8 @@ def run_transfer_experiment(
         estimator with or without its source phase (:class:`Method`);
         ``params`` and ``estimator`` are then not given, and the results'
         ``params`` map each method to its estimator's parameters.
-    features : {"logmel", "compare", "egemaps", "crops", "hog"}, default="logmel"
-        Front end (:func:`front_end`): for speech one of the first three;
+    features : {"logmel", "functionals", "compare", "egemaps", "crops", "hog"}, default="logmel"
+        Front end (:func:`front_end`): for speech one of the first four;
         for faces the crops (any value but ``"hog"``) or their HOG.
     speaker_norm : bool or "auto", default=False
         Standardise each speaker/subject with its own statistics, sources
