@@ -14,7 +14,9 @@ from joblib import Memory
 
 from skpathnet.experiments import BEST_AUDIO, front_end
 from skpathnet.transformers import AcousticFunctionals
-from skpathnet.transformers._functionals import FUNCTIONALS, contour_functionals
+from skpathnet.transformers._functionals import (
+    FUNCTIONALS, SHAPE_FUNCTIONALS, contour_functionals,
+)
 from conftest import DATA_FREE_CHECKS, run_data_free_check
 
 SR = 16000
@@ -32,32 +34,40 @@ def _column(est, X, name):
 
 def test_contour_functionals_exact_values():
     contours = np.array([[1.0, 2.0, 3.0, 4.0, 5.0], [2.0, 2.0, 2.0, 2.0, 2.0]])
-    f = dict(zip(FUNCTIONALS, contour_functionals(contours, 0.01)[0]))
+    assert contour_functionals(contours, 0.01).shape == (2, 12)
+    f = dict(zip(FUNCTIONALS + SHAPE_FUNCTIONALS,
+                 contour_functionals(contours, 0.01, shape=True)[0]))
     assert f["mean"] == 3.0 and f["std"] == pytest.approx(math.sqrt(2))
     assert (f["pctl1"], f["pctl25"], f["pctl50"], f["pctl75"], f["pctl99"]) == pytest.approx(
         (1.04, 2.0, 3.0, 4.0, 4.96))
     assert f["iqr"] == pytest.approx(2.0) and f["range1_99"] == pytest.approx(3.92)
     assert f["slope"] == pytest.approx(100.0)  # 1 per 10 ms frame
     assert f["mean_abs_diff"] == 1.0 and f["std_diff"] == 0.0
-    flat = contour_functionals(contours, 0.01)[1]
-    np.testing.assert_array_equal(flat, [2, 0, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0])
-    one = contour_functionals(np.array([[7.0]]), 0.01)[0]
-    np.testing.assert_array_equal(one, [7, 0, 7, 7, 7, 7, 7, 0, 0, 0, 0, 0])
+    assert f["skewness"] == 0.0 and f["kurtosis"] == pytest.approx(-1.3)
+    # levels 0, .25, .5, .75, 1 of the range: strictly above 25 % are 3 of 5 frames
+    assert (f["uplevel25"], f["uplevel50"], f["uplevel75"], f["uplevel90"]) == (
+        0.6, 0.4, 0.2, 0.2)
+    flat = contour_functionals(contours, 0.01, shape=True)[1]
+    np.testing.assert_array_equal(flat, [2, 0, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0] + [0] * 6)
+    one = contour_functionals(np.array([[7.0]]), 0.01, shape=True)[0]
+    np.testing.assert_array_equal(one, [7, 0, 7, 7, 7, 7, 7, 0, 0, 0, 0, 0] + [0] * 6)
 
 
-def test_defaults_give_2414_named_float32_features():
+def test_defaults_give_3020_named_float32_features():
     est = AcousticFunctionals()
     X = est.fit_transform([_tone(1.0), _tone(0.5, f0=150.0)])
     names = est.get_feature_names_out()
-    assert X.shape == (2, 2414) and X.dtype == np.float32 and len(names) == 2414
-    assert len(set(names)) == 2414 and np.all(np.isfinite(X))
+    assert X.shape == (2, 3020) and X.dtype == np.float32 and len(names) == 3020
+    assert len(set(names)) == 3020 and np.all(np.isfinite(X))
     assert names[0] == "logmel0_mean" and names[-2:].tolist() == ["voiced_fraction",
                                                                   "log_duration"]
-    assert "mfcc3_delta_pctl75" in names and "spectral_contrast6_slope" in names
-    assert AcousticFunctionals(deltas=False).fit_transform([_tone(1.0)]).shape == (1, 1214)
-    assert AcousticFunctionals(f0_method="none").fit_transform([_tone(1.0)]).shape == (1, 2402)
+    assert "mfcc3_delta_pctl75" in names and "spectral_contrast6_uplevel90" in names
+    assert "mfcc3_delta_kurtosis" not in names and "f0_semitone_skewness" in names
+    # 100 LLDs x 18, their deltas x 12, pitch x 18, voiced fraction, duration
+    assert AcousticFunctionals(deltas=False).fit_transform([_tone(1.0)]).shape == (1, 1820)
+    assert AcousticFunctionals(f0_method="none").fit_transform([_tone(1.0)]).shape == (1, 3002)
     assert AcousticFunctionals(n_mfcc=0, n_mels=40, deltas=False).fit_transform(
-        [_tone(1.0)]).shape == (1, (40 + 16) * 12 + 14)
+        [_tone(1.0)]).shape == (1, (40 + 16) * 18 + 20)
 
 
 @pytest.mark.parametrize("f0_method", ["pyin", "yin"])
@@ -182,7 +192,8 @@ def test_main_job_runs_without_opensmile(tmp_path, tone_corpus):
         "else:\n"
         "    raise SystemExit('opensmile is importable')\n"
         f"sys.exit(main(['transfer', '--source', 'emovo', '--target', 'emodb',"
-        f" '--generations', '2', '--population', '2', '--quiet', '--n-jobs', '1', '--threads', '1',"
+        f" '--generations', '2', '--population', '2', '--quiet', '--n-jobs', '1',"
+        f" '--threads', '1',"
         f" '--data-home', {str(tmp_path / 'data')!r}, '--out', {str(out)!r}, '--cache', '']))\n"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get(
@@ -190,7 +201,7 @@ def test_main_job_runs_without_opensmile(tmp_path, tone_corpus):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=env, cwd=tmp_path, timeout=600)
     assert done.returncode == 0, done.stderr
-    assert "2414 features per clip" in done.stdout
+    assert "3020 features per clip" in done.stdout
     results = json.loads((out / "emovo-to-emodb-functionals-norm-g2.json").read_text())
     assert results["features"] == "functionals" and results["normalised"] == ["emovo", "emodb"]
     # the openSMILE front ends still say what to install there

@@ -11,18 +11,30 @@ job's speech default.
 
 import math
 import numbers
+import warnings
 
 import librosa
 import numpy as np
+from scipy import stats
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from ._audio import check_number, extract_clips, read_audio
 
-__all__ = ["AcousticFunctionals", "F0_METHODS", "FUNCTIONALS"]
+__all__ = ["AcousticFunctionals", "F0_METHODS", "FUNCTIONALS", "SHAPE_FUNCTIONALS",
+           "contour_functionals"]
 
-#: The functionals applied to every LLD contour (and its delta), in output order.
+#: The functionals applied to every contour (LLDs, their deltas, pitch), in output order.
 FUNCTIONALS = ("mean", "std", "pctl1", "pctl25", "pctl50", "pctl75", "pctl99", "iqr",
                "range1_99", "slope", "mean_abs_diff", "std_diff")
+
+#: Functionals of a contour's shape, after :data:`FUNCTIONALS` for the LLDs and
+#: the pitch (not the deltas): skewness, kurtosis (Fisher's, 0 for a normal
+#: distribution) and ComParE's up-level times, the fraction of frames above 25,
+#: 50, 75 and 90 % of the contour's range (Schuller et al. 2013).
+SHAPE_FUNCTIONALS = ("skewness", "kurtosis", "uplevel25", "uplevel50", "uplevel75",
+                     "uplevel90")
+#: Thresholds of the up-level times, fractions of the range above the minimum.
+UPLEVEL_POINTS = (0.25, 0.5, 0.75, 0.9)
 
 #: Pitch trackers: pYIN (Mauch and Dixon 2014) with its voicing decision, YIN
 #: (de Cheveigné and Kawahara 2002) gated by energy, or no pitch at all.
@@ -41,6 +53,10 @@ F0_FRAME_SECONDS = 0.064
 #: YIN only: a frame is voiced when its energy is within this many dB of the
 #: clip's loudest frame (YIN itself makes no voicing decision).
 YIN_GATE_DB = 30.0
+#: Version of the feature definitions, part of the cache key: the cache sees the
+#: extractor's own code, not the helpers it calls, so a change to what a feature
+#: means must bump it.
+DEFINITION_VERSION = 2
 #: Reference of the pitch in semitones: 27.5 Hz (A0), as eGeMAPS'
 #: F0semitoneFrom27.5Hz (Eyben et al. 2016, Sec. 3.1).
 F0_REFERENCE_HZ = 27.5
@@ -52,13 +68,14 @@ class AcousticFunctionals(TransformerMixin, BaseEstimator):
     Each clip is read (or taken as samples), downmixed to mono and resampled
     to ``sr``. One short-time Fourier transform gives the frame-level
     low-level descriptors (LLDs) below, each a contour over the clip's
-    frames; with ``deltas`` each contour's first time derivative is a
-    further LLD, as in ComParE [1]_. Every LLD is then summarised by the
-    twelve functionals of :data:`FUNCTIONALS`. The pitch contour adds its
-    own functionals over voiced frames, the voiced fraction and the clip's
-    duration. At the defaults a clip gives 2,414 features: 100 LLDs and
-    their deltas times 12 functionals, 12 pitch functionals, the voiced
-    fraction and the log duration.
+    frames. Every LLD is summarised by the 18 functionals of
+    :data:`FUNCTIONALS` and :data:`SHAPE_FUNCTIONALS`; with ``deltas`` the
+    first time derivative of each LLD, as in ComParE [1]_, by the 12 of
+    :data:`FUNCTIONALS`. The pitch contour adds its 18 functionals over
+    voiced frames, then come the voiced fraction and the clip's duration.
+    At the defaults a clip gives 3,020 features: 100 LLDs times 18, their
+    deltas times 12, 18 of pitch, the voiced fraction and the log
+    duration.
 
     LLDs (frames of ``window_ms`` every ``hop_ms``, Hamming window):
 
@@ -76,12 +93,15 @@ class AcousticFunctionals(TransformerMixin, BaseEstimator):
     standard deviation, 1st / 25th / 50th / 75th / 99th percentiles,
     interquartile range, 1-99 % range, slope of the least-squares line (units
     per second), and mean absolute value and standard deviation of the
-    frame-to-frame difference.
+    frame-to-frame difference; for the LLDs and the pitch also
+    (``SHAPE_FUNCTIONALS``, ComParE's [1]_) skewness, kurtosis and the
+    up-level times, the fractions of frames above 25, 50, 75 and 90 % of the
+    contour's range.
 
     Pitch (eGeMAPS [3]_): F0 in semitones above 27.5 Hz from pYIN [5]_
     (``f0_method="pyin"``, its voicing decision) or YIN [6]_ (``"yin"``, a
     frame counts as voiced within 30 dB of the loudest frame), every
-    ``f0_hop_ms``; the twelve functionals over voiced frames (zeros when
+    ``f0_hop_ms``; the 18 functionals over voiced frames (zeros when
     fewer than two frames are voiced) and the voiced fraction. Last, the
     natural log of the clip's duration in seconds.
 
@@ -104,7 +124,7 @@ class AcousticFunctionals(TransformerMixin, BaseEstimator):
         Analysis window and hop in milliseconds (ComParE's and the paper's).
     deltas : bool, default=True
         Also summarise each LLD's first time derivative (Savitzky-Golay,
-        9 frames), doubling the LLD features.
+        9 frames) by the 12 functionals of :data:`FUNCTIONALS`.
     f0_method : {"pyin", "yin", "none"}, default="pyin"
         Pitch tracker, or ``"none"`` for no pitch features (the voiced
         fraction and duration stay).
@@ -171,7 +191,7 @@ class AcousticFunctionals(TransformerMixin, BaseEstimator):
     >>> t = np.arange(16000) / 16000
     >>> tone = (0.5 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
     >>> AcousticFunctionals().fit_transform([tone, tone]).shape
-    (2, 2414)
+    (2, 3020)
     """
 
     def __init__(self, *, sr=16000, input_sr=None, n_mels=64, n_mfcc=20, fmin=20.0,
@@ -226,7 +246,7 @@ class AcousticFunctionals(TransformerMixin, BaseEstimator):
         Returns
         -------
         features : ndarray of shape (n_clips, n_features), float32
-            In the order of :meth:`get_feature_names_out`; 2,414 features at
+            In the order of :meth:`get_feature_names_out`; 3,020 features at
             the defaults.
 
         Raises
@@ -255,12 +275,13 @@ class AcousticFunctionals(TransformerMixin, BaseEstimator):
         names : ndarray of str, shape (n_features,)
         """
         params = self._extraction_params()
-        names = []
         llds = _lld_names(params["n_mels"], params["n_mfcc"], _contrast_bands(params["sr"]))
-        for suffix in ("", "_delta") if params["deltas"] else ("",):
-            names += [f"{lld}{suffix}_{func}" for lld in llds for func in FUNCTIONALS]
+        shape = FUNCTIONALS + SHAPE_FUNCTIONALS
+        names = [f"{lld}_{func}" for lld in llds for func in shape]
+        if params["deltas"]:
+            names += [f"{lld}_delta_{func}" for lld in llds for func in FUNCTIONALS]
         if params["f0_method"] != "none":
-            names += [f"f0_semitone_{func}" for func in FUNCTIONALS]
+            names += [f"f0_semitone_{func}" for func in shape]
         names += ["voiced_fraction", "log_duration"]
         return np.asarray(names, dtype=object)
 
@@ -336,7 +357,7 @@ class AcousticFunctionals(TransformerMixin, BaseEstimator):
             n_fft=int(2 ** math.ceil(math.log2(win_length))), deltas=bool(self.deltas),
             f0_method=self.f0_method, f0_min=f0_min, f0_max=f0_max,
             f0_hop=max(1, round(sr * f0_hop_ms / 1000)), f0_frame=f0_frame,
-            f0_resolution=f0_resolution,
+            f0_resolution=f0_resolution, version=DEFINITION_VERSION,
         )
 
 
@@ -355,8 +376,8 @@ def _lld_names(n_mels, n_mfcc, n_bands):
             + [f"spectral_contrast{k}" for k in range(n_bands + 1)])
 
 
-def contour_functionals(contours, frame_seconds):
-    """The functionals of :data:`FUNCTIONALS` of each contour.
+def contour_functionals(contours, frame_seconds, *, shape=False):
+    """The functionals of :data:`FUNCTIONALS` (and :data:`SHAPE_FUNCTIONALS`) of each contour.
 
     Parameters
     ----------
@@ -364,12 +385,16 @@ def contour_functionals(contours, frame_seconds):
         One LLD per row, frames in time order; ``n_frames >= 1``.
     frame_seconds : float
         Time between frames in seconds (the slope is per second).
+    shape : bool, default=False
+        Also the shape functionals: skewness, kurtosis, up-level times.
 
     Returns
     -------
-    functionals : ndarray of shape (n_contours, 12), float64
-        Columns in the order of :data:`FUNCTIONALS`. With one frame the
-        standard deviations, ranges, slope and differences are 0.
+    functionals : ndarray of shape (n_contours, 12) or (n_contours, 18), float64
+        Columns in the order of :data:`FUNCTIONALS`, then
+        :data:`SHAPE_FUNCTIONALS`. A constant contour (one frame included)
+        has standard deviations, ranges, slope, differences, skewness,
+        kurtosis and up-level times of 0.
     """
     contours = np.asarray(contours, dtype=np.float64)
     n_frames = contours.shape[1]
@@ -383,16 +408,28 @@ def contour_functionals(contours, frame_seconds):
         mean_abs_diff, std_diff = np.abs(diff).mean(axis=1), diff.std(axis=1)
     else:
         mean_abs_diff = std_diff = np.zeros_like(mean)
-    return np.column_stack([mean, contours.std(axis=1), *pctl, pctl[3] - pctl[1],
-                            pctl[4] - pctl[0], slope, mean_abs_diff, std_diff])
+    columns = [mean, contours.std(axis=1), *pctl, pctl[3] - pctl[1], pctl[4] - pctl[0], slope,
+               mean_abs_diff, std_diff]
+    if shape:
+        low, high = contours.min(axis=1), contours.max(axis=1)
+        spread = high - low
+        constant = spread <= 1e-12 * np.maximum(1.0, np.abs(high))
+        level = (contours - low[:, None]) / np.where(constant, 1.0, spread)[:, None]
+        with warnings.catch_warnings():  # scipy warns of nearly constant contours
+            warnings.simplefilter("ignore", RuntimeWarning)
+            moments = [stats.skew(contours, axis=1), stats.kurtosis(contours, axis=1)]
+        columns += [np.where(constant, 0.0, m) for m in moments]
+        columns += [(level > point).mean(axis=1) for point in UPLEVEL_POINTS]
+    return np.column_stack(columns)
 
 
 def _extract_functionals(clip, name, stamp, *, sr, input_sr, n_mels, n_mfcc, fmin, fmax,
                          win_length, hop_length, n_fft, deltas, f0_method, f0_min, f0_max,
-                         f0_hop, f0_frame, f0_resolution):
+                         f0_hop, f0_frame, f0_resolution, version):
     """Features of one clip: float64 ndarray of shape (n_features,).
 
-    ``name`` only phrases error messages and ``stamp`` only keys the cache.
+    ``name`` only phrases error messages; ``stamp`` and ``version``
+    (:data:`DEFINITION_VERSION`) only key the cache.
     """
     if isinstance(clip, str):
         y, rate = read_audio(clip, name)
@@ -438,7 +475,7 @@ def _extract_functionals(clip, name, stamp, *, sr, input_sr, n_mels, n_mfcc, fmi
     ]
     contours = np.vstack(contours)
     frame_seconds = hop_length / sr
-    parts = [contour_functionals(contours, frame_seconds).ravel()]
+    parts = [contour_functionals(contours, frame_seconds, shape=True).ravel()]
     if deltas:
         delta = librosa.feature.delta(contours, width=DELTA_WIDTH, mode="nearest")
         parts.append(contour_functionals(delta, frame_seconds).ravel())
@@ -446,9 +483,10 @@ def _extract_functionals(clip, name, stamp, *, sr, input_sr, n_mels, n_mfcc, fmi
         semitones, voiced = _pitch(y, sr=sr, method=f0_method, f0_min=f0_min, f0_max=f0_max,
                                    hop=f0_hop, frame=f0_frame, resolution=f0_resolution)
         if voiced.sum() >= 2:
-            parts.append(contour_functionals(semitones[voiced][None], f0_hop / sr).ravel())
+            parts.append(contour_functionals(semitones[voiced][None], f0_hop / sr,
+                                             shape=True).ravel())
         else:
-            parts.append(np.zeros(len(FUNCTIONALS)))
+            parts.append(np.zeros(len(FUNCTIONALS) + len(SHAPE_FUNCTIONALS)))
         voiced_fraction = voiced.mean()
     else:
         voiced_fraction = 0.0
