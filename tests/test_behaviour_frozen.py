@@ -9,7 +9,7 @@ refactoring that changes any bit of them fails here.
 Record them again (only for an intended change of behaviour, said in the
 commit) with::
 
-    PYTHONPATH=. python tests/test_behaviour_frozen.py --write
+    PYTHONPATH=. python tests/test_behaviour_frozen.py --write [case ...]
 """
 
 import sys
@@ -169,6 +169,20 @@ def case_multitask_parallel():
     return _multitask_case(dict(tournament="parallel", first_layer="row_space", au_weight=0.5))
 
 
+def case_multitask_conv():
+    """Multi-task on convolutional modules (the autograd step), on 8 x 8 images."""
+    X, y = _images(32, 3, 20)
+    aus = np.stack([X[:, 0, 0, k] > 0 for k in range(2)], 1).astype(np.int8)
+    y = y.astype(object)
+    y[:4] = None
+    clf = MultiTaskPathNetClassifier(**{**TINY, "module": "conv", "n_channels": 2})
+    clf.fit_transfer(*_images(32, 2, 21))
+    clf.fit(X, y, aus=aus)
+    out = _pathnet_outputs(clf, X, [])
+    out["predict_proba_aus"] = clf.predict_proba_aus(X)
+    return out
+
+
 def _finetune_case(params, sources, target):
     clf = FineTuneClassifier(**{**dict(max_epochs=3, learning_rate=0.1, batch_size=16,
                                        n_threads=1, random_state=0), **params})
@@ -213,14 +227,16 @@ def test_outputs_are_bit_identical_to_the_recorded_ones(name):
         assert np.asarray(got[key]).dtype == value.dtype, f"{name}: {key}"
 
 
-def write():
+def write(names=None):
     DATA.mkdir(parents=True, exist_ok=True)
     for name, fn in CASES.items():
+        if names and name not in names:
+            continue
         np.savez(DATA / f"{name}.npz", **{k: np.asarray(v) for k, v in fn().items()})
         print("wrote", DATA / f"{name}.npz")
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] != ["--write"]:
+    if sys.argv[1:2] != ["--write"]:
         sys.exit(__doc__)
-    write()
+    write(sys.argv[2:])
