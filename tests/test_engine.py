@@ -9,8 +9,8 @@ from sklearn.base import clone
 from skpathnet import FaceAugment, PathNetClassifier, SpecAugment
 from skpathnet._threads import torch_threads
 from skpathnet.engine import (
-    ConvModules, Inputs, LinearModules, MultiTargets, MultiTaskHeads, Params, PathNetwork,
-    Pathways, TaskHead, TrainSettings, forward, minibatches, run_steps, train_multitask,
+    ConvModules, Inputs, LinearModules, Params, PathNetwork,
+    Pathways, TaskHead, TrainSettings, forward, minibatches, run_steps,
     train_pathways,
 )
 from skpathnet.plotting import plot_pathways
@@ -411,17 +411,6 @@ def test_momentum_steps_equal_torch_sgd_with_momentum(kind, genotypes):
     for layer, idx in enumerate(FROZEN):
         assert torch.equal(ours_net.layers[layer].weight[idx], fresh.layers[layer].weight[idx])
         assert torch.equal(ours_net.layers[layer].bias[idx], fresh.layers[layer].bias[idx])
-
-
-def test_multitask_training_rejects_momentum():
-    """The multi-task steps are plain SGD: momentum is refused, not ignored."""
-    net, head = _network(LinearModules(12, 8), with_frozen=False)
-    X = torch.randn(20, 12)
-    targets = MultiTargets(torch.randint(0, 3, (20,)))
-    with pytest.raises(ValueError, match="momentum"):
-        train_multitask(net, GENOTYPES[:1], MultiTaskHeads(head), net.bind(X), targets,
-                        TrainSettings(n_steps=2, batch_size=8, momentum=0.5),
-                        torch.Generator().manual_seed(0))
 
 
 # -- frozen modules available to genes (frozen_mode="genes") ----------------------

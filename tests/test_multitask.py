@@ -17,6 +17,7 @@ from skpathnet.engine import (
     ConvModules, LinearModules, MultiTargets, MultiTaskCounts, MultiTaskHeads,
     PathNetwork, Pathways, TaskHead, linear_sgd_step, multitask_autograd_step,
     multitask_fitness, multitask_sgd_step, SpecAugment, TrainSettings, train_multitask,
+    train_pathways,
 )
 
 CPU = torch.device("cpu")
@@ -250,16 +251,43 @@ def test_autograd_step_refuses_row_space():
         multitask_autograd_step(pathways, heads, inputs, targets, torch.arange(16), 0.1)
 
 
-@pytest.mark.parametrize("extra, match", [({"momentum": 0.9}, "momentum"),
-                                          ({"augmentation": SpecAugment(),
-                                            "image_shape": (3, 4, 4)}, "augment")])
-def test_train_multitask_refuses_what_it_does_not_do(extra, match):
-    """Momentum and augmentation are PathNetClassifier's: an error, not a silent plain run."""
-    net, heads, pathways, inputs, targets = _setup()
-    settings = TrainSettings(n_steps=2, batch_size=8, **extra)
-    with pytest.raises(ValueError, match=match):
-        train_multitask(net, GENOTYPES[:1], heads, inputs, targets, settings,
-                        torch.Generator().manual_seed(0))
+LEVERS = {"decay-momentum": {"weight_decay": 0.05, "momentum": 0.9},
+          "augmentation": {"augmentation": SpecAugment(), "image_shape": (1, 2, 5)}}
+
+
+@pytest.mark.parametrize("levers", sorted(LEVERS))
+@pytest.mark.parametrize("kw", [{}, {"P": 2, "frozen": True}, {"row_space": True},
+                                {"modules": ConvModules((3, 4, 4), 2, 3)}])
+def test_train_multitask_is_train_pathways_on_emotions_alone(kw, levers):
+    """One step loop (run_steps): momentum, weight decay and augmentation as for one task."""
+    extra = LEVERS[levers]
+    if levers == "augmentation":
+        if kw.get("row_space"):
+            pytest.skip("augmentation needs direct inputs")
+        if "modules" in kw:
+            extra = {**extra, "image_shape": (3, 4, 4)}
+    settings = TrainSettings(n_steps=3, batch_size=8, learning_rate=0.3, **extra)
+    results = []
+    for multitask in (False, True):
+        net, heads, pathways, inputs, targets = _setup(n_aus=0, **kw)
+        genotypes = GENOTYPES[:kw.get("P", 1)]
+        generator = torch.Generator().manual_seed(3)
+        if multitask:
+            fitness = train_multitask(net, genotypes, heads, inputs, targets, settings,
+                                      generator)
+        else:
+            fitness = train_pathways(net, genotypes, heads.emotion, inputs, targets.emotion,
+                                     settings, generator)
+        net.materialize()
+        state = [torch.from_numpy(a) for w_b in net.module_state([np.arange(6)] * 3) for a in w_b]
+        results.append((_heads(heads) + state, fitness))
+    (a, fa), (b, fb) = results
+    assert fa == fb
+    if "modules" in kw:  # autograd of another loss expression: equal up to rounding
+        for x, y in zip(a, b):
+            torch.testing.assert_close(x, y, rtol=1e-5, atol=1e-6)
+    else:
+        assert _same(a, b)
 
 
 # -- the estimator ------------------------------------------------------------------
