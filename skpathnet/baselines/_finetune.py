@@ -385,13 +385,14 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         trunk = None
         tasks, classes_list, histories = [], [], []
         with self._atomic_fit():
-            for _, segments, owned, classes, y_seg in self._source_tasks(source_X, source_y):
+            for source in self._source_tasks(source_X, source_y):
                 net, scaler, history = self._fit_stage(
-                    segments, y_seg, len(classes), _seed(rng), trunk=trunk, owned=owned,
+                    source.segments, source.y_seg, len(source.classes), _seed(rng), trunk=trunk,
+                    owned=source.owned,
                 )
                 trunk = _state(net.module_.trunk)
                 tasks.append({"head": _state(net.module_.head), "scaler": scaler})
-                classes_list.append(classes)
+                classes_list.append(source.classes)
                 histories.append(history)
         # Every source trained: replace the previous sources and drop any target fit.
         self._forget(self._transfer_attrs + self._target_attrs)
