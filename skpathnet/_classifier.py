@@ -514,17 +514,23 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
     def _source_segment_proba(self, X, source):
         return self._segment_proba(X, self._source_state["tasks"][source])
 
-    def _segment_proba(self, X, state):
+    def _segment_proba(self, X, state, *, head="head", multilabel=False):
+        """``(proba, clip_index)`` of every segment from a task's ``state``.
+
+        ``head`` names the head in ``state``; ``multilabel``: one sigmoid per
+        output (e.g. AUs) instead of the softmax over the classes.
+        """
         segments, clip_index, owned = self._prepare_X(X, reset=False)
         if state["scaler"] is not None:
             segments = standardize(segments, *state["scaler"], inplace=owned)
         device = self._device()
         with torch_threads(self.n_threads):
             pathway = Pathways.from_state(state["modules"], state["pathway"], device=device)
-            head = TaskHead.from_state(state["head"], device=device)
+            head = TaskHead.from_state(state[head], device=device)
             X_t = torch.from_numpy(np.ascontiguousarray(segments, dtype=np.float32)).to(device)
-            proba = torch.softmax(pathway.logits(X_t, head), 1).cpu().numpy()
-        return proba, clip_index
+            logits = pathway.logits(X_t, head)
+            proba = torch.sigmoid(logits) if multilabel else torch.softmax(logits, 1)
+        return proba.cpu().numpy(), clip_index
 
     # -- input checks ---------------------------------------------------------
     def _check_params(self):

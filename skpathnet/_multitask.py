@@ -4,16 +4,13 @@ import numbers
 
 import numpy as np
 import torch
-from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._classifier import PathNetClassifier
 from ._clips import mean_per_clip
-from ._scaling import standardize
-from ._threads import torch_threads
 from ._transfer import several_sources, split_sources
-from .engine import MultiTargets, MultiTaskHeads, Pathways, TaskHead, train_multitask
+from .engine import MultiTargets, MultiTaskHeads, TaskHead, train_multitask
 
 __all__ = ["MultiTaskPathNetClassifier", "missing_labels"]
 
@@ -377,16 +374,7 @@ frozen_modules_
                 f"This {type(self).__name__}'s {what} got no AU labels, so it has no AU head; "
                 f"pass aus= to fit (source_aus= to fit_transfer) to learn Action Units."
             )
-        segments, clip_index, owned = self._prepare_X(X, reset=False)
-        if state["scaler"] is not None:
-            segments = standardize(segments, *state["scaler"], inplace=owned)
-        device = self._device()
-        with torch_threads(self.n_threads):
-            pathway = Pathways.from_state(state["modules"], state["pathway"], device=device)
-            head = TaskHead.from_state(state["au_head"], device=device)
-            X_t = torch.from_numpy(np.ascontiguousarray(segments, dtype=np.float32)).to(device)
-            proba = torch.sigmoid(pathway.logits(X_t, head)).cpu().numpy()
-        return mean_per_clip(proba, clip_index)
+        return mean_per_clip(*self._segment_proba(X, state, head="au_head", multilabel=True))
 
     def predict_aus(self, X, *, source=None):
         """AU indicator matrix: 1 where :meth:`predict_proba_aus` exceeds 0.5.
