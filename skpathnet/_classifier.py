@@ -1,7 +1,6 @@
 """PathNetClassifier: PathNet evolution and transfer as a scikit-learn classifier."""
 
 import functools
-import numbers
 from dataclasses import dataclass
 from typing import Optional
 
@@ -18,6 +17,7 @@ from .engine import (
 from ._scaling import fit_standardizer, standardize
 from ._threads import torch_threads
 from ._transfer import TransferMixin
+from .utils._params import Boolean, Instance, Integer, Options, Real
 
 __all__ = ["PathNetClassifier"]
 
@@ -89,6 +89,42 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
         "first_layer_",
         "_target_state",
     )
+
+    # What each parameter may be (skpathnet.utils._params); the rules that involve
+    # several parameters are in _check_param_rules.
+    _parameter_constraints = {
+        "n_layers": Integer(1),
+        "n_modules": Integer(1),
+        "n_active": Integer(1),
+        "n_units": Integer(1),
+        "module": Options(("linear", "conv")),
+        "n_channels": Integer(1),
+        "kernel_size": Integer(1),
+        "global_pooling": Boolean(),
+        "first_layer": Options(("auto", "direct", "row_space")),
+        "population_size": Integer(2, note="a binary tournament draws two pathways"),
+        "n_generations": Integer(1),
+        "learning_rate": Real(0, low_open=True),
+        "batch_size": Integer(1),
+        "n_steps": Integer(1, none=True),
+        "mutation_rate": Real(0, 1, none=True),
+        "mutation_shift": Integer(0),
+        "frozen": Options(("always", "genes"), (
+            "frozen modules active in every pathway",
+            "active where a pathway's genes select them")),
+        "tournament": Options(("serial", "parallel")),
+        "weight_decay": Real(0),
+        "momentum": Real(0, 1, high_open=True),
+        "augmentation": Instance(
+            (SpecAugment, FaceAugment), "None, a skpathnet.SpecAugment (log-mel segments) or "
+            "a skpathnet.FaceAugment (face crops)", none=True),
+        "fitness": Options(("train", "validation")),
+        "tie_break": Options(("first", "loss")),
+        "final_steps": Integer(0),
+        "validation_fraction": Real(0, 1, low_open=True, high_open=True),
+        "standardize": Boolean(),
+        "n_threads": Integer(1, none=True),
+    }
 
     def __init__(
         self,
@@ -533,90 +569,19 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
         return proba.cpu().numpy(), clip_index
 
     # -- input checks ---------------------------------------------------------
-    def _check_params(self):
-        for name in (
-            "n_layers", "n_modules", "n_active", "n_units", "population_size",
-            "n_generations", "batch_size", "mutation_shift",
-        ):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or value < 1:
-                if name == "mutation_shift" and isinstance(value, numbers.Integral) and value == 0:
-                    continue
-                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-        if self.population_size < 2:
-            raise ValueError(
-                f"population_size must be at least 2 for a binary tournament; "
-                f"got {self.population_size!r}."
-            )
-        if self.n_steps is not None and (
-            not isinstance(self.n_steps, numbers.Integral) or self.n_steps < 1
-        ):
-            raise ValueError(f"n_steps must be None or a positive integer; got {self.n_steps!r}.")
-        if not (isinstance(self.learning_rate, numbers.Real) and self.learning_rate > 0):
-            raise ValueError(f"learning_rate must be a positive float; got {self.learning_rate!r}.")
-        weight_decay = self.weight_decay
-        if not (isinstance(weight_decay, numbers.Real) and not isinstance(weight_decay, bool)
-                and np.isfinite(weight_decay) and weight_decay >= 0):
-            raise ValueError(
-                f"weight_decay must be a non-negative finite float; got {weight_decay!r}."
-            )
-        if weight_decay * self.learning_rate >= 1:
+    def _check_param_rules(self):
+        """The rules that involve several parameters (after ``_parameter_constraints``)."""
+        if self.weight_decay * self.learning_rate >= 1:
             raise ValueError(
                 f"weight_decay * learning_rate must be below 1 (each step scales the weights "
-                f"by 1 - learning_rate * weight_decay); got {weight_decay!r} * "
+                f"by 1 - learning_rate * weight_decay); got {self.weight_decay!r} * "
                 f"{self.learning_rate!r}."
             )
-        momentum = self.momentum
-        if not (isinstance(momentum, numbers.Real) and not isinstance(momentum, bool)
-                and 0 <= momentum < 1):
-            raise ValueError(
-                f"momentum must be a float in [0, 1) (0.0: plain SGD, as in the paper); "
-                f"got {momentum!r}."
-            )
-        fitness = self.fitness
-        if fitness not in ("train", "validation"):
-            raise ValueError(f'fitness must be "train" or "validation"; got {fitness!r}.')
-        tie_break = self.tie_break
-        if tie_break not in ("first", "loss"):
-            raise ValueError(f'tie_break must be "first" or "loss"; got {tie_break!r}.')
-        final_steps = self.final_steps
-        if not (isinstance(final_steps, numbers.Integral) and not isinstance(final_steps, bool)
-                and final_steps >= 0):
-            raise ValueError(f"final_steps must be a non-negative integer; got {final_steps!r}.")
-        fraction = self.validation_fraction
-        if not (isinstance(fraction, numbers.Real) and not isinstance(fraction, bool)
-                and 0 < fraction < 1):
-            raise ValueError(
-                f"validation_fraction must be a float in (0, 1); got {fraction!r}."
-            )
-        frozen = self.frozen
-        if not (isinstance(frozen, str) and frozen in ("always", "genes")):
-            raise ValueError(
-                f'frozen must be "always" (frozen modules active in every pathway) or "genes" '
-                f"(active where a pathway's genes select them); got {frozen!r}."
-            )
-        if self.tournament not in ("serial", "parallel"):
-            raise ValueError(
-                f'tournament must be "serial" or "parallel"; got {self.tournament!r}.'
-            )
-        if self.module not in ("linear", "conv"):
-            raise ValueError(f'module must be "linear" or "conv"; got {self.module!r}.')
-        if self.first_layer not in ("auto", "direct", "row_space"):
-            raise ValueError(
-                f'first_layer must be "auto", "direct" or "row_space"; got {self.first_layer!r}.'
-            )
-        augmentation = self.augmentation
-        if augmentation is not None and not isinstance(augmentation, (SpecAugment, FaceAugment)):
-            if augmentation is SpecAugment or augmentation is FaceAugment:
-                name = augmentation.__name__
-                got = f"the class {name}; pass an instance, e.g. {name}()"
-            else:
-                got = f"{augmentation!r} ({type(augmentation).__name__})"
-            raise TypeError(
-                "augmentation must be None, a skpathnet.SpecAugment (log-mel segments) or a "
-                f"skpathnet.FaceAugment (face crops); got {got}."
-            )
-        if augmentation is not None and self.first_layer == "row_space":
+        if self.kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd; got {self.kernel_size!r}.")
+        if self.first_layer == "row_space" and self.module == "conv":
+            raise ValueError('first_layer="row_space" needs module="linear".')
+        if self.augmentation is not None and self.first_layer == "row_space":
             raise ValueError(
                 'first_layer="row_space" cannot train with augmentation: row-space training '
                 "needs fixed training rows (it learns in their span, from their kernel rows "
@@ -624,23 +589,6 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
                 'first_layer="direct" or "auto" (which resolves to "direct" with augmentation), '
                 "or augmentation=None."
             )
-        if self.module == "conv":
-            if self.first_layer == "row_space":
-                raise ValueError('first_layer="row_space" needs module="linear".')
-            for name in ("n_channels", "kernel_size"):
-                value = getattr(self, name)
-                if not isinstance(value, numbers.Integral) or value < 1:
-                    raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-            if self.kernel_size % 2 == 0:
-                raise ValueError(f"kernel_size must be odd; got {self.kernel_size!r}.")
-            if not isinstance(self.global_pooling, (bool, np.bool_)):
-                raise ValueError(
-                    f"global_pooling must be True or False; got {self.global_pooling!r}.")
-        if self.mutation_rate is not None and not (0 <= self.mutation_rate <= 1):
-            raise ValueError(
-                f"mutation_rate must be None or in [0, 1]; got {self.mutation_rate!r}."
-            )
-        self._device()
 
     def _image_input(self):
         if self.module == "conv":

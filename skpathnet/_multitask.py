@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from ._classifier import PathNetClassifier
 from ._clips import mean_per_clip
 from ._transfer import several_sources, split_sources
+from .utils._params import Real
 from .engine import MultiTargets, MultiTaskHeads, TaskHead, train_multitask
 
 __all__ = ["MultiTaskPathNetClassifier", "missing_labels"]
@@ -149,6 +150,7 @@ frozen_modules_
     (128, 2)
     """
 
+    _parameter_constraints = {**PathNetClassifier._parameter_constraints, "au_weight": Real(0)}
     _transfer_attrs = PathNetClassifier._transfer_attrs + ("source_n_aus_",)
     _target_attrs = PathNetClassifier._target_attrs + ("n_aus_",)
 
@@ -386,8 +388,8 @@ frozen_modules_
         return (self.predict_proba_aus(X, source=source) > 0.5).astype(np.int8)
 
     # -- checks -----------------------------------------------------------------
-    def _check_params(self):
-        super()._check_params()
+    def _check_param_rules(self):
+        super()._check_param_rules()
         for name, value, single, other in (("fitness", self.fitness, "validation", "train"),
                                            ("tie_break", self.tie_break, "loss", "first")):
             if value == single:
@@ -396,11 +398,6 @@ frozen_modules_
                     f"accuracy, one head's cross-entropy); {type(self).__name__} compares "
                     f"pathways by its multi-task fitness. Use {name}={other!r}."
                 )
-        if not (isinstance(self.au_weight, numbers.Real) and not isinstance(self.au_weight, bool)
-                and np.isfinite(self.au_weight) and self.au_weight >= 0):
-            raise ValueError(
-                f"au_weight must be a non-negative finite float; got {self.au_weight!r}."
-            )
 
     def _encode_y(self, y, clip_index):
         """``(y_enc, classes)``: classes of the labelled samples, -1 where unlabelled."""

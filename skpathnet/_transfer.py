@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d,
 
 from ._clips import flatten_clips, is_clips, mean_per_clip, segment_shape
 from ._threads import torch_threads
+from .utils._params import validate_params
 
 __all__ = ["SourceTask", "TransferMixin", "several_sources", "split_sources"]
 
@@ -70,6 +71,7 @@ class TransferMixin:
 
     _transfer_attrs = ()
     _target_attrs = ()
+    _parameter_constraints = {}
 
     def __sklearn_clone__(self):
         new = super().__sklearn_clone__()
@@ -100,6 +102,24 @@ class TransferMixin:
             self.__dict__.clear()
             self.__dict__.update(saved)
             raise
+
+    def _check_params(self):
+        """Check every parameter: the table ``_parameter_constraints``, then the
+        rules that involve several (``_check_param_rules``) and the device.
+
+        Raises
+        ------
+        ValueError
+            Naming the first invalid parameter (an
+            :class:`~skpathnet.utils._params.InvalidParameterError`, also a
+            :class:`TypeError`, for a value of the wrong type or range).
+        """
+        validate_params(self, self._parameter_constraints)
+        self._check_param_rules()
+        self._device()
+
+    def _check_param_rules(self):
+        """Rules that involve several parameters; none here."""
 
     def _architecture(self):
         """``{parameter: value}`` of the parameters that shape the transferred network."""

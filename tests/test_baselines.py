@@ -289,5 +289,5 @@ def test_cnn_rejects_flat_or_too_small_input(X, match):
 
 def test_unknown_architecture_is_rejected():
     X, y = blobs()
-    with pytest.raises(ValueError, match="architecture must be one of"):
+    with pytest.raises(ValueError, match=r"architecture must be \"mlp\" or \"cnn\"; got"):
         FineTuneClassifier(architecture="rnn").fit(X, y)

@@ -1,7 +1,5 @@
 """Conventional fine-tuning transfer, with the capacity of one PathNet pathway."""
 
-import numbers
-
 import numpy as np
 import torch
 from skorch import NeuralNetClassifier
@@ -13,6 +11,7 @@ from .._clips import mean_per_clip
 from .._scaling import fit_standardizer, standardize
 from .._threads import torch_threads
 from .._transfer import TransferMixin
+from ..utils._params import Boolean, Integer, IntegerTuple, Options, Real
 
 __all__ = ["FineTuneClassifier"]
 
@@ -267,6 +266,16 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    # What each parameter may be (skpathnet.utils._params).
+    _parameter_constraints = {
+        "architecture": Options(tuple(_NETWORKS)),
+        "hidden_units": IntegerTuple(1),
+        "max_epochs": Integer(0),
+        "learning_rate": Real(0, low_open=True),
+        "batch_size": Integer(1),
+        "standardize": Boolean(),
+        "n_threads": Integer(1, none=True),
+    }
     # Attributes written by fit_transfer: they travel through sklearn.clone.
     _transfer_attrs = ("source_classes_", "source_history_", "_source_state")
     # Attributes written by fit: reset by fit_transfer.
@@ -516,30 +525,6 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         if self.architecture == "cnn":  # every block halves H and W
             return 'architecture="cnn"', 'architecture="mlp"', 2 ** len(self.hidden_units)
         return None
-
-    def _check_params(self):
-        if self.architecture not in _NETWORKS:
-            raise ValueError(
-                f"architecture must be one of {sorted(_NETWORKS)}; got {self.architecture!r}."
-            )
-        units = self.hidden_units
-        if (
-            not isinstance(units, (tuple, list))
-            or len(units) == 0
-            or not all(isinstance(u, numbers.Integral) and u >= 1 for u in units)
-        ):
-            raise ValueError(
-                f"hidden_units must be a non-empty tuple of positive integers; got {units!r}."
-            )
-        if not isinstance(self.max_epochs, numbers.Integral) or self.max_epochs < 0:
-            raise ValueError(
-                f"max_epochs must be a non-negative integer; got {self.max_epochs!r}."
-            )
-        if not isinstance(self.batch_size, numbers.Integral) or self.batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer; got {self.batch_size!r}.")
-        if not (isinstance(self.learning_rate, numbers.Real) and self.learning_rate > 0):
-            raise ValueError(f"learning_rate must be a positive float; got {self.learning_rate!r}.")
-        self._device()
 
 
 def _seed(rng):
