@@ -246,43 +246,28 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
         """
         return self._fit(X, y, X_val=X_val, y_val=y_val)
 
-    def _fit(self, X, y, extra=None, *, X_val=None, y_val=None):
-        """:meth:`fit`, with the extra targets of a subclass (``_encode_targets``)."""
-        with self._atomic_fit():
-            self._check_params()
-            segments, clip_index, owned = self._prepare_X(X, reset=True)
-            classes, y_enc, extra = self._encode_targets(y, clip_index, extra)
-            self._check_source_compatible(segments)
-            rng = check_random_state(self.random_state)
-            with torch_threads(self.n_threads):
-                on_generation = None
-                if X_val is not None:
-                    on_generation = self._val_monitor(X_val, y_val, classes)
-                task = self._train_task(
-                    segments,
-                    y_enc[clip_index],
-                    len(classes),
-                    rng,
-                    extra_seg=None if extra is None else extra[clip_index],
-                    clip_index=clip_index,
-                    owned=owned,
-                    frozen=self._frozen_layers(),
-                    task=len(getattr(self, "source_paths_", ())),
-                    on_generation=on_generation,
-                )
-        # Trained: replace the previous target fit (an interrupted or failed
-        # fit leaves it, and every other attribute, as it was).
-        self._forget(self._target_attrs)
-        self.classes_ = classes
-        self.best_path_ = task.path
-        self.best_fitness_ = task.fitness
-        self.history_ = task.history
-        self.n_steps_ = task.n_steps
-        self.first_layer_ = task.first_layer
-        self._target_state = task.state
-        for name, value in self._extra_attrs([extra]).items():
-            setattr(self, name, value[0])
-        return self
+    def _train_target(self, segments, y_seg, classes, rng, *, clip_index, owned, extra,
+                      X_val, y_val):
+        """Evolve the target task (see ``TransferMixin._fit``); its fitted attributes."""
+        on_generation = None
+        if X_val is not None:
+            on_generation = self._val_monitor(X_val, y_val, classes)
+        task = self._train_task(
+            segments,
+            y_seg,
+            len(classes),
+            rng,
+            extra_seg=None if extra is None else extra[clip_index],
+            clip_index=clip_index,
+            owned=owned,
+            frozen=self._frozen_layers(),
+            task=len(getattr(self, "source_paths_", ())),
+            on_generation=on_generation,
+        )
+        extras = {name: value[0] for name, value in self._extra_attrs([extra]).items()}
+        return {"best_path_": task.path, "best_fitness_": task.fitness,
+                "history_": task.history, "n_steps_": task.n_steps,
+                "first_layer_": task.first_layer, "_target_state": task.state, **extras}
 
     def fit_transfer(self, source_X, source_y):
         """Evolve pathways on source corpora and freeze the best of each.

@@ -14,6 +14,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 import torch
 from sklearn.exceptions import NotFittedError
+from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
@@ -102,6 +103,46 @@ class TransferMixin:
             self.__dict__.clear()
             self.__dict__.update(saved)
             raise
+
+    def _fit(self, X, y, extra=None, *, X_val=None, y_val=None):
+        """The one ``fit``: checks, ``_train_target``, then the fitted attributes at once.
+
+        Checks the parameters, X, the labels (and a subclass's ``extra``
+        targets, see :meth:`_encode_targets`) and that X fits the
+        transferred source (:meth:`_check_source_compatible`), then calls
+        ``_train_target(segments, y_seg, classes, rng, *, clip_index, owned,
+        extra, X_val, y_val)`` with ``n_threads`` torch threads, which returns
+        ``{attribute: value}``. Atomic: the previous target fit is replaced
+        only once training has finished; if anything raises, every attribute
+        is left as it was.
+        """
+        with self._atomic_fit():
+            self._check_params()
+            segments, clip_index, owned = self._prepare_X(X, reset=True)
+            classes, y_enc, extra = self._encode_targets(y, clip_index, extra)
+            self._check_source_compatible(segments)
+            rng = check_random_state(self.random_state)
+            with torch_threads(self.n_threads):
+                fitted = self._train_target(
+                    segments, y_enc[clip_index], classes, rng, clip_index=clip_index,
+                    owned=owned, extra=extra, X_val=X_val, y_val=y_val,
+                )
+        # Trained: replace the previous target fit.
+        self._forget(self._target_attrs)
+        self.classes_ = classes
+        for name, value in fitted.items():
+            setattr(self, name, value)
+        return self
+
+    def _check_source_compatible(self, segments):
+        """Check that the training ``segments`` fit the transferred source network.
+
+        Raises
+        ------
+        ValueError
+            As :meth:`_check_transferred`.
+        """
+        self._check_transferred(segments.shape[1])
 
     def _check_params(self):
         """Check every parameter: the table ``_parameter_constraints``, then the

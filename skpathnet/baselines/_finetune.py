@@ -326,36 +326,26 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         The fit is atomic: if it raises or is interrupted, every attribute,
         a previous fit's included, is left as it was.
         """
-        with self._atomic_fit():
-            self._check_params()
-            segments, clip_index, owned = self._prepare_X(X, reset=True)
-            y = self._check_y(y, clip_index)
-            self._check_transferred(segments.shape[1])
-            source = getattr(self, "_source_state", None)
-            trunk = None if source is None else source["trunk"]
-            classes, y_enc = np.unique(y, return_inverse=True)
-            val = None
-            if X_val is not None:
-                val_segments, val_index, val_owned = self._prepare_X(X_val, reset=False)
-                y_val = self._check_y(y_val, val_index, train=False)
-                # Encoded like y; labels unseen in training (-1) always count as misses.
-                val_y = np.full(len(y_val), -1, dtype=np.int64)
-                seen = np.isin(y_val, classes)
-                val_y[seen] = np.searchsorted(classes, y_val[seen])
-                val = (val_segments, val_index, val_owned, val_y)
-            rng = check_random_state(self.random_state)
-            with torch_threads(self.n_threads):
-                net, scaler, history = self._fit_stage(
-                    segments, y_enc[clip_index], len(classes), _seed(rng),
-                    trunk=trunk, owned=owned, val=val,
-                )
-        # Trained: replace the previous target fit (kept if training fails).
-        self._forget(self._target_attrs)
-        self.classes_ = classes
-        self.net_ = net
-        self.history_ = history
-        self._target_scaler = scaler
-        return self
+        return self._fit(X, y, X_val=X_val, y_val=y_val)
+
+    def _train_target(self, segments, y_seg, classes, rng, *, clip_index, owned, extra,
+                      X_val, y_val):
+        """Train the target network (see ``TransferMixin._fit``); its fitted attributes."""
+        source = getattr(self, "_source_state", None)
+        trunk = None if source is None else source["trunk"]
+        val = None
+        if X_val is not None:
+            val_segments, val_index, val_owned = self._prepare_X(X_val, reset=False)
+            y_val = self._check_y(y_val, val_index, train=False)
+            # Encoded like y; labels unseen in training (-1) always count as misses.
+            val_y = np.full(len(y_val), -1, dtype=np.int64)
+            seen = np.isin(y_val, classes)
+            val_y[seen] = np.searchsorted(classes, y_val[seen])
+            val = (val_segments, val_index, val_owned, val_y)
+        net, scaler, history = self._fit_stage(
+            segments, y_seg, len(classes), _seed(rng), trunk=trunk, owned=owned, val=val,
+        )
+        return {"net_": net, "history_": history, "_target_scaler": scaler}
 
     def fit_transfer(self, source_X, source_y):
         """Train on source corpora, one after another, and keep the trunk.
