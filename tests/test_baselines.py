@@ -7,6 +7,7 @@ from sklearn.base import clone
 from sklearn.model_selection import LeaveOneGroupOut, cross_validate
 from sklearn.utils import check_random_state
 
+from conftest import blobs
 from skpathnet._clips import make_clips, mean_per_clip
 from skpathnet._threads import torch_threads
 from skpathnet.baselines import FineTuneClassifier
@@ -15,14 +16,6 @@ from skpathnet.baselines._finetune import _seed
 # n_threads=1: the test machine's cores are shared, and torch threads contend.
 FAST = dict(max_epochs=15, learning_rate=0.1, hidden_units=(16, 16, 16), n_threads=1,
             random_state=0)
-
-
-def blobs(n=120, n_features=12, n_classes=3, seed=0):
-    rng = np.random.RandomState(seed)
-    centers = rng.normal(scale=3.0, size=(n_classes, n_features))
-    y = rng.randint(n_classes, size=n)
-    X = centers[y] + rng.normal(size=(n, n_features))
-    return X.astype(np.float32), y
 
 
 def clips_of(X, seed=0):

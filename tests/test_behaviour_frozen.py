@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import blobs
 from skpathnet import MultiTaskPathNetClassifier, PathNetClassifier
 from skpathnet.baselines import FineTuneClassifier
 from skpathnet.engine import FaceAugment
@@ -32,10 +33,7 @@ TINY = dict(n_layers=2, n_modules=5, n_active=2, n_units=6, population_size=4,
 
 def _blobs(n, n_features, n_classes, seed, *, shift=0):
     """Seeded Gaussian blobs: float32 ``X`` and string labels ``y``."""
-    rng = np.random.RandomState(seed)
-    centers = rng.normal(scale=2.0, size=(n_classes, n_features))
-    y = rng.randint(n_classes, size=n)
-    X = (centers[y] + rng.normal(size=(n, n_features))).astype(np.float32)
+    X, y = blobs(n, n_features, n_classes, seed, scale=2.0)
     return X, np.array([f"c{label + shift}" for label in y])
 
 

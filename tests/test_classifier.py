@@ -6,6 +6,7 @@ import torch
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, cross_validate
 
+from conftest import blobs
 from skpathnet import PathNetClassifier
 from skpathnet._clips import make_clips
 from skpathnet.engine import (
@@ -15,14 +16,6 @@ from skpathnet.engine import (
 
 FAST = dict(n_generations=6, population_size=4, n_modules=6, n_active=2, n_units=8,
             learning_rate=0.2, n_steps=8, random_state=0)
-
-
-def blobs(n=120, n_features=12, n_classes=3, seed=0, shift=0.0):
-    rng = np.random.RandomState(seed)
-    centers = rng.normal(scale=3.0, size=(n_classes, n_features)) + shift
-    y = rng.randint(n_classes, size=n)
-    X = centers[y] + rng.normal(size=(n, n_features))
-    return X.astype(np.float32), y
 
 
 def clips_of(X, y, seed=0):

@@ -3,15 +3,12 @@
 import numpy as np
 import pytest
 
+from conftest import blobs_with
 from skpathnet import PathNetClassifier
 from skpathnet.baselines import FineTuneClassifier
 
 
-def blobs(n=60, n_features=12, n_classes=3, seed=1):
-    rng = np.random.RandomState(seed)
-    centers = rng.normal(scale=3.0, size=(n_classes, n_features))
-    y = rng.randint(n_classes, size=n)
-    return (centers[y] + rng.normal(size=(n, n_features))).astype(np.float32), y
+blobs = blobs_with(n=60, seed=1)
 
 
 TINY = {
