@@ -22,6 +22,58 @@ from .utils._params import Boolean, Instance, Integer, Options, Real
 __all__ = ["PathNetClassifier"]
 
 
+@dataclass
+class TaskState:
+    """What prediction needs of one trained task, the target or a source.
+
+    Attributes
+    ----------
+    pathway : list of LayerState
+        The best pathway's layers as fixed CPU weights
+        (:meth:`~skpathnet.engine.Pathways.state`).
+    head : tuple of ndarray
+        The class head (:meth:`~skpathnet.engine.TaskHead.state`).
+    scaler : tuple of ndarray or None
+        ``(mean, scale)`` of the training features; None without
+        standardisation.
+    modules : LinearModules or ConvModules
+        The module type, to rebuild the pathway.
+    au_head : tuple of ndarray or None, default=None
+        The Action Unit head of a multi-task fit with AU labels.
+    """
+
+    pathway: list
+    head: tuple
+    scaler: Optional[tuple]
+    modules: object
+    au_head: Optional[tuple] = None
+
+
+@dataclass
+class SourceState:
+    """What ``fit_transfer`` leaves for later fits and ``predict_source``.
+
+    Attributes
+    ----------
+    n_features : int
+        Features per segment of the sources.
+    input_shape : tuple of int
+        Shape of one source segment as given.
+    architecture : dict
+        The parameters that shape the frozen modules, at ``fit_transfer``.
+    frozen : tuple of (list of ndarray, list of tuple)
+        Per layer, the frozen module indices, and their weights
+        (:meth:`~skpathnet.engine.PathNetwork.load_frozen`'s arguments).
+    tasks : list of TaskState
+        Each source task's pathway and heads.
+    """
+
+    n_features: int
+    input_shape: tuple
+    architecture: dict
+    frozen: tuple
+    tasks: list
+
 
 @dataclass
 class _TaskFit:
@@ -39,9 +91,8 @@ class _TaskFit:
         ``T`` used.
     first_layer : {"direct", "row_space"}
         How the first layer was trained.
-    state : dict
-        What prediction needs: ``pathway``, ``head`` (and ``au_head`` for
-        several tasks), ``scaler``, ``modules``.
+    state : TaskState
+        What prediction needs.
     network : PathNetwork or None
         The trained network, kept for freezing a source's best pathway.
     """
@@ -51,7 +102,7 @@ class _TaskFit:
     history: list
     n_steps: int
     first_layer: str
-    state: dict
+    state: TaskState
     network: Optional[PathNetwork] = None
 
 
@@ -336,13 +387,8 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
         for name, value in self._extra_attrs(extra_list).items():
             setattr(self, f"source_{name}", value)
         self.frozen_modules_ = frozen[0]
-        self._source_state = {
-            "n_features": self.n_features_in_,
-            "input_shape": self.input_shape_,
-            "architecture": self._architecture(),
-            "frozen": frozen,
-            "tasks": tasks,
-        }
+        self._source_state = SourceState(self.n_features_in_, self.input_shape_,
+                                         self._architecture(), frozen, tasks)
         return self
 
     def _train_task(
@@ -426,8 +472,8 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
             tie_break=tie_break,
         )
         del inputs, train
-        state = {"pathway": Pathways.gather(network, [best]).state(),
-                 **self._head_state(head), "scaler": scaler, "modules": modules}
+        state = TaskState(pathway=Pathways.gather(network, [best]).state(), scaler=scaler,
+                          modules=modules, **self._head_state(head))
         return _TaskFit(best, best_fitness, history, n_steps, first_layer, state,
                         network if keep_network else None)
 
@@ -477,11 +523,11 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
         if (
             self.module == "conv"
             and hasattr(self, "_source_state")
-            and self.input_shape_ != self._source_state["input_shape"]
+            and self.input_shape_ != self._source_state.input_shape
         ):
             raise ValueError(
                 f"X has segments of shape {self.input_shape_}, but the transferred "
-                f"source pathway expects {self._source_state['input_shape']}."
+                f"source pathway expects {self._source_state.input_shape}."
             )
 
     def _architecture(self):
@@ -533,7 +579,7 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
         return self._segment_proba(X, self._target_state)
 
     def _source_segment_proba(self, X, source):
-        return self._segment_proba(X, self._source_state["tasks"][source])
+        return self._segment_proba(X, self._source_state.tasks[source])
 
     def _segment_proba(self, X, state, *, head="head", multilabel=False):
         """``(proba, clip_index)`` of every segment from a task's ``state``.
@@ -542,12 +588,12 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
         output (e.g. AUs) instead of the softmax over the classes.
         """
         segments, clip_index, owned = self._prepare_X(X, reset=False)
-        if state["scaler"] is not None:
-            segments = standardize(segments, *state["scaler"], inplace=owned)
+        if state.scaler is not None:
+            segments = standardize(segments, *state.scaler, inplace=owned)
         device = self._device()
         with torch_threads(self.n_threads):
-            pathway = Pathways.from_state(state["modules"], state["pathway"], device=device)
-            head = TaskHead.from_state(state[head], device=device)
+            pathway = Pathways.from_state(state.modules, state.pathway, device=device)
+            head = TaskHead.from_state(getattr(state, head), device=device)
             X_t = torch.from_numpy(np.ascontiguousarray(segments, dtype=np.float32)).to(device)
             logits = pathway.logits(X_t, head)
             proba = torch.sigmoid(logits) if multilabel else torch.softmax(logits, 1)
@@ -599,7 +645,7 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
 
     def _frozen_layers(self):
         state = getattr(self, "_source_state", None)
-        return None if state is None else state["frozen"]
+        return None if state is None else state.frozen
 
 
 

@@ -370,8 +370,8 @@ frozen_modules_
                     f"source must be None or an integer in [0, {n_sources}), the index of a "
                     f"fit_transfer source; got {source!r}."
                 )
-            state, what = self._source_state["tasks"][source], f"fit_transfer source {source}"
-        if state.get("au_head") is None:
+            state, what = self._source_state.tasks[source], f"fit_transfer source {source}"
+        if state.au_head is None:
             raise ValueError(
                 f"This {type(self).__name__}'s {what} got no AU labels, so it has no AU head; "
                 f"pass aus= to fit (source_aus= to fit_transfer) to learn Action Units."

@@ -68,6 +68,8 @@ class TransferMixin:
     source task ``k`` (``_source_segment_proba(X, k)``); each returns
     ``(proba, clip_index)``, float32 of shape (n_segments, n_classes) and
     int of shape (n_segments,). The prediction methods are written here once.
+    What ``fit_transfer`` keeps (``_source_state``) is a dataclass with at
+    least ``n_features`` and ``architecture`` (see ``_check_transferred``).
     """
 
     _transfer_attrs = ()
@@ -179,14 +181,14 @@ class TransferMixin:
         state = getattr(self, "_source_state", None)
         if state is None:
             return
-        if n_features != state["n_features"]:
+        if n_features != state.n_features:
             raise ValueError(
                 f"X has {n_features} features per segment, but the transferred source "
-                f"network expects {state['n_features']}. Use the same front end (and "
+                f"network expects {state.n_features}. Use the same front end (and "
                 "parameters) for source and target."
             )
         for name, value in self._architecture().items():
-            transferred = state["architecture"][name]
+            transferred = state.architecture[name]
             if value != transferred:
                 raise ValueError(
                     f"{name}={value!r} differs from the transferred source network's "

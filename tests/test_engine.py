@@ -132,11 +132,11 @@ def test_row_space_transfer_never_changes_frozen_weights(momentum):
     Xs, ys = blobs(n=40, n_features=100, seed=1)
     src = PathNetClassifier(**WIDE).fit_transfer(Xs, ys)
     before = src.predict_proba_source(Xs)
-    frozen = [a.copy() for w_b in src._source_state["frozen"][1] for a in w_b]
+    frozen = [a.copy() for w_b in src._source_state.frozen[1] for a in w_b]
     Xt, yt = blobs(n=40, n_features=100, n_classes=4, seed=2)
     clf = clone(src).set_params(momentum=momentum).fit(Xt, yt)
     assert clf.first_layer_ == "row_space"
-    for a, b in zip(frozen, [a for w_b in clf._source_state["frozen"][1] for a in w_b]):
+    for a, b in zip(frozen, [a for w_b in clf._source_state.frozen[1] for a in w_b]):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(before, clf.predict_proba_source(Xs))
 
@@ -225,11 +225,11 @@ def test_conv_transfer_keeps_frozen_modules_bit_identical(augmentation, momentum
     Xs, ys = images(seed=1)
     src = PathNetClassifier(**CONV, augmentation=augmentation).fit_transfer(Xs, ys)
     before = src.predict_proba_source(Xs)
-    frozen = [a.copy() for w_b in src._source_state["frozen"][1] for a in w_b]
+    frozen = [a.copy() for w_b in src._source_state.frozen[1] for a in w_b]
     Xt, yt = images(seed=2)
     clf = clone(src).set_params(momentum=momentum).fit(Xt, yt, X_val=Xt[:10], y_val=yt[:10])
     assert clf.frozen_modules_ is src.frozen_modules_
-    for a, b in zip(frozen, [a for w_b in clf._source_state["frozen"][1] for a in w_b]):
+    for a, b in zip(frozen, [a for w_b in clf._source_state.frozen[1] for a in w_b]):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(before, clf.predict_proba_source(Xs))
     assert clf.predict_source(Xs).shape == (len(Xs),)

@@ -1,5 +1,8 @@
 """Conventional fine-tuning transfer, with the capacity of one PathNet pathway."""
 
+from dataclasses import dataclass
+from typing import Optional
+
 import numpy as np
 import torch
 from skorch import NeuralNetClassifier
@@ -14,6 +17,41 @@ from .._transfer import TransferMixin
 from ..utils._params import Boolean, Integer, IntegerTuple, Options, Real
 
 __all__ = ["FineTuneClassifier"]
+
+@dataclass
+class HeadState:
+    """A source task's output layer (state dict) and its feature scaler (or None)."""
+
+    head: dict
+    scaler: Optional[tuple]
+
+
+@dataclass
+class TrunkState:
+    """What ``fit_transfer`` leaves: the trunk after the last source, and each head.
+
+    Attributes
+    ----------
+    n_features : int
+        Features per segment of the sources.
+    input : int or tuple of int
+        The network's first argument (features, or the CNN's segment shape).
+    hidden_units : tuple of int
+    architecture : dict
+        The parameters that shape the trunk, at ``fit_transfer``.
+    trunk : dict
+        The trunk's state dict (CPU tensors).
+    tasks : list of HeadState
+        Each source's output layer and scaler.
+    """
+
+    n_features: int
+    input: object
+    hidden_units: tuple
+    architecture: dict
+    trunk: dict
+    tasks: list
+
 
 class _MLP(torch.nn.Module):
     """A trunk of Linear + ReLU layers and a task-specific linear output layer."""
@@ -332,7 +370,7 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
                       X_val, y_val):
         """Train the target network (see ``TransferMixin._fit``); its fitted attributes."""
         source = getattr(self, "_source_state", None)
-        trunk = None if source is None else source["trunk"]
+        trunk = None if source is None else source.trunk
         val = None
         if X_val is not None:
             val_segments, val_index, val_owned = self._prepare_X(X_val, reset=False)
@@ -390,21 +428,16 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
                     owned=source.owned,
                 )
                 trunk = _state(net.module_.trunk)
-                tasks.append({"head": _state(net.module_.head), "scaler": scaler})
+                tasks.append(HeadState(_state(net.module_.head), scaler))
                 classes_list.append(source.classes)
                 histories.append(history)
         # Every source trained: replace the previous sources and drop any target fit.
         self._forget(self._transfer_attrs + self._target_attrs)
         self.source_classes_ = classes_list
         self.source_history_ = histories
-        self._source_state = {
-            "n_features": self.n_features_in_,
-            "input": self._network_input(),
-            "hidden_units": tuple(self.hidden_units),
-            "architecture": self._architecture(),
-            "trunk": trunk,
-            "tasks": tasks,
-        }
+        self._source_state = TrunkState(self.n_features_in_, self._network_input(),
+                                        tuple(self.hidden_units), self._architecture(), trunk,
+                                        tasks)
         return self
 
     def _architecture(self):
@@ -479,20 +512,20 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         return self._segment_proba(X, self.net_.module_.head, self._target_scaler)
 
     def _source_segment_proba(self, X, source):
-        task = self._source_state["tasks"][source]
+        task = self._source_state.tasks[source]
         n_classes = len(self.source_classes_[source])
         head = _load(
-            torch.nn.Linear, task["head"], self._source_state["hidden_units"][-1], n_classes
+            torch.nn.Linear, task.head, self._source_state.hidden_units[-1], n_classes
         )
-        return self._segment_proba(X, head, task["scaler"])
+        return self._segment_proba(X, head, task.scaler)
 
     def _current_trunk(self):
         """The trunk as updated by the latest training, as a torch module."""
         if hasattr(self, "net_"):
             return self.net_.module_.trunk
         state = self._source_state
-        return _load(_trunk, state["trunk"], state["architecture"]["architecture"],
-                     state["input"], state["hidden_units"])
+        return _load(_trunk, state.trunk, state.architecture["architecture"],
+                     state.input, state.hidden_units)
 
     def _segment_proba(self, X, head, scaler):
         segments, clip_index, owned = self._prepare_X(X, reset=False)
