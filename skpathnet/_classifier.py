@@ -109,8 +109,10 @@ class _TaskFit:
 class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
     """PathNet evolution and transfer, for one task or several on shared pathways.
 
-    Owns :meth:`fit`, :meth:`fit_transfer` (every source checked before the
-    first is trained), the training of a task and prediction. A subclass
+    Owns :meth:`fit` (the skeleton of :class:`~skpathnet._transfer.TransferMixin`,
+    ``_fit``, with ``_train_target``), :meth:`fit_transfer` (every source
+    checked before the first is trained), the training of a task and
+    prediction. A subclass
     that learns several tasks at once (:class:`~skpathnet.MultiTaskPathNetClassifier`)
     changes only the hooks: ``_encode_targets`` (of
     :class:`~skpathnet._transfer.TransferMixin`: labels and the extra targets
