@@ -291,6 +291,26 @@ def test_train_multitask_is_train_pathways_on_emotions_alone(kw, levers):
         assert _same(a, b)
 
 
+@pytest.mark.parametrize("P", [1, 2])
+def test_multitask_momentum_and_decay_hand_written_equals_autograd(P):
+    """With AU labels too: the hand-written step's heavy ball and decay are autograd's."""
+    settings = TrainSettings(n_steps=4, batch_size=8, learning_rate=0.3, momentum=0.9,
+                             weight_decay=0.05)
+    results = []
+    for step in (multitask_sgd_step, multitask_autograd_step):
+        net, heads, pathways, inputs, targets = _setup(P=P, frozen=True)
+        fitness = train_multitask(net, GENOTYPES[:P], heads, inputs, targets, settings,
+                                  torch.Generator().manual_seed(3), step=step)
+        results.append((_heads(heads) + [net.layers[k].weight.clone() for k in range(3)],
+                        fitness))
+    (a, fa), (b, fb) = results
+    assert fa == fb
+    for x, y in zip(a, b):
+        torch.testing.assert_close(x, y, rtol=1e-4, atol=1e-5)
+    plain = _setup(P=P, frozen=True)[1]
+    assert not torch.allclose(_heads(plain)[2], a[2])  # the AU head trained
+
+
 # -- the estimator ------------------------------------------------------------------
 def test_parameters_are_pathnets_plus_the_multitask_ones():
     """Every PathNetClassifier parameter, same defaults, plus its own (as MLPClassifier)."""
