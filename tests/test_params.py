@@ -5,22 +5,25 @@ import pytest
 
 from skpathnet import MultiTaskPathNetClassifier, PathNetClassifier
 from skpathnet.baselines import FineTuneClassifier
+from skpathnet.transformers import FaceCropper, FaceHOG, GroupStandardScaler
 from skpathnet.utils._params import (
-    Boolean, Integer, IntegerTuple, InvalidParameterError, Options, Real, validate_params,
+    AnyOf, Boolean, Integer, IntegerTuple, InvalidParameterError, Options, Real, validate_params,
 )
 
 ESTIMATORS = [PathNetClassifier, MultiTaskPathNetClassifier, FineTuneClassifier]
-# parameters with checks of their own: the device (torch), random_state (check_random_state);
-# verbose and missing_label take any value
-UNCHECKED = {"device", "random_state", "verbose", "missing_label"}
+TRANSFORMERS = [FaceCropper, FaceHOG, GroupStandardScaler]
+# parameters with checks of their own: the device (torch), random_state (check_random_state),
+# n_jobs and memory (joblib); verbose and missing_label take any value
+UNCHECKED = {"device", "random_state", "verbose", "missing_label", "n_jobs", "memory"}
 
 
-@pytest.mark.parametrize("cls", ESTIMATORS)
+@pytest.mark.parametrize("cls", ESTIMATORS + TRANSFORMERS)
 def test_every_parameter_has_a_rule_and_the_defaults_pass(cls):
     est = cls()
     assert set(est.get_params()) - UNCHECKED == set(cls._parameter_constraints)
     validate_params(est, cls._parameter_constraints)
-    est._check_params()
+    if cls in ESTIMATORS:
+        est._check_params()
 
 
 @pytest.mark.parametrize("cls, name, value, match", [
@@ -42,12 +45,13 @@ def test_every_parameter_has_a_rule_and_the_defaults_pass(cls):
     (FineTuneClassifier, "hidden_units", (8, True), "hidden_units must be a non-empty tuple"),
     (FineTuneClassifier, "standardize", 1, "standardize must be True or False; got 1"),
     (FineTuneClassifier, "n_threads", -1, "n_threads must be None or a positive integer"),
+    (GroupStandardScaler, "min_class_coverage", True, r"must be a float in \[0, 1\]; got True"),
 ])
 def test_a_bad_value_is_named_and_is_a_value_and_a_type_error(cls, name, value, match):
     est = cls(**{name: value})
     for error in (ValueError, TypeError, InvalidParameterError):
         with pytest.raises(error, match=match):
-            est._check_params()
+            validate_params(est, cls._parameter_constraints)
 
 
 @pytest.mark.parametrize("rule, good, bad", [
@@ -58,6 +62,7 @@ def test_a_bad_value_is_named_and_is_a_value_and_a_type_error(cls, name, value, 
     (Options(("a", True)), ["a", True], ["b", 1, None]),
     (Boolean(), [True, np.bool_(False)], [0, 1, "True", None]),
     (IntegerTuple(1), [(1,), [2, 3]], [(), (0,), (1.0,), 3, (True,)]),
+    (AnyOf((Integer(1), IntegerTuple(1, length=2))), [3, (3, 4)], [(3,), 0, (3, 0)]),
 ])
 def test_rules(rule, good, bad):
     assert all(rule.accepts(v) for v in good)

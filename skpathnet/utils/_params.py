@@ -17,8 +17,8 @@ from typing import Optional, Tuple
 
 import numpy as np
 
-__all__ = ["Boolean", "Instance", "Integer", "IntegerTuple", "InvalidParameterError", "Options",
-           "Real", "validate_params"]
+__all__ = ["AnyOf", "Boolean", "Instance", "Integer", "IntegerTuple", "InvalidParameterError", "Options",
+           "Real", "check_param", "validate_params"]
 
 
 class InvalidParameterError(ValueError, TypeError):
@@ -164,16 +164,34 @@ class Instance:
 
 @dataclass(frozen=True)
 class IntegerTuple:
-    """A non-empty tuple or list of integers >= ``low``."""
+    """A non-empty tuple or list of integers >= ``low``; of ``length`` items if given."""
 
     low: int = 1
+    length: Optional[int] = None
 
     def accepts(self, value):
         return (isinstance(value, (tuple, list)) and len(value) > 0
+                and (self.length is None or len(value) == self.length)
                 and all(Integer(self.low).accepts(v) for v in value))
 
     def describe(self):
-        return f"a non-empty tuple of {Integer(self.low).describe()[2:]}s"
+        items = f"{Integer(self.low).describe()[2:]}s"
+        if self.length is None:
+            return f"a non-empty tuple of {items}"
+        return f"a tuple of {self.length} {items}"
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """A value that one of ``rules`` accepts."""
+
+    rules: Tuple
+
+    def accepts(self, value):
+        return any(rule.accepts(value) for rule in self.rules)
+
+    def describe(self):
+        return " or ".join(rule.describe() for rule in self.rules)
 
 
 def validate_params(estimator, constraints):
@@ -194,7 +212,23 @@ def validate_params(estimator, constraints):
         ``"<name> must be <what>; got <value>."``.
     """
     for name, rule in constraints.items():
-        value = getattr(estimator, name)
-        if not rule.accepts(value):
-            got = rule.got(value) if hasattr(rule, "got") else repr(value)
-            raise InvalidParameterError(f"{name} must be {rule.describe()}; got {got}.")
+        check_param(name, getattr(estimator, name), rule)
+
+
+def check_param(name, value, rule):
+    """Check one value against its rule (for a function's argument; see :func:`validate_params`).
+
+    Returns
+    -------
+    value : object
+        ``value``, unchanged.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``"<name> must be <what>; got <value>."``.
+    """
+    if not rule.accepts(value):
+        got = rule.got(value) if hasattr(rule, "got") else repr(value)
+        raise InvalidParameterError(f"{name} must be {rule.describe()}; got {got}.")
+    return value
