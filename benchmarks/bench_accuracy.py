@@ -67,7 +67,8 @@ from skpathnet.experiments import (
     BEST_AUDIO, CORPORA, evaluate, extract_features, fold_mean_std, load_corpus,
     VISUAL_SHARED_EMOTIONS, write_json,
 )
-from skpathnet._metrics import war_score
+from skpathnet.metrics import war_score
+from skpathnet.model_selection import FewTrainingGroups
 
 HERE = Path(__file__).parent
 OUT = HERE / "results" / "accuracy"
@@ -100,32 +101,6 @@ PATHNET_BEST = BEST_AUDIO["params"]
 #: Written out, not derived from PATHNET_BEST, so that a later change of the best
 #: settings cannot change what those saved rows mean.
 PATHNET_L3 = {"n_steps": 100, "learning_rate": 0.1, "n_units": 64}
-
-
-@dataclass(frozen=True)
-class FewTrainingGroups:
-    """Leave one speaker out, training on only ``n_train`` of the other speakers.
-
-    The small-corpus regime transfer is meant for: each test speaker is
-    scored by a model trained on ``n_train`` other speakers drawn at random
-    (``random_state``, the same draw for every method), not on all of them.
-    """
-
-    n_train: int
-    random_state: int = 0
-
-    def get_n_splits(self, X=None, y=None, groups=None):
-        return len(np.unique(groups))
-
-    def split(self, X, y=None, groups=None):
-        groups = np.asarray(groups)
-        rng = np.random.RandomState(self.random_state)
-        names = np.unique(groups)
-        if not 1 <= self.n_train < len(names):
-            raise ValueError(f"--train-groups must be 1 to {len(names) - 1}; got {self.n_train}")
-        for name in names:
-            train = rng.permutation(names[names != name])[:self.n_train]
-            yield np.flatnonzero(np.isin(groups, train)), np.flatnonzero(groups == name)
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,6 @@ Writes ``benchmarks/results/multitask/{a,b,c}.json`` and prints the tables.
 """
 
 import argparse
-import itertools
 import json
 import sys
 import time
@@ -54,7 +53,8 @@ from skpathnet import MultiTaskPathNetClassifier, au_f1_scores
 from skpathnet.experiments import (
     evaluate, extract_features, load_corpus, VISUAL_SHARED_EMOTIONS, write_json,
 )
-from skpathnet._metrics import uar_score, war_score
+from skpathnet.metrics import uar_score, war_score
+from skpathnet.model_selection import FoldSlice
 from skpathnet.datasets import load_ckplus
 from skpathnet.transformers import LabelCoverageWarning
 
@@ -90,24 +90,8 @@ def model(args, **extra):
                                       n_threads=args.threads, random_state=args.seed, **extra)
 
 
-class Limited:
-    """The first ``n`` splits of a cross-validator (``--max-folds``, for smoke runs)."""
-
-    def __init__(self, cv, n):
-        self.cv, self.n = cv, n
-
-    def split(self, X, y=None, groups=None):
-        return itertools.islice(self.cv.split(X, y, groups), self.n)
-
-    def get_n_splits(self, X=None, y=None, groups=None):
-        return min(self.n, self.cv.get_n_splits(X, y, groups))
-
-    def __repr__(self):
-        return repr(self.cv) if self.n is None else f"first {self.n} folds of {self.cv!r}"
-
-
 def folds(args, cv):
-    return cv if args.max_folds is None else Limited(cv, args.max_folds)
+    return cv if args.max_folds is None else FoldSlice(cv, stop=args.max_folds)
 
 
 def mean_std(values):

@@ -57,7 +57,6 @@ Paper settings: ``--generations 200 --population 20`` (the defaults).
 """
 
 import argparse
-import itertools
 import json
 import os
 import platform
@@ -81,7 +80,8 @@ from skpathnet.experiments import (
     clip_report, evaluate_methods, extract_experiment, fit_sources, fold_mean_std,
     load_experiment, write_json, _checkpoint,
 )
-from skpathnet._metrics import war_score
+from skpathnet.metrics import war_score
+from skpathnet.model_selection import FoldSlice
 from skpathnet.baselines import FineTuneClassifier
 
 EXPERIMENTS = {
@@ -170,28 +170,6 @@ def explode(X, y):
     """One one-segment clip per segment (for segment-level random folds)."""
     segments, clip_index = flatten_clips(X)
     return make_clips([s[None] for s in segments]), np.asarray(y)[clip_index]
-
-
-class FoldsFrom:
-    """The folds of ``cv`` from fold ``start`` on, to resume a k-fold run.
-
-    ``RepeatedKFold`` draws its repeats one after another from one seeded
-    generator, so the first repeats do not depend on ``n_repeats``: a run with
-    ``--repeats 2`` and a later one with ``--repeats 5 --skip-folds 10`` cover
-    the 25 folds of ``--repeats 5`` exactly once, and ``--merge`` joins them.
-    """
-
-    def __init__(self, cv, start):
-        self.cv, self.start = cv, start
-
-    def split(self, X, y=None, groups=None):
-        return itertools.islice(self.cv.split(X, y, groups), self.start, None)
-
-    def get_n_splits(self, X=None, y=None, groups=None):
-        return self.cv.get_n_splits(X, y, groups) - self.start
-
-    def __repr__(self):
-        return f"{self.cv!r}, folds {self.start + 1}-{self.cv.get_n_splits()}"
 
 
 def fold_scores(res):
@@ -398,7 +376,8 @@ def run(args, name, protocol, data, transferred, log):
         cv = RepeatedKFold(n_splits=args.kfold_splits, n_repeats=args.repeats,
                            random_state=args.seed)
         if args.skip_folds:
-            cv = FoldsFrom(cv, args.skip_folds)
+            # RepeatedKFold draws repeat by repeat: folds from skip_folds on resume a run
+            cv = FoldSlice(cv, start=args.skip_folds)
         Xe, ye = explode(X, y)
         ge = np.arange(len(Xe))
     results = {

@@ -12,7 +12,7 @@ References
    arXiv:2006.13211, 2020.
 """
 
-from . import baselines, datasets, plotting, transformers
+from . import baselines, datasets, metrics, model_selection, plotting, transformers
 from ._classifier import PathNetClassifier
 from ._metrics import au_f1_scores, emotion_report, uap_score, uar_score, war_score
 from ._multitask import MultiTaskPathNetClassifier

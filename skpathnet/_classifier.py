@@ -1,7 +1,8 @@
 """PathNetClassifier: PathNet evolution and transfer as a scikit-learn classifier."""
 
 import functools
-import numbers
+from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import torch
@@ -16,11 +17,641 @@ from .engine import (
 from ._scaling import fit_standardizer, standardize
 from ._threads import torch_threads
 from ._transfer import TransferMixin
+from .utils._params import Boolean, Instance, Integer, Options, Real
 
 __all__ = ["PathNetClassifier"]
 
 
-class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
+@dataclass
+class TaskState:
+    """What prediction needs of one trained task, the target or a source.
+
+    Attributes
+    ----------
+    pathway : list of LayerState
+        The best pathway's layers as fixed CPU weights
+        (:meth:`~skpathnet.engine.Pathways.state`).
+    head : tuple of ndarray
+        The class head (:meth:`~skpathnet.engine.TaskHead.state`).
+    scaler : tuple of ndarray or None
+        ``(mean, scale)`` of the training features; None without
+        standardisation.
+    modules : LinearModules or ConvModules
+        The module type, to rebuild the pathway.
+    au_head : tuple of ndarray or None, default=None
+        The Action Unit head of a multi-task fit with AU labels.
+    """
+
+    pathway: list
+    head: tuple
+    scaler: Optional[tuple]
+    modules: object
+    au_head: Optional[tuple] = None
+
+
+@dataclass
+class SourceState:
+    """What ``fit_transfer`` leaves for later fits and ``predict_source``.
+
+    Attributes
+    ----------
+    n_features : int
+        Features per segment of the sources.
+    input_shape : tuple of int
+        Shape of one source segment as given.
+    architecture : dict
+        The parameters that shape the frozen modules, at ``fit_transfer``.
+    frozen : tuple of (list of ndarray, list of tuple)
+        Per layer, the frozen module indices, and their weights
+        (:meth:`~skpathnet.engine.PathNetwork.load_frozen`'s arguments).
+    tasks : list of TaskState
+        Each source task's pathway and heads.
+    """
+
+    n_features: int
+    input_shape: tuple
+    architecture: dict
+    frozen: tuple
+    tasks: list
+
+
+@dataclass
+class _TaskFit:
+    """What training one task gives (:meth:`_BasePathNet._train_task`).
+
+    Attributes
+    ----------
+    path : ndarray of shape (n_layers, n_active), int64
+        The best genotype.
+    fitness : float
+        Its last measured fitness.
+    history : list of dict
+        The generation records of :func:`~skpathnet.engine.evolve`.
+    n_steps : int
+        ``T`` used.
+    first_layer : {"direct", "row_space"}
+        How the first layer was trained.
+    state : TaskState
+        What prediction needs.
+    network : PathNetwork or None
+        The trained network, kept for freezing a source's best pathway.
+    """
+
+    path: np.ndarray
+    fitness: float
+    history: list
+    n_steps: int
+    first_layer: str
+    state: TaskState
+    network: Optional[PathNetwork] = None
+
+
+class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
+    """PathNet evolution and transfer, for one task or several on shared pathways.
+
+    Owns :meth:`fit` (the skeleton of :class:`~skpathnet._transfer.TransferMixin`,
+    ``_fit``, with ``_train_target``), :meth:`fit_transfer` (every source
+    checked before the first is trained), the training of a task and
+    prediction. A subclass
+    that learns several tasks at once (:class:`~skpathnet.MultiTaskPathNetClassifier`)
+    changes only the hooks: ``_encode_targets`` (of
+    :class:`~skpathnet._transfer.TransferMixin`: labels and the extra targets
+    given to fit, e.g. AUs), ``_task_targets`` and ``_task_heads``
+    (what the engine trains on), ``_class_head`` and ``_head_state`` (the
+    class head and what prediction keeps), ``_trainer`` (the engine's
+    ``train``) and ``_extra_attrs`` (fitted attributes of the extra
+    targets). Parameters: see :class:`~skpathnet.PathNetClassifier`.
+    """
+
+    # Attributes written by fit_transfer: they travel through sklearn.clone.
+    _transfer_attrs = (
+        "source_paths_",
+        "source_classes_",
+        "source_fitness_",
+        "source_history_",
+        "frozen_modules_",
+        "_source_state",
+    )
+    # Attributes written by fit: reset by fit_transfer.
+    _target_attrs = (
+        "classes_",
+        "best_path_",
+        "best_fitness_",
+        "history_",
+        "n_steps_",
+        "first_layer_",
+        "_target_state",
+    )
+
+    # What each parameter may be (skpathnet.utils._params); the rules that involve
+    # several parameters are in _check_param_rules.
+    _parameter_constraints = {
+        "n_layers": Integer(1),
+        "n_modules": Integer(1),
+        "n_active": Integer(1),
+        "n_units": Integer(1),
+        "module": Options(("linear", "conv")),
+        "n_channels": Integer(1),
+        "kernel_size": Integer(1),
+        "global_pooling": Boolean(),
+        "first_layer": Options(("auto", "direct", "row_space")),
+        "population_size": Integer(2, note="a binary tournament draws two pathways"),
+        "n_generations": Integer(1),
+        "learning_rate": Real(0, low_open=True),
+        "batch_size": Integer(1),
+        "n_steps": Integer(1, none=True),
+        "mutation_rate": Real(0, 1, none=True),
+        "mutation_shift": Integer(0),
+        "frozen": Options(("always", "genes"), (
+            "frozen modules active in every pathway",
+            "active where a pathway's genes select them")),
+        "tournament": Options(("serial", "parallel")),
+        "weight_decay": Real(0),
+        "momentum": Real(0, 1, high_open=True),
+        "augmentation": Instance(
+            (SpecAugment, FaceAugment), "None, a skpathnet.SpecAugment (log-mel segments) or "
+            "a skpathnet.FaceAugment (face crops)", none=True),
+        "fitness": Options(("train", "validation")),
+        "tie_break": Options(("first", "loss")),
+        "final_steps": Integer(0),
+        "validation_fraction": Real(0, 1, low_open=True, high_open=True),
+        "standardize": Boolean(),
+        "n_threads": Integer(1, none=True),
+    }
+
+    def __init__(
+        self,
+        *,
+        n_layers=3,
+        n_modules=20,
+        n_active=4,
+        n_units=20,
+        module="linear",
+        n_channels=8,
+        kernel_size=3,
+        global_pooling=False,
+        first_layer="auto",
+        population_size=20,
+        n_generations=200,
+        learning_rate=0.02,
+        batch_size=64,
+        n_steps=None,
+        mutation_rate=None,
+        mutation_shift=2,
+        frozen="always",
+        tournament="serial",
+        weight_decay=0.0,
+        momentum=0.0,
+        augmentation=None,
+        fitness="train",
+        tie_break="first",
+        final_steps=0,
+        validation_fraction=0.2,
+        standardize=True,
+        device="cpu",
+        n_threads=None,
+        random_state=None,
+        verbose=False,
+    ):
+        self.n_layers = n_layers
+        self.n_modules = n_modules
+        self.n_active = n_active
+        self.n_units = n_units
+        self.module = module
+        self.n_channels = n_channels
+        self.kernel_size = kernel_size
+        self.global_pooling = global_pooling
+        self.first_layer = first_layer
+        self.population_size = population_size
+        self.n_generations = n_generations
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_steps = n_steps
+        self.mutation_rate = mutation_rate
+        self.mutation_shift = mutation_shift
+        self.frozen = frozen
+        self.tournament = tournament
+        self.weight_decay = weight_decay
+        self.momentum = momentum
+        self.augmentation = augmentation
+        self.fitness = fitness
+        self.tie_break = tie_break
+        self.final_steps = final_steps
+        self.validation_fraction = validation_fraction
+        self.standardize = standardize
+        self.device = device
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- sklearn protocol -----------------------------------------------------
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.classifier_tags.poor_score = True
+        return tags
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "_target_state")
+
+    # -- training -------------------------------------------------------------
+    def fit(self, X, y, *, X_val=None, y_val=None):
+        """Evolve pathways on (X, y) and keep the best one.
+
+        If :meth:`fit_transfer` ran before (on this estimator or on the one
+        it was cloned from), the frozen source pathways are never updated;
+        they are always active, or with ``frozen="genes"`` active where a
+        pathway's genes select them.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, 3, 64, 64), or clips
+            Training data; clips are a sequence of ``n_samples`` arrays of
+            shape ``(n_segments_i, 3, 64, 64)`` (see Notes).
+        y : array-like of shape (n_samples,)
+            One label per sample (clip).
+        X_val, y_val : same kinds as X, y, default=None
+            Optional held-out data: each generation's winner is scored on it
+            (clip-level accuracy, ``history_[g]["val_score"]``), for curves
+            of accuracy over generations. Not used for selection.
+
+        Returns
+        -------
+        self : PathNetClassifier
+
+        Raises
+        ------
+        ValueError
+            If a parameter is invalid, inputs are empty, malformed or
+            non-finite, y has a single class, the feature count differs
+            from the transferred source's, or an architecture parameter
+            (``n_layers``, ``n_modules``, ``module``, ``n_units``;
+            ``n_channels``, ``kernel_size`` for conv modules) differs from
+            its value at :meth:`fit_transfer`; the message names it.
+        TypeError
+            If ``augmentation`` is not None, a SpecAugment or a FaceAugment.
+
+        Notes
+        -----
+        The fit is atomic: if it raises or is interrupted
+        (``KeyboardInterrupt``), every attribute, a previous fit's included,
+        is left as it was.
+        """
+        return self._fit(X, y, X_val=X_val, y_val=y_val)
+
+    def _train_target(self, segments, y_seg, classes, rng, *, clip_index, owned, extra,
+                      X_val, y_val):
+        """Evolve the target task (see ``TransferMixin._fit``); its fitted attributes."""
+        on_generation = None
+        if X_val is not None:
+            on_generation = self._val_monitor(X_val, y_val, classes)
+        task = self._train_task(
+            segments,
+            y_seg,
+            len(classes),
+            rng,
+            extra_seg=None if extra is None else extra[clip_index],
+            clip_index=clip_index,
+            owned=owned,
+            frozen=self._frozen_layers(),
+            task=len(getattr(self, "source_paths_", ())),
+            on_generation=on_generation,
+        )
+        extras = {name: value[0] for name, value in self._extra_attrs([extra]).items()}
+        return {"best_path_": task.path, "best_fitness_": task.fitness,
+                "history_": task.history, "n_steps_": task.n_steps,
+                "first_layer_": task.first_layer, "_target_state": task.state, **extras}
+
+    def fit_transfer(self, source_X, source_y):
+        """Evolve pathways on source corpora and freeze the best of each.
+
+        Every parameter outside the frozen pathways is re-initialised before
+        the next task, and a later :meth:`fit` on the target reuses the
+        frozen pathways (Nguyen et al. 2020, Sec. 3.3). Calling
+        ``fit_transfer`` again replaces the previous sources, and any target
+        fit is discarded.
+
+        Parameters
+        ----------
+        source_X : X-like, or list of X-like
+            One source corpus (any input accepted by :meth:`fit`), or a list
+            of several corpora, learnt one after another as PathNet tasks,
+            each with its own label set and final layer.
+        source_y : array-like of shape (n_samples,), or list of them
+            Labels of each source corpus. A list whose items are themselves
+            arrays or lists means several corpora.
+
+        Returns
+        -------
+        self : PathNetClassifier
+
+        Raises
+        ------
+        ValueError
+            If a source is empty, malformed, non-finite or has a single
+            class, the sources have different numbers of features per
+            segment, or source_X and source_y list different numbers of
+            corpora. Every source is checked before any is trained, and the
+            message names the source ("source 2 of 2: ...").
+
+        Notes
+        -----
+        Atomic like :meth:`fit`: if it raises or is interrupted, the previous
+        sources and target fit are kept unchanged.
+        """
+        return self._fit_sources(source_X, source_y)
+
+    def _fit_sources(self, source_X, source_y, extras=None):
+        """:meth:`fit_transfer`, with a subclass's extra targets (one entry per source)."""
+        rng = check_random_state(self.random_state)
+        paths, classes_list, fitness, histories, tasks, extra_list = [], [], [], [], [], []
+        frozen = None
+        with self._atomic_fit():
+            for source in self._source_tasks(source_X, source_y, extras=extras):
+                task = self._train_task(
+                    source.segments, source.y_seg, len(source.classes), rng,
+                    extra_seg=source.extra_seg, clip_index=source.clip_index,
+                    owned=source.owned, frozen=frozen, task=source.index, keep_network=True,
+                )
+                frozen = self._freeze_best(task)
+                paths.append(task.path)
+                classes_list.append(source.classes)
+                fitness.append(task.fitness)
+                histories.append(task.history)
+                tasks.append(task.state)
+                extra_list.append(source.extra)
+        # Every source trained: replace the previous sources and drop any target fit.
+        self._forget(self._transfer_attrs + self._target_attrs)
+        self.source_paths_ = paths
+        self.source_classes_ = classes_list
+        self.source_fitness_ = fitness
+        self.source_history_ = histories
+        for name, value in self._extra_attrs(extra_list).items():
+            setattr(self, f"source_{name}", value)
+        self.frozen_modules_ = frozen[0]
+        self._source_state = SourceState(self.n_features_in_, self.input_shape_,
+                                         self._architecture(), frozen, tasks)
+        return self
+
+    def _train_task(
+        self, segments, y_seg, n_classes, rng, *, owned, frozen, task, extra_seg=None,
+        clip_index=None, on_generation=None, keep_network=False,
+    ):
+        """Evolve one task on standardised segments; return its best pathway.
+
+        ``extra_seg`` holds a subclass's extra targets per segment (see
+        ``_encode_targets``). ``clip_index`` (the clip of each segment;
+        None: one segment per clip) keeps a clip's segments together in the
+        held-out part of ``fitness="validation"``.
+
+        Returns
+        -------
+        task : _TaskFit
+            With the trained network if ``keep_network``.
+        """
+        device = self._device()
+        split = None
+        if self.fitness == "validation":
+            clip_index = np.arange(len(segments)) if clip_index is None else clip_index
+            split = _holdout_rows(
+                y_seg, clip_index, self.validation_fraction,
+                np.random.RandomState(rng.randint(np.iinfo(np.int32).max)),
+            )
+            heldout_clips = np.unique(clip_index[split[1]], return_inverse=True)[1]
+        scaler = None
+        if self.standardize:
+            scaler = fit_standardizer(segments)
+            segments = standardize(segments, *scaler, inplace=owned)
+        X_t = torch.from_numpy(np.ascontiguousarray(segments, dtype=np.float32)).to(device)
+        targets = self._task_targets(y_seg, extra_seg, device)
+        init = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
+        shuffle = torch.Generator(device=device).manual_seed(
+            int(rng.randint(np.iinfo(np.int32).max))
+        )
+        modules = self._module_type(X_t.shape[1])
+        network = PathNetwork(modules, self.n_layers, self.n_modules, device=device,
+                              generator=init, frozen_mode=self.frozen)
+        if frozen is not None:
+            network.load_frozen(*frozen)
+        head = self._task_heads(network, n_classes, targets, device=device, generator=init)
+        n_train = len(X_t) if split is None else len(split[0])
+        n_steps = self.n_steps or max(1, n_train // self.batch_size)
+        augmentation = self.augmentation
+        settings = EvolutionSettings(
+            train=TrainSettings(n_steps=n_steps, batch_size=self.batch_size,
+                                learning_rate=self.learning_rate,
+                                weight_decay=float(self.weight_decay),
+                                momentum=float(self.momentum),
+                                augmentation=augmentation,
+                                image_shape=None if augmentation is None
+                                else tuple(self.input_shape_)),
+            n_active=self.n_active,
+            population_size=self.population_size,
+            n_generations=self.n_generations,
+            mutation_rate=self.mutation_rate,
+            mutation_shift=self.mutation_shift,
+            tournament=self.tournament,
+            final_steps=int(self.final_steps),
+        )
+        first_layer = self._resolve_first_layer(*X_t.shape)
+        inputs = network.bind(X_t, first_layer=first_layer)
+        train, final_train, tie_break = self._trainer(), None, None
+        if self.tie_break == "loss":
+            rows = None if split is None else torch.from_numpy(split[0]).to(device)
+            tie_break = functools.partial(training_loss, rows=rows)
+        if split is not None:
+            # bound to every row; tournaments train on split[0] and score split[1]
+            train = heldout_trainer(
+                *(torch.from_numpy(rows).to(device) for rows in split),
+                torch.from_numpy(np.asarray(heldout_clips, dtype=np.int64)).to(device),
+            )
+            final_train = train_pathways
+        best, best_fitness, history = evolve(
+            network, head, inputs, targets, settings, rng=rng, generator=shuffle,
+            on_generation=None if on_generation is None
+            else on_generation(network, self._class_head(head), scaler),
+            task=task, verbose=self.verbose, train=train, final_train=final_train,
+            tie_break=tie_break,
+        )
+        del inputs, train
+        state = TaskState(pathway=Pathways.gather(network, [best]).state(), scaler=scaler,
+                          modules=modules, **self._head_state(head))
+        return _TaskFit(best, best_fitness, history, n_steps, first_layer, state,
+                        network if keep_network else None)
+
+    # -- what a subclass that learns several tasks changes -----------------------
+    def _task_targets(self, y_seg, extra_seg, device):
+        """What the engine trains on: the labels of every segment as a tensor."""
+        return torch.from_numpy(np.asarray(y_seg, dtype=np.int64)).to(device)
+
+    def _task_heads(self, network, n_classes, targets, *, device, generator):
+        """The task's final layer(s) on the network's outputs."""
+        return TaskHead(network.n_outputs, n_classes, device=device, generator=generator)
+
+    @staticmethod
+    def _class_head(head):
+        """The head of the classes (what ``predict`` answers) among ``_task_heads``."""
+        return head
+
+    @staticmethod
+    def _head_state(head):
+        """What prediction keeps of the trained ``_task_heads``."""
+        return {"head": head.state()}
+
+    @staticmethod
+    def _trainer():
+        """The engine's ``train`` of a tournament; None: :func:`~skpathnet.engine.train_pathways`."""
+        return None
+
+    @staticmethod
+    def _extra_attrs(extras):
+        """``{name: [value per task]}`` of fitted attributes describing the extra targets.
+
+        ``fit`` sets ``name`` to the one value, ``fit_transfer`` sets
+        ``source_<name>`` to the list. None here.
+        """
+        return {}
+
+    def _check_source_compatible(self, segments):
+        """Check that ``segments`` (and the parameters) fit the transferred source network.
+
+        Raises
+        ------
+        ValueError
+            As :meth:`_check_transferred`, or if convolutional modules get
+            segments of another shape than the sources'.
+        """
+        self._check_transferred(segments.shape[1])
+        if (
+            self.module == "conv"
+            and hasattr(self, "_source_state")
+            and self.input_shape_ != self._source_state.input_shape
+        ):
+            raise ValueError(
+                f"X has segments of shape {self.input_shape_}, but the transferred "
+                f"source pathway expects {self._source_state.input_shape}."
+            )
+
+    def _architecture(self):
+        """The parameters that shape the modules frozen by ``fit_transfer``."""
+        names = ["n_layers", "n_modules", "module"]
+        names += ["n_channels", "kernel_size"] if self.module == "conv" else ["n_units"]
+        return {name: getattr(self, name) for name in names}
+
+    def _module_type(self, n_features):
+        if self.module == "conv":
+            return ConvModules(tuple(self.input_shape_), self.n_channels, self.kernel_size,
+                               bool(self.global_pooling))
+        return LinearModules(n_features, self.n_units)
+
+    def _resolve_first_layer(self, n_samples, n_features):
+        if self.module == "conv":
+            return "direct"
+        if self.first_layer == "auto":
+            if self.augmentation is not None:
+                return "direct"  # augmented rows change every step: no fixed row space
+            return "row_space" if n_samples <= n_features / 2 else "direct"
+        return self.first_layer
+
+    def _val_monitor(self, X_val, y_val, classes):
+        """Return ``factory(network, head, scaler) -> on_generation`` for X_val."""
+        segments, clip_index, owned = self._prepare_X(X_val, reset=False)
+        y_val = self._check_y(y_val, clip_index, train=False)
+        device = self._device()
+
+        def factory(network, head, scaler):
+            seg = segments
+            if scaler is not None:
+                seg = standardize(segments, *scaler, inplace=owned)
+            X_t = torch.from_numpy(np.ascontiguousarray(seg, dtype=np.float32)).to(device)
+            inputs = network.encode(X_t)  # kernel rows in row-space mode
+
+            def on_generation(record):
+                genotype = record["genotypes"][record["winner"]]
+                logits = Pathways.gather(network, [genotype]).logits(inputs, head)
+                proba = mean_per_clip(torch.softmax(logits, 1).cpu().numpy(), clip_index)
+                record["val_score"] = float(np.mean(classes[proba.argmax(1)] == y_val))
+
+            return on_generation
+
+        return factory
+
+    # -- prediction (public methods in TransferMixin) --------------------------
+    def _target_segment_proba(self, X):
+        return self._segment_proba(X, self._target_state)
+
+    def _source_segment_proba(self, X, source):
+        return self._segment_proba(X, self._source_state.tasks[source])
+
+    def _segment_proba(self, X, state, *, head="head", multilabel=False):
+        """``(proba, clip_index)`` of every segment from a task's ``state``.
+
+        ``head`` names the head in ``state``; ``multilabel``: one sigmoid per
+        output (e.g. AUs) instead of the softmax over the classes.
+        """
+        segments, clip_index, owned = self._prepare_X(X, reset=False)
+        if state.scaler is not None:
+            segments = standardize(segments, *state.scaler, inplace=owned)
+        device = self._device()
+        with torch_threads(self.n_threads):
+            pathway = Pathways.from_state(state.modules, state.pathway, device=device)
+            head = TaskHead.from_state(getattr(state, head), device=device)
+            X_t = torch.from_numpy(np.ascontiguousarray(segments, dtype=np.float32)).to(device)
+            logits = pathway.logits(X_t, head)
+            proba = torch.sigmoid(logits) if multilabel else torch.softmax(logits, 1)
+        return proba.cpu().numpy(), clip_index
+
+    # -- input checks ---------------------------------------------------------
+    def _check_param_rules(self):
+        """The rules that involve several parameters (after ``_parameter_constraints``)."""
+        if self.weight_decay * self.learning_rate >= 1:
+            raise ValueError(
+                f"weight_decay * learning_rate must be below 1 (each step scales the weights "
+                f"by 1 - learning_rate * weight_decay); got {self.weight_decay!r} * "
+                f"{self.learning_rate!r}."
+            )
+        if self.kernel_size % 2 == 0:
+            raise ValueError(f"kernel_size must be odd; got {self.kernel_size!r}.")
+        if self.first_layer == "row_space" and self.module == "conv":
+            raise ValueError('first_layer="row_space" needs module="linear".')
+        if self.augmentation is not None and self.first_layer == "row_space":
+            raise ValueError(
+                'first_layer="row_space" cannot train with augmentation: row-space training '
+                "needs fixed training rows (it learns in their span, from their kernel rows "
+                "X @ X_train.T), and augmentation makes new rows at every step. Use "
+                'first_layer="direct" or "auto" (which resolves to "direct" with augmentation), '
+                "or augmentation=None."
+            )
+
+    def _image_input(self):
+        if self.module == "conv":
+            return 'module="conv"', 'module="linear"', 1
+        augmentation = self.augmentation
+        if augmentation is not None:  # it needs the image shape of the flat rows
+            return f"augmentation={type(augmentation).__name__}(...)", "augmentation=None", 1
+        return None
+
+    def _freeze_best(self, task):
+        """``(layers, module_state)`` frozen after a source task: its best pathway's modules.
+
+        ``task`` is the :class:`_TaskFit` of ``_train_task`` with
+        ``keep_network=True``; its ``network`` is dropped. The modules frozen
+        before stay frozen.
+        """
+        network, task.network = task.network, None
+        layers = [
+            np.union1d(network.frozen[layer], np.unique(task.path[layer]))
+            for layer in range(self.n_layers)
+        ]
+        return layers, network.module_state(layers)
+
+    def _frozen_layers(self):
+        state = getattr(self, "_source_state", None)
+        return None if state is None else state.frozen
+
+
+
+class PathNetClassifier(_BasePathNet):
     """PathNet classifier with evolutionary pathway search and transfer.
 
     A super-network of ``n_layers`` layers of ``n_modules`` modules (a module
@@ -328,559 +959,6 @@ class PathNetClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
     >>> clf.fit(X, y).score(X, y) > 0.9
     True
     """
-
-    # Attributes written by fit_transfer: they travel through sklearn.clone.
-    _transfer_attrs = (
-        "source_paths_",
-        "source_classes_",
-        "source_fitness_",
-        "source_history_",
-        "frozen_modules_",
-        "_source_state",
-    )
-    # Attributes written by fit: reset by fit_transfer.
-    _target_attrs = (
-        "classes_",
-        "best_path_",
-        "best_fitness_",
-        "history_",
-        "n_steps_",
-        "first_layer_",
-        "_target_state",
-    )
-
-    def __init__(
-        self,
-        *,
-        n_layers=3,
-        n_modules=20,
-        n_active=4,
-        n_units=20,
-        module="linear",
-        n_channels=8,
-        kernel_size=3,
-        global_pooling=False,
-        first_layer="auto",
-        population_size=20,
-        n_generations=200,
-        learning_rate=0.02,
-        batch_size=64,
-        n_steps=None,
-        mutation_rate=None,
-        mutation_shift=2,
-        frozen="always",
-        tournament="serial",
-        weight_decay=0.0,
-        momentum=0.0,
-        augmentation=None,
-        fitness="train",
-        tie_break="first",
-        final_steps=0,
-        validation_fraction=0.2,
-        standardize=True,
-        device="cpu",
-        n_threads=None,
-        random_state=None,
-        verbose=False,
-    ):
-        self.n_layers = n_layers
-        self.n_modules = n_modules
-        self.n_active = n_active
-        self.n_units = n_units
-        self.module = module
-        self.n_channels = n_channels
-        self.kernel_size = kernel_size
-        self.global_pooling = global_pooling
-        self.first_layer = first_layer
-        self.population_size = population_size
-        self.n_generations = n_generations
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.n_steps = n_steps
-        self.mutation_rate = mutation_rate
-        self.mutation_shift = mutation_shift
-        self.frozen = frozen
-        self.tournament = tournament
-        self.weight_decay = weight_decay
-        self.momentum = momentum
-        self.augmentation = augmentation
-        self.fitness = fitness
-        self.tie_break = tie_break
-        self.final_steps = final_steps
-        self.validation_fraction = validation_fraction
-        self.standardize = standardize
-        self.device = device
-        self.n_threads = n_threads
-        self.random_state = random_state
-        self.verbose = verbose
-
-    # -- sklearn protocol -----------------------------------------------------
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        tags.classifier_tags.poor_score = True
-        return tags
-
-    def __sklearn_is_fitted__(self):
-        return hasattr(self, "_target_state")
-
-    # -- training -------------------------------------------------------------
-    def fit(self, X, y, *, X_val=None, y_val=None):
-        """Evolve pathways on (X, y) and keep the best one.
-
-        If :meth:`fit_transfer` ran before (on this estimator or on the one
-        it was cloned from), the frozen source pathways are never updated;
-        they are always active, or with ``frozen="genes"`` active where a
-        pathway's genes select them.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features) or (n_samples, 3, 64, 64), or clips
-            Training data; clips are a sequence of ``n_samples`` arrays of
-            shape ``(n_segments_i, 3, 64, 64)`` (see Notes).
-        y : array-like of shape (n_samples,)
-            One label per sample (clip).
-        X_val, y_val : same kinds as X, y, default=None
-            Optional held-out data: each generation's winner is scored on it
-            (clip-level accuracy, ``history_[g]["val_score"]``), for curves
-            of accuracy over generations. Not used for selection.
-
-        Returns
-        -------
-        self : PathNetClassifier
-
-        Raises
-        ------
-        ValueError
-            If a parameter is invalid, inputs are empty, malformed or
-            non-finite, y has a single class, the feature count differs
-            from the transferred source's, or an architecture parameter
-            (``n_layers``, ``n_modules``, ``module``, ``n_units``;
-            ``n_channels``, ``kernel_size`` for conv modules) differs from
-            its value at :meth:`fit_transfer`; the message names it.
-        TypeError
-            If ``augmentation`` is not None, a SpecAugment or a FaceAugment.
-
-        Notes
-        -----
-        The fit is atomic: if it raises or is interrupted
-        (``KeyboardInterrupt``), every attribute, a previous fit's included,
-        is left as it was.
-        """
-        with self._atomic_fit():
-            self._check_params()
-            segments, clip_index, owned = self._prepare_X(X, reset=True)
-            y = self._check_y(y, clip_index)
-            self._check_source_compatible(segments)
-            classes, y_enc = np.unique(y, return_inverse=True)
-            rng = check_random_state(self.random_state)
-            with torch_threads(self.n_threads):
-                on_generation = None
-                if X_val is not None:
-                    on_generation = self._val_monitor(X_val, y_val, classes)
-                task = self._train_task(
-                    segments,
-                    y_enc[clip_index],
-                    len(classes),
-                    rng,
-                    clip_index=clip_index,
-                    owned=owned,
-                    frozen=self._frozen_layers(),
-                    task=len(getattr(self, "source_paths_", ())),
-                    on_generation=on_generation,
-                )
-        # Trained: replace the previous target fit (an interrupted or failed
-        # fit leaves it, and every other attribute, as it was).
-        self._forget(self._target_attrs)
-        self.classes_ = classes
-        self.best_path_ = task["path"]
-        self.best_fitness_ = task["fitness"]
-        self.history_ = task["history"]
-        self.n_steps_ = task["n_steps"]
-        self.first_layer_ = task["first_layer"]
-        self._target_state = task["state"]
-        return self
-
-    def fit_transfer(self, source_X, source_y):
-        """Evolve pathways on source corpora and freeze the best of each.
-
-        Every parameter outside the frozen pathways is re-initialised before
-        the next task, and a later :meth:`fit` on the target reuses the
-        frozen pathways (Nguyen et al. 2020, Sec. 3.3). Calling
-        ``fit_transfer`` again replaces the previous sources, and any target
-        fit is discarded.
-
-        Parameters
-        ----------
-        source_X : X-like, or list of X-like
-            One source corpus (any input accepted by :meth:`fit`), or a list
-            of several corpora, learnt one after another as PathNet tasks,
-            each with its own label set and final layer.
-        source_y : array-like of shape (n_samples,), or list of them
-            Labels of each source corpus. A list whose items are themselves
-            arrays or lists means several corpora.
-
-        Returns
-        -------
-        self : PathNetClassifier
-
-        Raises
-        ------
-        ValueError
-            If a source is empty, malformed, non-finite or has a single
-            class, the sources have different numbers of features per
-            segment, or source_X and source_y list different numbers of
-            corpora. Every source is checked before any is trained, and the
-            message names the source ("source 2 of 2: ...").
-
-        Notes
-        -----
-        Atomic like :meth:`fit`: if it raises or is interrupted, the previous
-        sources and target fit are kept unchanged.
-        """
-        rng = check_random_state(self.random_state)
-        paths, classes_list, fitness, histories, tasks = [], [], [], [], []
-        frozen = None
-        with self._atomic_fit():
-            for index, segments, owned, classes, y_seg, clip_index in self._source_tasks(
-                source_X, source_y, with_clips=True
-            ):
-                task = self._train_task(
-                    segments, y_seg, len(classes), rng, clip_index=clip_index, owned=owned,
-                    frozen=frozen, task=index, keep_network=True,
-                )
-                frozen = self._freeze_best(task)
-                paths.append(task["path"])
-                classes_list.append(classes)
-                fitness.append(task["fitness"])
-                histories.append(task["history"])
-                tasks.append(task["state"])
-        # Every source trained: replace the previous sources and drop any target fit.
-        self._forget(self._transfer_attrs + self._target_attrs)
-        self.source_paths_ = paths
-        self.source_classes_ = classes_list
-        self.source_fitness_ = fitness
-        self.source_history_ = histories
-        self.frozen_modules_ = frozen[0]
-        self._source_state = {
-            "n_features": self.n_features_in_,
-            "input_shape": self.input_shape_,
-            "architecture": self._architecture(),
-            "frozen": frozen,
-            "tasks": tasks,
-        }
-        return self
-
-    def _train_task(
-        self, segments, y_seg, n_classes, rng, *, owned, frozen, task, clip_index=None,
-        on_generation=None, keep_network=False,
-    ):
-        """Evolve one task on standardised segments; return its best pathway.
-
-        ``clip_index`` (the clip of each segment; None: one segment per
-        clip) keeps a clip's segments together in the held-out part of
-        ``fitness="validation"``.
-        """
-        device = self._device()
-        split = None
-        if self.fitness == "validation":
-            clip_index = np.arange(len(segments)) if clip_index is None else clip_index
-            split = _holdout_rows(
-                y_seg, clip_index, self.validation_fraction,
-                np.random.RandomState(rng.randint(np.iinfo(np.int32).max)),
-            )
-            heldout_clips = np.unique(clip_index[split[1]], return_inverse=True)[1]
-        scaler = None
-        if self.standardize:
-            scaler = fit_standardizer(segments)
-            segments = standardize(segments, *scaler, inplace=owned)
-        X_t = torch.from_numpy(np.ascontiguousarray(segments, dtype=np.float32)).to(device)
-        y_t = torch.from_numpy(np.asarray(y_seg, dtype=np.int64)).to(device)
-        init = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
-        shuffle = torch.Generator(device=device).manual_seed(
-            int(rng.randint(np.iinfo(np.int32).max))
-        )
-        modules = self._module_type(X_t.shape[1])
-        network = PathNetwork(modules, self.n_layers, self.n_modules, device=device,
-                              generator=init, frozen_mode=getattr(self, "frozen", "always"))
-        if frozen is not None:
-            network.load_frozen(*frozen)
-        head = TaskHead(network.n_outputs, n_classes, device=device, generator=init)
-        n_train = len(X_t) if split is None else len(split[0])
-        n_steps = self.n_steps or max(1, n_train // self.batch_size)
-        augmentation = getattr(self, "augmentation", None)
-        settings = EvolutionSettings(
-            train=TrainSettings(n_steps=n_steps, batch_size=self.batch_size,
-                                learning_rate=self.learning_rate,
-                                weight_decay=float(self.weight_decay),
-                                momentum=float(self.momentum),
-                                augmentation=augmentation,
-                                image_shape=None if augmentation is None
-                                else tuple(self.input_shape_)),
-            n_active=self.n_active,
-            population_size=self.population_size,
-            n_generations=self.n_generations,
-            mutation_rate=self.mutation_rate,
-            mutation_shift=self.mutation_shift,
-            tournament=self.tournament,
-            final_steps=int(getattr(self, "final_steps", 0)),
-        )
-        first_layer = self._resolve_first_layer(*X_t.shape)
-        inputs = network.bind(X_t, first_layer=first_layer)
-        train, tie_break = None, None
-        if getattr(self, "tie_break", "first") == "loss":
-            rows = None if split is None else torch.from_numpy(split[0]).to(device)
-            tie_break = functools.partial(training_loss, rows=rows)
-        if split is not None:
-            # bound to every row; tournaments train on split[0] and score split[1]
-            train = heldout_trainer(
-                *(torch.from_numpy(rows).to(device) for rows in split),
-                torch.from_numpy(np.asarray(heldout_clips, dtype=np.int64)).to(device),
-            )
-        best, best_fitness, history = evolve(
-            network, head, inputs, y_t, settings, rng=rng, generator=shuffle,
-            on_generation=None if on_generation is None else on_generation(network, head, scaler),
-            task=task, verbose=self.verbose, train=train,
-            final_train=None if train is None else train_pathways, tie_break=tie_break,
-        )
-        del inputs, train
-        result = {
-            "path": best,
-            "fitness": best_fitness,
-            "history": history,
-            "n_steps": n_steps,
-            "first_layer": first_layer,
-            "state": {
-                "pathway": Pathways.gather(network, [best]).state(),
-                "head": head.state(),
-                "scaler": scaler,
-                "modules": modules,
-            },
-        }
-        if keep_network:
-            result["network"] = network
-        return result
-
-    def _check_source_compatible(self, segments):
-        """Check that ``segments`` (and the parameters) fit the transferred source network.
-
-        Raises
-        ------
-        ValueError
-            As :meth:`_check_transferred`, or if convolutional modules get
-            segments of another shape than the sources'.
-        """
-        self._check_transferred(segments.shape[1])
-        if (
-            self.module == "conv"
-            and hasattr(self, "_source_state")
-            and self.input_shape_ != self._source_state["input_shape"]
-        ):
-            raise ValueError(
-                f"X has segments of shape {self.input_shape_}, but the transferred "
-                f"source pathway expects {self._source_state['input_shape']}."
-            )
-
-    def _architecture(self):
-        """The parameters that shape the modules frozen by ``fit_transfer``."""
-        names = ["n_layers", "n_modules", "module"]
-        names += ["n_channels", "kernel_size"] if self.module == "conv" else ["n_units"]
-        return {name: getattr(self, name) for name in names}
-
-    def _module_type(self, n_features):
-        if self.module == "conv":
-            return ConvModules(tuple(self.input_shape_), self.n_channels, self.kernel_size,
-                               bool(self.global_pooling))
-        return LinearModules(n_features, self.n_units)
-
-    def _resolve_first_layer(self, n_samples, n_features):
-        if self.module == "conv":
-            return "direct"
-        if self.first_layer == "auto":
-            if getattr(self, "augmentation", None) is not None:
-                return "direct"  # augmented rows change every step: no fixed row space
-            return "row_space" if n_samples <= n_features / 2 else "direct"
-        return self.first_layer
-
-    def _val_monitor(self, X_val, y_val, classes):
-        """Return ``factory(network, head, scaler) -> on_generation`` for X_val."""
-        segments, clip_index, owned = self._prepare_X(X_val, reset=False)
-        y_val = self._check_y(y_val, clip_index, train=False)
-        device = self._device()
-
-        def factory(network, head, scaler):
-            seg = segments
-            if scaler is not None:
-                seg = standardize(segments, *scaler, inplace=owned)
-            X_t = torch.from_numpy(np.ascontiguousarray(seg, dtype=np.float32)).to(device)
-            inputs = network.encode(X_t)  # kernel rows in row-space mode
-
-            def on_generation(record):
-                genotype = record["genotypes"][record["winner"]]
-                logits = Pathways.gather(network, [genotype]).logits(inputs, head)
-                proba = mean_per_clip(torch.softmax(logits, 1).cpu().numpy(), clip_index)
-                record["val_score"] = float(np.mean(classes[proba.argmax(1)] == y_val))
-
-            return on_generation
-
-        return factory
-
-    # -- prediction (public methods in TransferMixin) --------------------------
-    def _target_segment_proba(self, X):
-        return self._segment_proba(X, self._target_state)
-
-    def _source_segment_proba(self, X, source):
-        return self._segment_proba(X, self._source_state["tasks"][source])
-
-    def _segment_proba(self, X, state):
-        segments, clip_index, owned = self._prepare_X(X, reset=False)
-        if state["scaler"] is not None:
-            segments = standardize(segments, *state["scaler"], inplace=owned)
-        device = self._device()
-        with torch_threads(self.n_threads):
-            pathway = Pathways.from_state(state["modules"], state["pathway"], device=device)
-            head = TaskHead.from_state(state["head"], device=device)
-            X_t = torch.from_numpy(np.ascontiguousarray(segments, dtype=np.float32)).to(device)
-            proba = torch.softmax(pathway.logits(X_t, head), 1).cpu().numpy()
-        return proba, clip_index
-
-    # -- input checks ---------------------------------------------------------
-    def _check_params(self):
-        for name in (
-            "n_layers", "n_modules", "n_active", "n_units", "population_size",
-            "n_generations", "batch_size", "mutation_shift",
-        ):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or value < 1:
-                if name == "mutation_shift" and isinstance(value, numbers.Integral) and value == 0:
-                    continue
-                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-        if self.population_size < 2:
-            raise ValueError(
-                f"population_size must be at least 2 for a binary tournament; "
-                f"got {self.population_size!r}."
-            )
-        if self.n_steps is not None and (
-            not isinstance(self.n_steps, numbers.Integral) or self.n_steps < 1
-        ):
-            raise ValueError(f"n_steps must be None or a positive integer; got {self.n_steps!r}.")
-        if not (isinstance(self.learning_rate, numbers.Real) and self.learning_rate > 0):
-            raise ValueError(f"learning_rate must be a positive float; got {self.learning_rate!r}.")
-        # getattr: subclasses (MultiTaskPathNetClassifier) may not have these parameters
-        weight_decay = getattr(self, "weight_decay", 0.0)
-        if not (isinstance(weight_decay, numbers.Real) and not isinstance(weight_decay, bool)
-                and np.isfinite(weight_decay) and weight_decay >= 0):
-            raise ValueError(
-                f"weight_decay must be a non-negative finite float; got {weight_decay!r}."
-            )
-        if weight_decay * self.learning_rate >= 1:
-            raise ValueError(
-                f"weight_decay * learning_rate must be below 1 (each step scales the weights "
-                f"by 1 - learning_rate * weight_decay); got {weight_decay!r} * "
-                f"{self.learning_rate!r}."
-            )
-        momentum = getattr(self, "momentum", 0.0)
-        if not (isinstance(momentum, numbers.Real) and not isinstance(momentum, bool)
-                and 0 <= momentum < 1):
-            raise ValueError(
-                f"momentum must be a float in [0, 1) (0.0: plain SGD, as in the paper); "
-                f"got {momentum!r}."
-            )
-        fitness = getattr(self, "fitness", "train")
-        if fitness not in ("train", "validation"):
-            raise ValueError(f'fitness must be "train" or "validation"; got {fitness!r}.')
-        tie_break = getattr(self, "tie_break", "first")
-        if tie_break not in ("first", "loss"):
-            raise ValueError(f'tie_break must be "first" or "loss"; got {tie_break!r}.')
-        final_steps = getattr(self, "final_steps", 0)
-        if not (isinstance(final_steps, numbers.Integral) and not isinstance(final_steps, bool)
-                and final_steps >= 0):
-            raise ValueError(f"final_steps must be a non-negative integer; got {final_steps!r}.")
-        fraction = getattr(self, "validation_fraction", 0.2)
-        if not (isinstance(fraction, numbers.Real) and not isinstance(fraction, bool)
-                and 0 < fraction < 1):
-            raise ValueError(
-                f"validation_fraction must be a float in (0, 1); got {fraction!r}."
-            )
-        frozen = getattr(self, "frozen", "always")
-        if not (isinstance(frozen, str) and frozen in ("always", "genes")):
-            raise ValueError(
-                f'frozen must be "always" (frozen modules active in every pathway) or "genes" '
-                f"(active where a pathway's genes select them); got {frozen!r}."
-            )
-        if self.tournament not in ("serial", "parallel"):
-            raise ValueError(
-                f'tournament must be "serial" or "parallel"; got {self.tournament!r}.'
-            )
-        if self.module not in ("linear", "conv"):
-            raise ValueError(f'module must be "linear" or "conv"; got {self.module!r}.')
-        if self.first_layer not in ("auto", "direct", "row_space"):
-            raise ValueError(
-                f'first_layer must be "auto", "direct" or "row_space"; got {self.first_layer!r}.'
-            )
-        augmentation = getattr(self, "augmentation", None)
-        if augmentation is not None and not isinstance(augmentation, (SpecAugment, FaceAugment)):
-            if augmentation is SpecAugment or augmentation is FaceAugment:
-                name = augmentation.__name__
-                got = f"the class {name}; pass an instance, e.g. {name}()"
-            else:
-                got = f"{augmentation!r} ({type(augmentation).__name__})"
-            raise TypeError(
-                "augmentation must be None, a skpathnet.SpecAugment (log-mel segments) or a "
-                f"skpathnet.FaceAugment (face crops); got {got}."
-            )
-        if augmentation is not None and self.first_layer == "row_space":
-            raise ValueError(
-                'first_layer="row_space" cannot train with augmentation: row-space training '
-                "needs fixed training rows (it learns in their span, from their kernel rows "
-                "X @ X_train.T), and augmentation makes new rows at every step. Use "
-                'first_layer="direct" or "auto" (which resolves to "direct" with augmentation), '
-                "or augmentation=None."
-            )
-        if self.module == "conv":
-            if self.first_layer == "row_space":
-                raise ValueError('first_layer="row_space" needs module="linear".')
-            for name in ("n_channels", "kernel_size"):
-                value = getattr(self, name)
-                if not isinstance(value, numbers.Integral) or value < 1:
-                    raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-            if self.kernel_size % 2 == 0:
-                raise ValueError(f"kernel_size must be odd; got {self.kernel_size!r}.")
-            if not isinstance(self.global_pooling, (bool, np.bool_)):
-                raise ValueError(
-                    f"global_pooling must be True or False; got {self.global_pooling!r}.")
-        if self.mutation_rate is not None and not (0 <= self.mutation_rate <= 1):
-            raise ValueError(
-                f"mutation_rate must be None or in [0, 1]; got {self.mutation_rate!r}."
-            )
-        self._device()
-
-    def _image_input(self):
-        if self.module == "conv":
-            return 'module="conv"', 'module="linear"', 1
-        augmentation = getattr(self, "augmentation", None)
-        if augmentation is not None:  # it needs the image shape of the flat rows
-            return f"augmentation={type(augmentation).__name__}(...)", "augmentation=None", 1
-        return None
-
-    def _freeze_best(self, task):
-        """``(layers, module_state)`` frozen after a source task: its best pathway's modules.
-
-        ``task`` is what ``_train_task`` (``_train_multitask``) returned with
-        ``keep_network=True``;
-        its ``"network"`` is popped. The modules frozen before stay frozen.
-        """
-        network = task.pop("network")
-        layers = [
-            np.union1d(network.frozen[layer], np.unique(task["path"][layer]))
-            for layer in range(self.n_layers)
-        ]
-        return layers, network.module_state(layers)
-
-    def _frozen_layers(self):
-        state = getattr(self, "_source_state", None)
-        return None if state is None else state["frozen"]
-
 
 def _holdout_rows(y_seg, clip_index, fraction, rng):
     """Split segment rows into training and held-out rows, stratified by clip label.

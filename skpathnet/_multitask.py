@@ -4,19 +4,14 @@ import numbers
 
 import numpy as np
 import torch
-from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._classifier import PathNetClassifier
 from ._clips import mean_per_clip
-from ._scaling import fit_standardizer, standardize
-from ._threads import torch_threads
-from ._transfer import split_sources
-from .engine import (
-    EvolutionSettings, MultiTargets, MultiTaskHeads, PathNetwork, Pathways, TaskHead,
-    TrainSettings, evolve, train_multitask,
-)
+from ._transfer import several_sources, split_sources
+from .utils._params import Real
+from .engine import MultiTargets, MultiTaskHeads, TaskHead, train_multitask
 
 __all__ = ["MultiTaskPathNetClassifier", "missing_labels"]
 
@@ -85,9 +80,14 @@ class MultiTaskPathNetClassifier(PathNetClassifier):
     ----------
     n_layers, n_modules, n_active, n_units, module, n_channels, kernel_size, \
 global_pooling, first_layer, population_size, n_generations, learning_rate, batch_size, \
-n_steps, mutation_rate, mutation_shift, tournament, standardize, device, \
+n_steps, mutation_rate, mutation_shift, frozen, tournament, weight_decay, momentum, \
+augmentation, fitness, tie_break, final_steps, validation_fraction, standardize, device, \
 n_threads, random_state, verbose
-        As in :class:`PathNetClassifier` (same defaults, the papers').
+        As in :class:`PathNetClassifier` (same defaults, the papers'). The
+        SGD levers (``weight_decay``, ``momentum``, ``augmentation``) apply
+        to the shared pathways and every head. ``fitness="validation"`` and
+        ``tie_break="loss"`` are single-task rules (held-out accuracy, the
+        cross-entropy of one head) and are refused here.
     au_weight : float, default=1.0
         Weight ``w`` of the AU loss against the emotion loss. 1.0: the
         unweighted sum of the two task losses, as in Pons & Masip (2018). 0:
@@ -150,6 +150,7 @@ frozen_modules_
     (128, 2)
     """
 
+    _parameter_constraints = {**PathNetClassifier._parameter_constraints, "au_weight": Real(0)}
     _transfer_attrs = PathNetClassifier._transfer_attrs + ("source_n_aus_",)
     _target_attrs = PathNetClassifier._target_attrs + ("n_aus_",)
 
@@ -172,7 +173,15 @@ frozen_modules_
         n_steps=None,
         mutation_rate=None,
         mutation_shift=2,
+        frozen="always",
         tournament="serial",
+        weight_decay=0.0,
+        momentum=0.0,
+        augmentation=None,
+        fitness="train",
+        tie_break="first",
+        final_steps=0,
+        validation_fraction=0.2,
         standardize=True,
         device="cpu",
         n_threads=None,
@@ -184,12 +193,15 @@ frozen_modules_
         super().__init__(
             n_layers=n_layers, n_modules=n_modules, n_active=n_active, n_units=n_units,
             module=module, n_channels=n_channels, kernel_size=kernel_size,
-            global_pooling=global_pooling,
-            first_layer=first_layer, population_size=population_size,
-            n_generations=n_generations, learning_rate=learning_rate, batch_size=batch_size,
-            n_steps=n_steps, mutation_rate=mutation_rate, mutation_shift=mutation_shift,
-            tournament=tournament, standardize=standardize, device=device,
-            n_threads=n_threads, random_state=random_state, verbose=verbose,
+            global_pooling=global_pooling, first_layer=first_layer,
+            population_size=population_size, n_generations=n_generations,
+            learning_rate=learning_rate, batch_size=batch_size, n_steps=n_steps,
+            mutation_rate=mutation_rate, mutation_shift=mutation_shift, frozen=frozen,
+            tournament=tournament, weight_decay=weight_decay, momentum=momentum,
+            augmentation=augmentation, fitness=fitness, tie_break=tie_break,
+            final_steps=final_steps, validation_fraction=validation_fraction,
+            standardize=standardize, device=device, n_threads=n_threads,
+            random_state=random_state, verbose=verbose,
         )
         self.au_weight = au_weight
         self.missing_label = missing_label
@@ -225,41 +237,15 @@ frozen_modules_
             no labelled entry, or the feature count differs from the
             transferred source's.
         """
-        with self._atomic_fit():
-            self._check_params()
-            segments, clip_index, owned = self._prepare_X(X, reset=True)
-            y_enc, classes = self._encode_y(y, clip_index)
-            au_values = self._check_aus(aus, len(y_enc))
-            self._check_source_compatible(segments)
-            rng = check_random_state(self.random_state)
-            with torch_threads(self.n_threads):
-                on_generation = None
-                if X_val is not None:
-                    on_generation = self._val_monitor(X_val, y_val, classes)
-                task = self._train_multitask(
-                    segments, y_enc[clip_index],
-                    None if au_values is None else au_values[clip_index],
-                    len(classes), rng, owned=owned, frozen=self._frozen_layers(),
-                    task=len(getattr(self, "source_paths_", ())), on_generation=on_generation,
-                )
-        # Trained: replace the previous target fit (atomic, as PathNetClassifier.fit).
-        self._forget(self._target_attrs)
-        self.classes_ = classes
-        self.n_aus_ = 0 if au_values is None else au_values.shape[1]
-        self.best_path_ = task["path"]
-        self.best_fitness_ = task["fitness"]
-        self.history_ = task["history"]
-        self.n_steps_ = task["n_steps"]
-        self.first_layer_ = task["first_layer"]
-        self._target_state = task["state"]
-        return self
+        return self._fit(X, y, aus, X_val=X_val, y_val=y_val)
 
     def fit_transfer(self, source_X, source_y, *, source_aus=None):
         """Evolve multi-task pathways on source corpora and freeze the best of each.
 
         As :meth:`PathNetClassifier.fit_transfer`, each source possibly with
         AU labels: e.g. CK+48 with emotions and AUs, then :meth:`fit` on
-        JAFFE with emotions only.
+        JAFFE with emotions only. Every source, its AU labels included, is
+        checked before the first is trained.
 
         Parameters
         ----------
@@ -278,138 +264,73 @@ frozen_modules_
         Raises
         ------
         ValueError
-            As :meth:`PathNetClassifier.fit_transfer` and :meth:`fit`, or if
+            As :meth:`PathNetClassifier.fit_transfer` and :meth:`fit` (the
+            message names the source, "source 2 of 2: ..."), or if
             ``source_aus`` does not give one entry per source.
         """
         self._check_params()
-        sources = split_sources(source_X, source_y)
-        several = len(sources) > 1 or (
-            isinstance(source_y, (list, tuple)) and len(source_y) > 0
-            and all(np.ndim(item) >= 1 for item in source_y)
-        )
+        n_sources = len(split_sources(source_X, source_y))
         if source_aus is None:
-            aus_list = [None] * len(sources)
-        elif several:
-            if not isinstance(source_aus, (list, tuple)) or len(source_aus) != len(sources):
+            aus_list = None
+        elif several_sources(source_y):
+            if not isinstance(source_aus, (list, tuple)) or len(source_aus) != n_sources:
                 raise ValueError(
-                    f"source_y lists {len(sources)} corpora, so source_aus must be a list of "
-                    f"{len(sources)} AU matrices (None for a corpus without AU labels); got "
+                    f"source_y lists {n_sources} corpora, so source_aus must be a list of "
+                    f"{n_sources} AU matrices (None for a corpus without AU labels); got "
                     f"{type(source_aus).__name__}"
                     f"{f' of length {len(source_aus)}' if hasattr(source_aus, '__len__') else ''}."
                 )
             aus_list = list(source_aus)
         else:
             aus_list = [source_aus]
-        rng = check_random_state(self.random_state)
-        paths, classes_list, fitness, histories, tasks, n_aus = [], [], [], [], [], []
-        frozen = None
-        with self._atomic_fit(), torch_threads(self.n_threads):
-            for index, ((X, y), aus) in enumerate(zip(sources, aus_list)):
-                segments, clip_index, owned = self._prepare_X(X, reset=index == 0)
-                y_enc, classes = self._encode_y(y, clip_index)
-                au_values = self._check_aus(aus, len(y_enc), name=f"source_aus[{index}]"
-                                            if several else "source_aus")
-                task = self._train_multitask(
-                    segments, y_enc[clip_index],
-                    None if au_values is None else au_values[clip_index],
-                    len(classes), rng, owned=owned, frozen=frozen, task=index,
-                    keep_network=True,
-                )
-                frozen = self._freeze_best(task)
-                paths.append(task["path"])
-                classes_list.append(classes)
-                fitness.append(task["fitness"])
-                histories.append(task["history"])
-                tasks.append(task["state"])
-                n_aus.append(0 if au_values is None else au_values.shape[1])
-        # Every source trained: replace the previous sources and drop any target fit.
-        self._forget(self._transfer_attrs + self._target_attrs)
-        self.source_paths_ = paths
-        self.source_classes_ = classes_list
-        self.source_fitness_ = fitness
-        self.source_history_ = histories
-        self.source_n_aus_ = n_aus
-        self.frozen_modules_ = frozen[0]
-        self._source_state = {
-            "n_features": self.n_features_in_,
-            "input_shape": self.input_shape_,
-            "architecture": self._architecture(),
-            "frozen": frozen,
-            "tasks": tasks,
-        }
-        return self
+        return self._fit_sources(source_X, source_y, extras=aus_list)
 
-    def _train_multitask(
-        self, segments, y_seg, aus_seg, n_classes, rng, *, owned, frozen, task,
-        on_generation=None, keep_network=False,
-    ):
-        """Evolve one multi-task task; the RNG draws are those of ``_train_task``."""
-        device = self._device()
-        scaler = None
-        if self.standardize:
-            scaler = fit_standardizer(segments)
-            segments = standardize(segments, *scaler, inplace=owned)
-        X_t = torch.from_numpy(np.ascontiguousarray(segments, dtype=np.float32)).to(device)
-        targets = MultiTargets(torch.from_numpy(np.asarray(y_seg, dtype=np.int64)).to(device))
-        if aus_seg is not None:
-            known = ~np.isnan(aus_seg)
-            targets = MultiTargets(
-                targets.emotion,
-                torch.from_numpy(np.where(known, aus_seg, 0.0).astype(np.float32)).to(device),
-                torch.from_numpy(known).to(device),
-            )
-        init = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
-        shuffle = torch.Generator(device=device).manual_seed(
-            int(rng.randint(np.iinfo(np.int32).max))
+    # -- the hooks of _BasePathNet: emotion labels with missing ones, AU labels, two heads --
+    def _encode_targets(self, y, clip_index, extra=None, *, source=None):
+        """``(classes, y_enc, aus)``: emotion classes, -1 where unlabelled; checked AUs."""
+        y_enc, classes = self._encode_y(y, clip_index)
+        if source is None:
+            name = "aus"
+        else:
+            index, n_sources = source
+            name = f"source_aus[{index}]" if n_sources > 1 else "source_aus"
+        return classes, y_enc, self._check_aus(extra, len(y_enc), name=name)
+
+    def _task_targets(self, y_seg, aus_seg, device):
+        emotion = torch.from_numpy(np.asarray(y_seg, dtype=np.int64)).to(device)
+        if aus_seg is None:
+            return MultiTargets(emotion)
+        known = ~np.isnan(aus_seg)
+        return MultiTargets(
+            emotion,
+            torch.from_numpy(np.where(known, aus_seg, 0.0).astype(np.float32)).to(device),
+            torch.from_numpy(known).to(device),
         )
-        modules = self._module_type(X_t.shape[1])
-        network = PathNetwork(modules, self.n_layers, self.n_modules, device=device,
-                              generator=init)
-        if frozen is not None:
-            network.load_frozen(*frozen)
-        heads = MultiTaskHeads(
-            TaskHead(network.n_outputs, n_classes, device=device, generator=init),
-            None if aus_seg is None else TaskHead(network.n_outputs, targets.n_aus,
-                                                  device=device, generator=init),
+
+    def _task_heads(self, network, n_classes, targets, *, device, generator):
+        return MultiTaskHeads(
+            TaskHead(network.n_outputs, n_classes, device=device, generator=generator),
+            None if targets.aus is None else TaskHead(network.n_outputs, targets.n_aus,
+                                                      device=device, generator=generator),
             float(self.au_weight),
         )
-        n_steps = self.n_steps or max(1, len(X_t) // self.batch_size)
-        settings = EvolutionSettings(
-            train=TrainSettings(n_steps=n_steps, batch_size=self.batch_size,
-                                learning_rate=self.learning_rate),
-            n_active=self.n_active,
-            population_size=self.population_size,
-            n_generations=self.n_generations,
-            mutation_rate=self.mutation_rate,
-            mutation_shift=self.mutation_shift,
-            tournament=self.tournament,
-        )
-        first_layer = self._resolve_first_layer(*X_t.shape)
-        inputs = network.bind(X_t, first_layer=first_layer)
-        best, best_fitness, history = evolve(
-            network, heads, inputs, targets, settings, rng=rng, generator=shuffle,
-            on_generation=None if on_generation is None
-            else on_generation(network, heads.emotion, scaler),
-            task=task, verbose=self.verbose, train=train_multitask,
-        )
-        del inputs
-        result = {
-            "path": best,
-            "fitness": best_fitness,
-            "history": history,
-            "n_steps": n_steps,
-            "first_layer": first_layer,
-            "state": {
-                "pathway": Pathways.gather(network, [best]).state(),
-                "head": heads.emotion.state(),
-                "au_head": None if heads.aus is None else heads.aus.state(),
-                "scaler": scaler,
-                "modules": modules,
-            },
-        }
-        if keep_network:
-            result["network"] = network
-        return result
+
+    @staticmethod
+    def _class_head(heads):
+        return heads.emotion
+
+    @staticmethod
+    def _head_state(heads):
+        return {"head": heads.emotion.state(),
+                "au_head": None if heads.aus is None else heads.aus.state()}
+
+    @staticmethod
+    def _trainer():
+        return train_multitask
+
+    @staticmethod
+    def _extra_attrs(extras):
+        return {"n_aus_": [0 if aus is None else aus.shape[1] for aus in extras]}
 
     # -- AU prediction --------------------------------------------------------
     def predict_proba_aus(self, X, *, source=None):
@@ -449,22 +370,13 @@ frozen_modules_
                     f"source must be None or an integer in [0, {n_sources}), the index of a "
                     f"fit_transfer source; got {source!r}."
                 )
-            state, what = self._source_state["tasks"][source], f"fit_transfer source {source}"
-        if state.get("au_head") is None:
+            state, what = self._source_state.tasks[source], f"fit_transfer source {source}"
+        if state.au_head is None:
             raise ValueError(
                 f"This {type(self).__name__}'s {what} got no AU labels, so it has no AU head; "
                 f"pass aus= to fit (source_aus= to fit_transfer) to learn Action Units."
             )
-        segments, clip_index, owned = self._prepare_X(X, reset=False)
-        if state["scaler"] is not None:
-            segments = standardize(segments, *state["scaler"], inplace=owned)
-        device = self._device()
-        with torch_threads(self.n_threads):
-            pathway = Pathways.from_state(state["modules"], state["pathway"], device=device)
-            head = TaskHead.from_state(state["au_head"], device=device)
-            X_t = torch.from_numpy(np.ascontiguousarray(segments, dtype=np.float32)).to(device)
-            proba = torch.sigmoid(pathway.logits(X_t, head)).cpu().numpy()
-        return mean_per_clip(proba, clip_index)
+        return mean_per_clip(*self._segment_proba(X, state, head="au_head", multilabel=True))
 
     def predict_aus(self, X, *, source=None):
         """AU indicator matrix: 1 where :meth:`predict_proba_aus` exceeds 0.5.
@@ -476,13 +388,16 @@ frozen_modules_
         return (self.predict_proba_aus(X, source=source) > 0.5).astype(np.int8)
 
     # -- checks -----------------------------------------------------------------
-    def _check_params(self):
-        super()._check_params()
-        if not (isinstance(self.au_weight, numbers.Real) and not isinstance(self.au_weight, bool)
-                and np.isfinite(self.au_weight) and self.au_weight >= 0):
-            raise ValueError(
-                f"au_weight must be a non-negative finite float; got {self.au_weight!r}."
-            )
+    def _check_param_rules(self):
+        super()._check_param_rules()
+        for name, value, single, other in (("fitness", self.fitness, "validation", "train"),
+                                           ("tie_break", self.tie_break, "loss", "first")):
+            if value == single:
+                raise ValueError(
+                    f"{name}={single!r} is a single-task rule of PathNetClassifier (held-out "
+                    f"accuracy, one head's cross-entropy); {type(self).__name__} compares "
+                    f"pathways by its multi-task fitness. Use {name}={other!r}."
+                )
 
     def _encode_y(self, y, clip_index):
         """``(y_enc, classes)``: classes of the labelled samples, -1 where unlabelled."""

@@ -9,17 +9,52 @@ source_y)`` sources, and carry their transfer state through
 
 import contextlib
 import numbers
+from typing import NamedTuple, Optional
 
 import numpy as np
 import torch
 from sklearn.exceptions import NotFittedError
+from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
 from ._clips import flatten_clips, is_clips, mean_per_clip, segment_shape
 from ._threads import torch_threads
+from .utils._params import validate_params
 
-__all__ = ["TransferMixin", "split_sources"]
+__all__ = ["SourceTask", "TransferMixin", "several_sources", "split_sources"]
+
+
+class SourceTask(NamedTuple):
+    """One checked source corpus, ready for training (``TransferMixin._source_tasks``).
+
+    Attributes
+    ----------
+    index : int
+        Its position among the sources.
+    segments : ndarray of shape (n_segments, n_features), float32
+    owned : bool
+        Whether ``segments`` is a private copy (may be modified in place).
+    classes : ndarray of shape (n_classes,)
+        Its sorted class labels.
+    y_seg : ndarray of shape (n_segments,), int
+        The encoded label of each segment.
+    clip_index : ndarray of shape (n_segments,), int
+        The clip of each segment.
+    extra : ndarray or None
+        The checked extra targets, one row per clip (``_encode_targets``).
+    extra_seg : ndarray or None
+        The same, one row per segment.
+    """
+
+    index: int
+    segments: np.ndarray
+    owned: bool
+    classes: np.ndarray
+    y_seg: np.ndarray
+    clip_index: np.ndarray
+    extra: Optional[np.ndarray]
+    extra_seg: Optional[np.ndarray]
 
 
 class TransferMixin:
@@ -33,10 +68,13 @@ class TransferMixin:
     source task ``k`` (``_source_segment_proba(X, k)``); each returns
     ``(proba, clip_index)``, float32 of shape (n_segments, n_classes) and
     int of shape (n_segments,). The prediction methods are written here once.
+    What ``fit_transfer`` keeps (``_source_state``) is a dataclass with at
+    least ``n_features`` and ``architecture`` (see ``_check_transferred``).
     """
 
     _transfer_attrs = ()
     _target_attrs = ()
+    _parameter_constraints = {}
 
     def __sklearn_clone__(self):
         new = super().__sklearn_clone__()
@@ -68,6 +106,64 @@ class TransferMixin:
             self.__dict__.update(saved)
             raise
 
+    def _fit(self, X, y, extra=None, *, X_val=None, y_val=None):
+        """The one ``fit``: checks, ``_train_target``, then the fitted attributes at once.
+
+        Checks the parameters, X, the labels (and a subclass's ``extra``
+        targets, see :meth:`_encode_targets`) and that X fits the
+        transferred source (:meth:`_check_source_compatible`), then calls
+        ``_train_target(segments, y_seg, classes, rng, *, clip_index, owned,
+        extra, X_val, y_val)`` with ``n_threads`` torch threads, which returns
+        ``{attribute: value}``. Atomic: the previous target fit is replaced
+        only once training has finished; if anything raises, every attribute
+        is left as it was.
+        """
+        with self._atomic_fit():
+            self._check_params()
+            segments, clip_index, owned = self._prepare_X(X, reset=True)
+            classes, y_enc, extra = self._encode_targets(y, clip_index, extra)
+            self._check_source_compatible(segments)
+            rng = check_random_state(self.random_state)
+            with torch_threads(self.n_threads):
+                fitted = self._train_target(
+                    segments, y_enc[clip_index], classes, rng, clip_index=clip_index,
+                    owned=owned, extra=extra, X_val=X_val, y_val=y_val,
+                )
+        # Trained: replace the previous target fit.
+        self._forget(self._target_attrs)
+        self.classes_ = classes
+        for name, value in fitted.items():
+            setattr(self, name, value)
+        return self
+
+    def _check_source_compatible(self, segments):
+        """Check that the training ``segments`` fit the transferred source network.
+
+        Raises
+        ------
+        ValueError
+            As :meth:`_check_transferred`.
+        """
+        self._check_transferred(segments.shape[1])
+
+    def _check_params(self):
+        """Check every parameter: the table ``_parameter_constraints``, then the
+        rules that involve several (``_check_param_rules``) and the device.
+
+        Raises
+        ------
+        ValueError
+            Naming the first invalid parameter (an
+            :class:`~skpathnet.utils._params.InvalidParameterError`, also a
+            :class:`TypeError`, for a value of the wrong type or range).
+        """
+        validate_params(self, self._parameter_constraints)
+        self._check_param_rules()
+        self._device()
+
+    def _check_param_rules(self):
+        """Rules that involve several parameters; none here."""
+
     def _architecture(self):
         """``{parameter: value}`` of the parameters that shape the transferred network."""
         return {}
@@ -85,14 +181,14 @@ class TransferMixin:
         state = getattr(self, "_source_state", None)
         if state is None:
             return
-        if n_features != state["n_features"]:
+        if n_features != state.n_features:
             raise ValueError(
                 f"X has {n_features} features per segment, but the transferred source "
-                f"network expects {state['n_features']}. Use the same front end (and "
+                f"network expects {state.n_features}. Use the same front end (and "
                 "parameters) for source and target."
             )
         for name, value in self._architecture().items():
-            transferred = state["architecture"][name]
+            transferred = state.architecture[name]
             if value != transferred:
                 raise ValueError(
                     f"{name}={value!r} differs from the transferred source network's "
@@ -101,23 +197,27 @@ class TransferMixin:
                     f"again with {name}={value!r}."
                 )
 
-    def _source_tasks(self, source_X, source_y, *, with_clips=False):
+    def _source_tasks(self, source_X, source_y, *, extras=None):
         """Check every source, then yield each one for training.
 
         The parameters, the pairing of ``source_X`` with ``source_y`` and
         every source (shape, finite values, labels, at least two classes,
-        the same number of features as source 1) are checked before the
-        first source is yielded, so a bad source fails before any training;
+        the same number of features as source 1, and a subclass's extra
+        targets: see ``_encode_targets``) are checked before the first
+        source is yielded, so a bad source fails before any training;
         errors name the source ("source 2 of 2: ..."). Each source is then
-        yielded, with ``n_threads`` torch threads set, as ``(index, segments,
-        owned, classes, y_seg)``: its float32 segments of shape (n_segments,
-        n_features), whether they are a private copy, its sorted class
-        labels, and each segment's encoded label (int, shape (n_segments,));
-        with ``with_clips=True`` also the clip of each segment (``clip_index``,
-        int, shape (n_segments,)).
-        The estimator's attributes are not changed (``n_features_in_`` and
-        ``input_shape_`` are set as for the first source; run under
-        :meth:`_atomic_fit`).
+        yielded, with ``n_threads`` torch threads set, as a
+        :class:`SourceTask`. The estimator's attributes are not changed
+        (``n_features_in_`` and ``input_shape_`` are set as for the first
+        source; run under :meth:`_atomic_fit`).
+
+        Parameters
+        ----------
+        source_X, source_y
+            As given to ``fit_transfer``.
+        extras : list or None, default=None
+            One entry per source for ``_encode_targets`` (e.g. AU labels or
+            None); None: no extra targets.
 
         Raises
         ------
@@ -128,13 +228,15 @@ class TransferMixin:
         """
         self._check_params()
         sources = split_sources(source_X, source_y)
+        extras = [None] * len(sources) if extras is None else list(extras)
         first = None
         for index, (X, y) in enumerate(sources):
             # Checked one at a time (segments are prepared again for training) so
             # that no more than one source's copy is held at once.
             with _naming_source(index, len(sources)):
                 segments, clip_index, _ = self._prepare_X(X, reset=True)
-                self._check_y(y, clip_index)
+                self._encode_targets(y, clip_index, extras[index],
+                                     source=(index, len(sources)))
                 # features per segment; the segment shape where rows are read as images
                 # (convolutional modules, augmentation: see _image_input)
                 conv = self._image_input() is not None
@@ -154,12 +256,42 @@ class TransferMixin:
         with torch_threads(self.n_threads):
             for index, (X, y) in enumerate(sources):
                 segments, clip_index, owned = self._prepare_X(X, reset=index == 0)
-                y = self._check_y(y, clip_index)
-                classes, y_enc = np.unique(y, return_inverse=True)
-                if with_clips:
-                    yield index, segments, owned, classes, y_enc[clip_index], clip_index
-                else:
-                    yield index, segments, owned, classes, y_enc[clip_index]
+                classes, y_enc, extra = self._encode_targets(
+                    y, clip_index, extras[index], source=(index, len(sources)))
+                yield SourceTask(index, segments, owned, classes, y_enc[clip_index], clip_index,
+                                 extra, None if extra is None else extra[clip_index])
+
+    def _encode_targets(self, y, clip_index, extra=None, *, source=None):
+        """Check the labels (and a subclass's extra targets) of one training set.
+
+        Parameters
+        ----------
+        y : array-like of shape (n_samples,)
+        clip_index : ndarray of shape (n_segments,), int
+            The clip of each segment (from :meth:`_prepare_X`).
+        extra : object or None, default=None
+            What a subclass's ``fit`` gets beside ``y`` (e.g. AU labels);
+            None here.
+        source : tuple of (int, int) or None, default=None
+            ``(index, n_sources)`` of a ``fit_transfer`` source, for error
+            messages; None for ``fit``.
+
+        Returns
+        -------
+        classes : ndarray of shape (n_classes,)
+        y_enc : ndarray of shape (n_samples,), int
+            Index of each sample's class in ``classes``.
+        extra : ndarray of shape (n_samples, ...) or None
+            The checked extra targets, one row per sample (None here).
+
+        Raises
+        ------
+        ValueError
+            If y is malformed, of another length than X or has one class.
+        """
+        y = self._check_y(y, clip_index)
+        classes, y_enc = np.unique(y, return_inverse=True)
+        return classes, y_enc, None
 
     # -- prediction -----------------------------------------------------------
     def predict_proba(self, X):
@@ -397,14 +529,18 @@ def _naming_source(index, n_sources):
         raise ValueError(f"source {index + 1} of {n_sources}: {exc}") from exc
 
 
-def split_sources(source_X, source_y):
-    """Return ``[(X, y), ...]`` for one or several source corpora."""
-    several = (
+def several_sources(source_y):
+    """Whether ``source_y`` lists the labels of several corpora (a list of arrays)."""
+    return (
         isinstance(source_y, (list, tuple))
         and len(source_y) > 0
         and all(np.ndim(item) >= 1 for item in source_y)
     )
-    if not several:
+
+
+def split_sources(source_X, source_y):
+    """Return ``[(X, y), ...]`` for one or several source corpora."""
+    if not several_sources(source_y):
         return [(source_X, source_y)]
     if not isinstance(source_X, (list, tuple)) or len(source_X) != len(source_y):
         raise ValueError(

@@ -1,6 +1,8 @@
+import functools
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 
@@ -51,6 +53,25 @@ def write_tone_corpus(home, *, emodb_speakers=("03", "08")):
 def tone_corpus():
     """:func:`write_tone_corpus`, for tests of the main job on a tiny synthetic corpus."""
     return write_tone_corpus
+
+
+def blobs(n=120, n_features=12, n_classes=3, seed=0, *, shift=0.0, scale=3.0, shape=None):
+    """Seeded Gaussian blobs: float32 ``X`` of shape (n, n_features) and int labels ``y``.
+
+    Class centres are drawn with standard deviation ``scale`` (plus
+    ``shift``), then each sample is its class centre plus unit noise.
+    ``shape``: X reshaped to ``(n, *shape)`` (e.g. images).
+    """
+    rng = np.random.RandomState(seed)
+    centers = rng.normal(scale=scale, size=(n_classes, n_features)) + shift
+    y = rng.randint(n_classes, size=n)
+    X = (centers[y] + rng.normal(size=(n, n_features))).astype(np.float32)
+    return (X if shape is None else X.reshape(n, *shape)), y
+
+
+def blobs_with(**defaults):
+    """:func:`blobs` with other defaults, for a test module's usual data."""
+    return functools.partial(blobs, **defaults)
 
 
 def fitted_state(estimator):

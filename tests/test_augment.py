@@ -389,10 +389,10 @@ def test_linear_transfer_with_augmentation_keeps_frozen_modules_bit_identical(au
     Xs, ys = data(seed=1)
     src = PathNetClassifier(**params).fit_transfer(Xs, ys)
     before = src.predict_proba_source(Xs)
-    frozen = [a.copy() for w_b in src._source_state["frozen"][1] for a in w_b]
+    frozen = [a.copy() for w_b in src._source_state.frozen[1] for a in w_b]
     Xt, yt = data(seed=2)
     clf = clone(src).fit(Xt, yt)
-    for a, b in zip(frozen, [a for w_b in clf._source_state["frozen"][1] for a in w_b],
+    for a, b in zip(frozen, [a for w_b in clf._source_state.frozen[1] for a in w_b],
                     strict=True):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(before, clf.predict_proba_source(Xs))

@@ -7,6 +7,7 @@ from sklearn.base import clone
 from sklearn.model_selection import LeaveOneGroupOut, cross_validate
 from sklearn.utils import check_random_state
 
+from conftest import blobs
 from skpathnet._clips import make_clips, mean_per_clip
 from skpathnet._threads import torch_threads
 from skpathnet.baselines import FineTuneClassifier
@@ -15,14 +16,6 @@ from skpathnet.baselines._finetune import _seed
 # n_threads=1: the test machine's cores are shared, and torch threads contend.
 FAST = dict(max_epochs=15, learning_rate=0.1, hidden_units=(16, 16, 16), n_threads=1,
             random_state=0)
-
-
-def blobs(n=120, n_features=12, n_classes=3, seed=0):
-    rng = np.random.RandomState(seed)
-    centers = rng.normal(scale=3.0, size=(n_classes, n_features))
-    y = rng.randint(n_classes, size=n)
-    X = centers[y] + rng.normal(size=(n, n_features))
-    return X.astype(np.float32), y
 
 
 def clips_of(X, seed=0):
@@ -129,7 +122,7 @@ def test_target_starts_from_the_source_trunk_after_clone(source):
     Xt, yt = blobs(n=90, n_classes=4, seed=2)
     # no epoch: the target model is exactly the source trunk plus a new head
     start = clone(src).set_params(max_epochs=0).fit(Xt, yt)
-    assert_same_trunk(src._source_state["trunk"], start.net_.module_.trunk)
+    assert_same_trunk(src._source_state.trunk, start.net_.module_.trunk)
     assert start.net_.module_.head.out_features == 4
     assert start.history_ == []
     # a model from scratch starts elsewhere
@@ -143,7 +136,7 @@ def test_target_starts_from_the_source_trunk_after_clone(source):
         assert not np.array_equal(before, after)
     # and leaves the (shared) source state alone
     assert tuned._source_state is src._source_state
-    assert_same_trunk(src._source_state["trunk"], start.net_.module_.trunk)
+    assert_same_trunk(src._source_state.trunk, start.net_.module_.trunk)
     assert not hasattr(clone(FineTuneClassifier(**FAST)), "_source_state")
 
 
@@ -155,7 +148,7 @@ def test_cross_validate_folds_start_from_the_source(source):
                         return_estimator=True)
     for est in cv["estimator"]:
         assert est.source_classes_ is src.source_classes_
-        assert_same_trunk(src._source_state["trunk"], est.net_.module_.trunk)
+        assert_same_trunk(src._source_state.trunk, est.net_.module_.trunk)
 
 
 def test_predict_source_shows_forgetting(source):
@@ -179,18 +172,18 @@ def test_cascade_fine_tunes_the_sources_in_order():
     cascade = FineTuneClassifier(**FAST).fit_transfer([X1, X2], [y1, y2])
     first = FineTuneClassifier(**FAST).fit_transfer(X1, y1)
     assert [list(c) for c in cascade.source_classes_] == [[0, 1, 2], ["boredom", "calm"]]
-    tasks = cascade._source_state["tasks"]
+    tasks = cascade._source_state.tasks
     # stage 1 is the single-source model
-    for key, value in first._source_state["tasks"][0]["head"].items():
-        torch.testing.assert_close(tasks[0]["head"][key], value, rtol=0, atol=0)
+    for key, value in first._source_state.tasks[0].head.items():
+        torch.testing.assert_close(tasks[0].head[key], value, rtol=0, atol=0)
     # stage 2 fine-tunes stage 1's trunk on source 2 (same seeds as fit_transfer draws)
     rng = check_random_state(FAST["random_state"])
     _seed(rng)
     classes, y2_enc = np.unique(y2, return_inverse=True)
     with torch_threads(1):
         net, _, _ = cascade._fit_stage(X2.copy(), y2_enc, 2, _seed(rng),
-                                       trunk=first._source_state["trunk"], owned=True)
-    assert_same_trunk(cascade._source_state["trunk"], net.module_.trunk)
+                                       trunk=first._source_state.trunk, owned=True)
+    assert_same_trunk(cascade._source_state.trunk, net.module_.trunk)
     # source 1's head now sits on the trunk tuned on source 2: forgetting already
     assert not np.array_equal(cascade.predict_proba_source(X1, source=0),
                               first.predict_proba_source(X1, source=0))
@@ -198,7 +191,7 @@ def test_cascade_fine_tunes_the_sources_in_order():
     # then the target starts from the last trunk
     Xt, yt = blobs(n=60, seed=6)
     target = clone(cascade).set_params(max_epochs=0).fit(Xt, yt)
-    assert_same_trunk(cascade._source_state["trunk"], target.net_.module_.trunk)
+    assert_same_trunk(cascade._source_state.trunk, target.net_.module_.trunk)
 
 
 def test_target_must_match_source(source):
@@ -289,5 +282,5 @@ def test_cnn_rejects_flat_or_too_small_input(X, match):
 
 def test_unknown_architecture_is_rejected():
     X, y = blobs()
-    with pytest.raises(ValueError, match="architecture must be one of"):
+    with pytest.raises(ValueError, match=r"architecture must be \"mlp\" or \"cnn\"; got"):
         FineTuneClassifier(architecture="rnn").fit(X, y)

@@ -6,6 +6,7 @@ import torch
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, cross_validate
 
+from conftest import blobs
 from skpathnet import PathNetClassifier
 from skpathnet._clips import make_clips
 from skpathnet.engine import (
@@ -15,14 +16,6 @@ from skpathnet.engine import (
 
 FAST = dict(n_generations=6, population_size=4, n_modules=6, n_active=2, n_units=8,
             learning_rate=0.2, n_steps=8, random_state=0)
-
-
-def blobs(n=120, n_features=12, n_classes=3, seed=0, shift=0.0):
-    rng = np.random.RandomState(seed)
-    centers = rng.normal(scale=3.0, size=(n_classes, n_features)) + shift
-    y = rng.randint(n_classes, size=n)
-    X = centers[y] + rng.normal(size=(n, n_features))
-    return X.astype(np.float32), y
 
 
 def clips_of(X, y, seed=0):
@@ -193,7 +186,7 @@ def transferred():
 
 
 def _source_arrays(clf):
-    layers, modules = clf._source_state["frozen"]
+    layers, modules = clf._source_state.frozen
     return [a.copy() for w_b in modules for a in w_b]
 
 
@@ -220,8 +213,8 @@ def test_target_fit_reuses_and_never_changes_frozen_weights(transferred, momentu
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(before_source_pred, clf.predict_proba_source(Xs))
     # the target pathway really contains the frozen modules, with the frozen weights
-    layers, modules = clf._source_state["frozen"]
-    for layer, (w, b, k) in enumerate(clf._target_state["pathway"]):
+    layers, modules = clf._source_state.frozen
+    for layer, (w, b, k) in enumerate(clf._target_state.pathway):
         active = np.union1d(np.unique(clf.best_path_[layer]), layers[layer])
         assert k == len(active)
         frozen_w = modules[layer][0]  # (k_frozen, D, H)
@@ -245,7 +238,7 @@ def test_transfer_survives_clone_and_cross_validate(transferred):
         assert est.frozen_modules_ is src.frozen_modules_
         for layer, frozen in enumerate(src.frozen_modules_):
             assert np.isin(frozen, np.arange(FAST["n_modules"])).all()
-            assert est._target_state["pathway"][layer][2] >= len(frozen)
+            assert est._target_state.pathway[layer][2] >= len(frozen)
     fresh = clone(PathNetClassifier(**FAST))
     assert not hasattr(fresh, "frozen_modules_")
 
@@ -387,11 +380,11 @@ def test_weight_decay_shrinks_weights_and_still_learns():
     plain = PathNetClassifier(**FAST).fit(X, y)
     decayed = PathNetClassifier(**FAST, weight_decay=0.01).fit(X, y)
     def norm(clf):
-        return sum(float(np.square(w).sum()) for w, _, _ in clf._target_state["pathway"])
+        return sum(float(np.square(w).sum()) for w, _, _ in clf._target_state.pathway)
 
     assert norm(decayed) < norm(plain)
-    assert np.linalg.norm(decayed._target_state["head"][0]) < np.linalg.norm(
-        plain._target_state["head"][0])
+    assert np.linalg.norm(decayed._target_state.head[0]) < np.linalg.norm(
+        plain._target_state.head[0])
     assert decayed.score(X, y) > 0.8
 
 

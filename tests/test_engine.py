@@ -9,8 +9,8 @@ from sklearn.base import clone
 from skpathnet import FaceAugment, PathNetClassifier, SpecAugment
 from skpathnet._threads import torch_threads
 from skpathnet.engine import (
-    ConvModules, Inputs, LinearModules, MultiTargets, MultiTaskHeads, Params, PathNetwork,
-    Pathways, TaskHead, TrainSettings, forward, minibatches, run_steps, train_multitask,
+    ConvModules, Inputs, LinearModules, Params, PathNetwork,
+    Pathways, TaskHead, TrainSettings, forward, minibatches, run_steps,
     train_pathways,
 )
 from skpathnet.plotting import plot_pathways
@@ -132,11 +132,11 @@ def test_row_space_transfer_never_changes_frozen_weights(momentum):
     Xs, ys = blobs(n=40, n_features=100, seed=1)
     src = PathNetClassifier(**WIDE).fit_transfer(Xs, ys)
     before = src.predict_proba_source(Xs)
-    frozen = [a.copy() for w_b in src._source_state["frozen"][1] for a in w_b]
+    frozen = [a.copy() for w_b in src._source_state.frozen[1] for a in w_b]
     Xt, yt = blobs(n=40, n_features=100, n_classes=4, seed=2)
     clf = clone(src).set_params(momentum=momentum).fit(Xt, yt)
     assert clf.first_layer_ == "row_space"
-    for a, b in zip(frozen, [a for w_b in clf._source_state["frozen"][1] for a in w_b]):
+    for a, b in zip(frozen, [a for w_b in clf._source_state.frozen[1] for a in w_b]):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(before, clf.predict_proba_source(Xs))
 
@@ -225,11 +225,11 @@ def test_conv_transfer_keeps_frozen_modules_bit_identical(augmentation, momentum
     Xs, ys = images(seed=1)
     src = PathNetClassifier(**CONV, augmentation=augmentation).fit_transfer(Xs, ys)
     before = src.predict_proba_source(Xs)
-    frozen = [a.copy() for w_b in src._source_state["frozen"][1] for a in w_b]
+    frozen = [a.copy() for w_b in src._source_state.frozen[1] for a in w_b]
     Xt, yt = images(seed=2)
     clf = clone(src).set_params(momentum=momentum).fit(Xt, yt, X_val=Xt[:10], y_val=yt[:10])
     assert clf.frozen_modules_ is src.frozen_modules_
-    for a, b in zip(frozen, [a for w_b in clf._source_state["frozen"][1] for a in w_b]):
+    for a, b in zip(frozen, [a for w_b in clf._source_state.frozen[1] for a in w_b]):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(before, clf.predict_proba_source(Xs))
     assert clf.predict_source(Xs).shape == (len(Xs),)
@@ -411,17 +411,6 @@ def test_momentum_steps_equal_torch_sgd_with_momentum(kind, genotypes):
     for layer, idx in enumerate(FROZEN):
         assert torch.equal(ours_net.layers[layer].weight[idx], fresh.layers[layer].weight[idx])
         assert torch.equal(ours_net.layers[layer].bias[idx], fresh.layers[layer].bias[idx])
-
-
-def test_multitask_training_rejects_momentum():
-    """The multi-task steps are plain SGD: momentum is refused, not ignored."""
-    net, head = _network(LinearModules(12, 8), with_frozen=False)
-    X = torch.randn(20, 12)
-    targets = MultiTargets(torch.randint(0, 3, (20,)))
-    with pytest.raises(ValueError, match="momentum"):
-        train_multitask(net, GENOTYPES[:1], MultiTaskHeads(head), net.bind(X), targets,
-                        TrainSettings(n_steps=2, batch_size=8, momentum=0.5),
-                        torch.Generator().manual_seed(0))
 
 
 # -- frozen modules available to genes (frozen_mode="genes") ----------------------

@@ -20,7 +20,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GroupKFold, cross_validate
 
-from conftest import fitted_state
+from conftest import blobs_with, fitted_state
 from skpathnet import PathNetClassifier
 from skpathnet.experiments import evaluate
 from skpathnet.__main__ import main
@@ -30,12 +30,7 @@ from skpathnet.transformers import FaceCropper
 REPO = Path(__file__).resolve().parents[1]
 
 
-def blobs(n=48, n_features=6, n_classes=3, seed=1, shape=None):
-    rng = np.random.RandomState(seed)
-    centers = rng.normal(scale=3.0, size=(n_classes, n_features))
-    y = rng.randint(n_classes, size=n)
-    X = (centers[y] + rng.normal(size=(n, n_features))).astype(np.float32)
-    return (X if shape is None else X.reshape(n, *shape)), y
+blobs = blobs_with(n=48, n_features=6, seed=1)
 
 
 TINY = {

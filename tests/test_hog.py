@@ -102,7 +102,8 @@ def test_stateless_fit_and_clone():
 @pytest.mark.parametrize("name", ["cell_size", "block_size", "n_bins"])
 @pytest.mark.parametrize("value", [0, -2, 2.5, True, "8"])
 def test_invalid_parameter_is_named(name, value):
-    with pytest.raises(ValueError, match=rf"{name}={re.escape(repr(value))} is invalid"):
+    with pytest.raises(ValueError,
+                       match=rf"{name} must be a positive integer; got {re.escape(repr(value))}"):
         FaceHOG(**{name: value}).fit()
 
 

@@ -16,7 +16,9 @@ from skpathnet.datasets import load_ckplus
 from skpathnet.engine import (
     ConvModules, LinearModules, MultiTargets, MultiTaskCounts, MultiTaskHeads,
     PathNetwork, Pathways, TaskHead, linear_sgd_step, multitask_autograd_step,
-    multitask_fitness, multitask_sgd_step, SpecAugment, TrainSettings, train_multitask,
+    multitask_fitness, multitask_sgd_step, FaceAugment, SpecAugment, TrainSettings,
+    train_multitask,
+    train_pathways,
 )
 
 CPU = torch.device("cpu")
@@ -250,39 +252,82 @@ def test_autograd_step_refuses_row_space():
         multitask_autograd_step(pathways, heads, inputs, targets, torch.arange(16), 0.1)
 
 
-@pytest.mark.parametrize("extra, match", [({"momentum": 0.9}, "momentum"),
-                                          ({"augmentation": SpecAugment(),
-                                            "image_shape": (3, 4, 4)}, "augment")])
-def test_train_multitask_refuses_what_it_does_not_do(extra, match):
-    """Momentum and augmentation are PathNetClassifier's: an error, not a silent plain run."""
-    net, heads, pathways, inputs, targets = _setup()
-    settings = TrainSettings(n_steps=2, batch_size=8, **extra)
-    with pytest.raises(ValueError, match=match):
-        train_multitask(net, GENOTYPES[:1], heads, inputs, targets, settings,
-                        torch.Generator().manual_seed(0))
+LEVERS = {"decay-momentum": {"weight_decay": 0.05, "momentum": 0.9},
+          "augmentation": {"augmentation": SpecAugment(), "image_shape": (1, 2, 5)}}
+
+
+@pytest.mark.parametrize("levers", sorted(LEVERS))
+@pytest.mark.parametrize("kw", [{}, {"P": 2, "frozen": True}, {"row_space": True},
+                                {"modules": ConvModules((3, 4, 4), 2, 3)}])
+def test_train_multitask_is_train_pathways_on_emotions_alone(kw, levers):
+    """One step loop (run_steps): momentum, weight decay and augmentation as for one task."""
+    extra = LEVERS[levers]
+    if levers == "augmentation":
+        if kw.get("row_space"):
+            pytest.skip("augmentation needs direct inputs")
+        if "modules" in kw:
+            extra = {**extra, "image_shape": (3, 4, 4)}
+    settings = TrainSettings(n_steps=3, batch_size=8, learning_rate=0.3, **extra)
+    results = []
+    for multitask in (False, True):
+        net, heads, pathways, inputs, targets = _setup(n_aus=0, **kw)
+        genotypes = GENOTYPES[:kw.get("P", 1)]
+        generator = torch.Generator().manual_seed(3)
+        if multitask:
+            fitness = train_multitask(net, genotypes, heads, inputs, targets, settings,
+                                      generator)
+        else:
+            fitness = train_pathways(net, genotypes, heads.emotion, inputs, targets.emotion,
+                                     settings, generator)
+        net.materialize()
+        state = [torch.from_numpy(a) for w_b in net.module_state([np.arange(6)] * 3) for a in w_b]
+        results.append((_heads(heads) + state, fitness))
+    (a, fa), (b, fb) = results
+    assert fa == fb
+    if "modules" in kw:  # autograd of another loss expression: equal up to rounding
+        for x, y in zip(a, b):
+            torch.testing.assert_close(x, y, rtol=1e-5, atol=1e-6)
+    else:
+        assert _same(a, b)
+
+
+@pytest.mark.parametrize("P", [1, 2])
+def test_multitask_momentum_and_decay_hand_written_equals_autograd(P):
+    """With AU labels too: the hand-written step's heavy ball and decay are autograd's."""
+    settings = TrainSettings(n_steps=4, batch_size=8, learning_rate=0.3, momentum=0.9,
+                             weight_decay=0.05)
+    results = []
+    for step in (multitask_sgd_step, multitask_autograd_step):
+        net, heads, pathways, inputs, targets = _setup(P=P, frozen=True)
+        fitness = train_multitask(net, GENOTYPES[:P], heads, inputs, targets, settings,
+                                  torch.Generator().manual_seed(3), step=step)
+        results.append((_heads(heads) + [net.layers[k].weight.clone() for k in range(3)],
+                        fitness))
+    (a, fa), (b, fb) = results
+    assert fa == fb
+    for x, y in zip(a, b):
+        torch.testing.assert_close(x, y, rtol=1e-4, atol=1e-5)
+    plain = _setup(P=P, frozen=True)[1]
+    assert not torch.allclose(_heads(plain)[2], a[2])  # the AU head trained
 
 
 # -- the estimator ------------------------------------------------------------------
-# PathNetClassifier's training levers of issue 12 and augmentation (defaults: the
-# paper's) and its frozen-module mode, not yet parameters of the multi-task estimator,
-# which trains as the paper does (frozen modules always active).
-PATHNET_ONLY = {"weight_decay", "momentum", "fitness", "tie_break", "final_steps",
-                "validation_fraction", "frozen", "augmentation"}
-
-
 def test_parameters_are_pathnets_plus_the_multitask_ones():
-    base = set(PathNetClassifier().get_params()) - PATHNET_ONLY
-    params = MultiTaskPathNetClassifier().get_params()
-    assert set(params) == base | {"au_weight", "missing_label"}
+    """Every PathNetClassifier parameter, same defaults, plus its own (as MLPClassifier)."""
     pathnet = PathNetClassifier().get_params()
-    assert {k: params[k] for k in base} == {k: pathnet[k] for k in base}
+    params = MultiTaskPathNetClassifier().get_params()
+    assert set(params) == set(pathnet) | {"au_weight", "missing_label"}
+    assert {k: params[k] for k in pathnet} == pathnet
     kinds = {p.kind for p in inspect.signature(MultiTaskPathNetClassifier).parameters.values()}
     assert kinds == {inspect.Parameter.KEYWORD_ONLY}
     with pytest.raises(TypeError):
         MultiTaskPathNetClassifier(3)
 
 
-@pytest.mark.parametrize("extra", [{}, {"tournament": "parallel"}, {"first_layer": "row_space"}])
+@pytest.mark.parametrize("extra", [{}, {"tournament": "parallel"}, {"first_layer": "row_space"},
+                                   {"momentum": 0.5, "weight_decay": 0.01},
+                                   {"final_steps": 3, "first_layer": "row_space",
+                                    "weight_decay": 0.01}])
 def test_without_aus_it_is_pathnetclassifier_bit_for_bit(extra):
     X, y, _ = multitask_data()
     a = PathNetClassifier(**FAST, **extra).fit(X, y)
@@ -290,6 +335,47 @@ def test_without_aus_it_is_pathnetclassifier_bit_for_bit(extra):
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
     np.testing.assert_array_equal(a.best_path_, b.best_path_)
     assert a.best_fitness_ == b.best_fitness_ and b.n_aus_ == 0
+
+
+def test_transfer_without_aus_is_pathnetclassifiers_with_genes_and_augmentation():
+    """The levers of PathNetClassifier reach the multi-task fit: frozen genes, augmentation."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 3, 4, 4)).astype(np.float32)
+    y = (X[:, 0, 0, 0] > 0).astype(int)
+    extra = dict(frozen="genes", augmentation=FaceAugment(max_shift=1))
+    a = PathNetClassifier(**FAST, **extra).fit_transfer(X, y).fit(X, 1 - y)
+    b = MultiTaskPathNetClassifier(**FAST, **extra).fit_transfer(X, y).fit(X, 1 - y)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    assert [h["fitness"] for h in a.history_] == [h["fitness"] for h in b.history_]
+
+
+@pytest.mark.parametrize("param, value", [("fitness", "validation"), ("tie_break", "loss")])
+def test_single_task_rules_are_refused(param, value):
+    X, y, aus = multitask_data()
+    with pytest.raises(ValueError, match=f"{param}={value!r} is a single-task rule"):
+        MultiTaskPathNetClassifier(**FAST, **{param: value}).fit(X, y, aus=aus)
+
+
+@pytest.mark.parametrize("bad, match", [
+    ("aus", r"source 2 of 2: source_aus\[1\]\[0, 0\] is 2.0"),
+    ("labels", "source 2 of 2: y has no emotion label"),
+    ("features", "source 2 of 2: it has 5 features per segment, but source 1 has 12"),
+])
+def test_fit_transfer_checks_every_source_before_training_the_first(bad, match, monkeypatch):
+    X, y, aus = multitask_data()
+    X2, y2, aus2 = X.copy(), y.astype(object), aus.copy()
+    if bad == "aus":
+        aus2[0, 0] = 2
+    elif bad == "labels":
+        y2[:] = None
+    else:
+        X2 = X2[:, :5]
+    trained = []
+    monkeypatch.setattr(MultiTaskPathNetClassifier, "_train_task",
+                        lambda self, *a, **k: trained.append(a))
+    with pytest.raises(ValueError, match=match):
+        MultiTaskPathNetClassifier(**FAST).fit_transfer([X, X2], [y, y2], source_aus=[aus, aus2])
+    assert trained == []
 
 
 def test_learns_emotions_and_aus_from_partly_labelled_samples():
@@ -517,7 +603,7 @@ def test_interrupted_fit_leaves_the_estimator_as_it_was(method, monkeypatch):
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(MultiTaskPathNetClassifier, "_train_multitask", interrupt)
+    monkeypatch.setattr(MultiTaskPathNetClassifier, "_train_task", interrupt)
     with pytest.raises(KeyboardInterrupt):
         getattr(clf, method)(X, y, **({"aus": aus} if method == "fit" else {"source_aus": aus}))
     assert fitted_state(clf) == before

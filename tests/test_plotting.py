@@ -10,6 +10,7 @@ import pytest  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
 
+from conftest import blobs_with  # noqa: E402
 from skpathnet import PathNetClassifier  # noqa: E402
 from skpathnet.plotting import (  # noqa: E402
     plot_confusion_matrix,
@@ -27,12 +28,7 @@ FAST = dict(n_generations=6, population_size=4, n_modules=6, n_active=2, n_units
             learning_rate=0.2, n_steps=8, n_threads=1, random_state=0)
 
 
-def blobs(n=90, n_features=12, n_classes=3, seed=0):
-    rng = np.random.RandomState(seed)
-    centers = rng.normal(scale=3.0, size=(n_classes, n_features))
-    y = rng.randint(n_classes, size=n)
-    X = centers[y] + rng.normal(size=(n, n_features))
-    return X.astype(np.float32), y
+blobs = blobs_with(n=90)
 
 
 @pytest.fixture(autouse=True)

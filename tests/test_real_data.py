@@ -56,4 +56,4 @@ def test_transfer_between_real_corpora_halves(emodb_subset):
     target = clone(clf).fit(X[~src], y[~src])
     np.testing.assert_array_equal(before, target.predict_proba_source(X[src]))
     for layer, frozen in enumerate(clf.frozen_modules_):
-        assert target._target_state["pathway"][layer][2] >= len(frozen)
+        assert target._target_state.pathway[layer][2] >= len(frozen)

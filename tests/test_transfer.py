@@ -3,15 +3,12 @@
 import numpy as np
 import pytest
 
+from conftest import blobs_with
 from skpathnet import PathNetClassifier
 from skpathnet.baselines import FineTuneClassifier
 
 
-def blobs(n=60, n_features=12, n_classes=3, seed=1):
-    rng = np.random.RandomState(seed)
-    centers = rng.normal(scale=3.0, size=(n_classes, n_features))
-    y = rng.randint(n_classes, size=n)
-    return (centers[y] + rng.normal(size=(n, n_features))).astype(np.float32), y
+blobs = blobs_with(n=60, seed=1)
 
 
 TINY = {
@@ -93,12 +90,12 @@ def test_frozen_genes_transfer_keeps_frozen_modules_and_source_predictions(tourn
         src = PathNetClassifier(**TRANSFER, tournament=tournament, first_layer=first_layer,
                                 frozen="genes").fit_transfer(Xs, ys)
         before = [src.predict_proba_source(X, source=k) for k, X in enumerate(Xs)]
-        layers, modules = src._source_state["frozen"]
+        layers, modules = src._source_state.frozen
         frozen = [(w.copy(), b.copy()) for w, b in modules]
         clf = clone(src).fit(Xt, yt, X_val=Xt[:10], y_val=yt[:10])
         assert clf.get_params()["frozen"] == "genes" and clf.first_layer_ == first_layer
         assert clf.frozen_modules_ is src.frozen_modules_
-        for (w, b), (w1, b1) in zip(frozen, clf._source_state["frozen"][1]):
+        for (w, b), (w1, b1) in zip(frozen, clf._source_state.frozen[1]):
             np.testing.assert_array_equal(w, w1)
             np.testing.assert_array_equal(b, b1)
         for k, X in enumerate(Xs):
@@ -107,7 +104,7 @@ def test_frozen_genes_transfer_keeps_frozen_modules_and_source_predictions(tourn
         # selects (last in its saved layers) are the frozen weights, bit for bit
         n_selected = 0
         for genes, idx, (w, b), state in zip(clf.best_path_, layers, frozen,
-                                             clf._target_state["pathway"]):
+                                             clf._target_state.pathway):
             assert state.count == len(np.unique(genes))
             pos = np.flatnonzero(np.isin(idx, genes))
             n_selected += len(pos)

@@ -1,6 +1,7 @@
 """Conventional fine-tuning transfer, with the capacity of one PathNet pathway."""
 
-import numbers
+from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import torch
@@ -13,8 +14,44 @@ from .._clips import mean_per_clip
 from .._scaling import fit_standardizer, standardize
 from .._threads import torch_threads
 from .._transfer import TransferMixin
+from ..utils._params import Boolean, Integer, IntegerTuple, Options, Real
 
 __all__ = ["FineTuneClassifier"]
+
+@dataclass
+class HeadState:
+    """A source task's output layer (state dict) and its feature scaler (or None)."""
+
+    head: dict
+    scaler: Optional[tuple]
+
+
+@dataclass
+class TrunkState:
+    """What ``fit_transfer`` leaves: the trunk after the last source, and each head.
+
+    Attributes
+    ----------
+    n_features : int
+        Features per segment of the sources.
+    input : int or tuple of int
+        The network's first argument (features, or the CNN's segment shape).
+    hidden_units : tuple of int
+    architecture : dict
+        The parameters that shape the trunk, at ``fit_transfer``.
+    trunk : dict
+        The trunk's state dict (CPU tensors).
+    tasks : list of HeadState
+        Each source's output layer and scaler.
+    """
+
+    n_features: int
+    input: object
+    hidden_units: tuple
+    architecture: dict
+    trunk: dict
+    tasks: list
+
 
 class _MLP(torch.nn.Module):
     """A trunk of Linear + ReLU layers and a task-specific linear output layer."""
@@ -267,6 +304,16 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    # What each parameter may be (skpathnet.utils._params).
+    _parameter_constraints = {
+        "architecture": Options(tuple(_NETWORKS)),
+        "hidden_units": IntegerTuple(1),
+        "max_epochs": Integer(0),
+        "learning_rate": Real(0, low_open=True),
+        "batch_size": Integer(1),
+        "standardize": Boolean(),
+        "n_threads": Integer(1, none=True),
+    }
     # Attributes written by fit_transfer: they travel through sklearn.clone.
     _transfer_attrs = ("source_classes_", "source_history_", "_source_state")
     # Attributes written by fit: reset by fit_transfer.
@@ -317,36 +364,26 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         The fit is atomic: if it raises or is interrupted, every attribute,
         a previous fit's included, is left as it was.
         """
-        with self._atomic_fit():
-            self._check_params()
-            segments, clip_index, owned = self._prepare_X(X, reset=True)
-            y = self._check_y(y, clip_index)
-            self._check_transferred(segments.shape[1])
-            source = getattr(self, "_source_state", None)
-            trunk = None if source is None else source["trunk"]
-            classes, y_enc = np.unique(y, return_inverse=True)
-            val = None
-            if X_val is not None:
-                val_segments, val_index, val_owned = self._prepare_X(X_val, reset=False)
-                y_val = self._check_y(y_val, val_index, train=False)
-                # Encoded like y; labels unseen in training (-1) always count as misses.
-                val_y = np.full(len(y_val), -1, dtype=np.int64)
-                seen = np.isin(y_val, classes)
-                val_y[seen] = np.searchsorted(classes, y_val[seen])
-                val = (val_segments, val_index, val_owned, val_y)
-            rng = check_random_state(self.random_state)
-            with torch_threads(self.n_threads):
-                net, scaler, history = self._fit_stage(
-                    segments, y_enc[clip_index], len(classes), _seed(rng),
-                    trunk=trunk, owned=owned, val=val,
-                )
-        # Trained: replace the previous target fit (kept if training fails).
-        self._forget(self._target_attrs)
-        self.classes_ = classes
-        self.net_ = net
-        self.history_ = history
-        self._target_scaler = scaler
-        return self
+        return self._fit(X, y, X_val=X_val, y_val=y_val)
+
+    def _train_target(self, segments, y_seg, classes, rng, *, clip_index, owned, extra,
+                      X_val, y_val):
+        """Train the target network (see ``TransferMixin._fit``); its fitted attributes."""
+        source = getattr(self, "_source_state", None)
+        trunk = None if source is None else source.trunk
+        val = None
+        if X_val is not None:
+            val_segments, val_index, val_owned = self._prepare_X(X_val, reset=False)
+            y_val = self._check_y(y_val, val_index, train=False)
+            # Encoded like y; labels unseen in training (-1) always count as misses.
+            val_y = np.full(len(y_val), -1, dtype=np.int64)
+            seen = np.isin(y_val, classes)
+            val_y[seen] = np.searchsorted(classes, y_val[seen])
+            val = (val_segments, val_index, val_owned, val_y)
+        net, scaler, history = self._fit_stage(
+            segments, y_seg, len(classes), _seed(rng), trunk=trunk, owned=owned, val=val,
+        )
+        return {"net_": net, "history_": history, "_target_scaler": scaler}
 
     def fit_transfer(self, source_X, source_y):
         """Train on source corpora, one after another, and keep the trunk.
@@ -385,26 +422,22 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         trunk = None
         tasks, classes_list, histories = [], [], []
         with self._atomic_fit():
-            for _, segments, owned, classes, y_seg in self._source_tasks(source_X, source_y):
+            for source in self._source_tasks(source_X, source_y):
                 net, scaler, history = self._fit_stage(
-                    segments, y_seg, len(classes), _seed(rng), trunk=trunk, owned=owned,
+                    source.segments, source.y_seg, len(source.classes), _seed(rng), trunk=trunk,
+                    owned=source.owned,
                 )
                 trunk = _state(net.module_.trunk)
-                tasks.append({"head": _state(net.module_.head), "scaler": scaler})
-                classes_list.append(classes)
+                tasks.append(HeadState(_state(net.module_.head), scaler))
+                classes_list.append(source.classes)
                 histories.append(history)
         # Every source trained: replace the previous sources and drop any target fit.
         self._forget(self._transfer_attrs + self._target_attrs)
         self.source_classes_ = classes_list
         self.source_history_ = histories
-        self._source_state = {
-            "n_features": self.n_features_in_,
-            "input": self._network_input(),
-            "hidden_units": tuple(self.hidden_units),
-            "architecture": self._architecture(),
-            "trunk": trunk,
-            "tasks": tasks,
-        }
+        self._source_state = TrunkState(self.n_features_in_, self._network_input(),
+                                        tuple(self.hidden_units), self._architecture(), trunk,
+                                        tasks)
         return self
 
     def _architecture(self):
@@ -479,20 +512,20 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         return self._segment_proba(X, self.net_.module_.head, self._target_scaler)
 
     def _source_segment_proba(self, X, source):
-        task = self._source_state["tasks"][source]
+        task = self._source_state.tasks[source]
         n_classes = len(self.source_classes_[source])
         head = _load(
-            torch.nn.Linear, task["head"], self._source_state["hidden_units"][-1], n_classes
+            torch.nn.Linear, task.head, self._source_state.hidden_units[-1], n_classes
         )
-        return self._segment_proba(X, head, task["scaler"])
+        return self._segment_proba(X, head, task.scaler)
 
     def _current_trunk(self):
         """The trunk as updated by the latest training, as a torch module."""
         if hasattr(self, "net_"):
             return self.net_.module_.trunk
         state = self._source_state
-        return _load(_trunk, state["trunk"], state["architecture"]["architecture"],
-                     state["input"], state["hidden_units"])
+        return _load(_trunk, state.trunk, state.architecture["architecture"],
+                     state.input, state.hidden_units)
 
     def _segment_proba(self, X, head, scaler):
         segments, clip_index, owned = self._prepare_X(X, reset=False)
@@ -515,30 +548,6 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         if self.architecture == "cnn":  # every block halves H and W
             return 'architecture="cnn"', 'architecture="mlp"', 2 ** len(self.hidden_units)
         return None
-
-    def _check_params(self):
-        if self.architecture not in _NETWORKS:
-            raise ValueError(
-                f"architecture must be one of {sorted(_NETWORKS)}; got {self.architecture!r}."
-            )
-        units = self.hidden_units
-        if (
-            not isinstance(units, (tuple, list))
-            or len(units) == 0
-            or not all(isinstance(u, numbers.Integral) and u >= 1 for u in units)
-        ):
-            raise ValueError(
-                f"hidden_units must be a non-empty tuple of positive integers; got {units!r}."
-            )
-        if not isinstance(self.max_epochs, numbers.Integral) or self.max_epochs < 0:
-            raise ValueError(
-                f"max_epochs must be a non-negative integer; got {self.max_epochs!r}."
-            )
-        if not isinstance(self.batch_size, numbers.Integral) or self.batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer; got {self.batch_size!r}.")
-        if not (isinstance(self.learning_rate, numbers.Real) and self.learning_rate > 0):
-            raise ValueError(f"learning_rate must be a positive float; got {self.learning_rate!r}.")
-        self._device()
 
 
 def _seed(rng):

@@ -48,7 +48,7 @@ import torch.nn.functional as F
 from ._modules import LinearModules
 from ._network import TaskHead
 from ._pathway import Pathways, forward
-from ._sgd import linear_backward, minibatches
+from ._sgd import apply_gradients, linear_backward, run_steps, sgd_update
 
 __all__ = [
     "MultiTaskCounts", "MultiTaskHeads", "MultiTargets", "multitask_autograd_step",
@@ -195,8 +195,9 @@ def multitask_loss(pathways, logits, au_logits, targets, *, au_weight=1.0):
     return loss
 
 
-def multitask_sgd_step(pathways, heads, inputs, targets, index, learning_rate):
-    """One plain-SGD step of linear pathways and their task heads, masked, in place.
+def multitask_sgd_step(pathways, heads, inputs, targets, index, learning_rate, *,
+                       weight_decay=0.0, velocities=None):
+    """One SGD step of linear pathways and their task heads, masked, in place.
 
     The loss is that of the module docstring, summed over the ``P``
     pathways. The backward pass is written out, as in
@@ -221,6 +222,12 @@ def multitask_sgd_step(pathways, heads, inputs, targets, index, learning_rate):
     index : torch.Tensor of shape (batch,), int64
         Training-row indices of the batch (used by the row-space update).
     learning_rate : float
+    weight_decay : float, default=0.0
+        L2 penalty on the weights of the modules and of the heads that are
+        updated (see :class:`~._sgd.TrainSettings`); 0.0: plain SGD.
+    velocities : Velocities or None, default=None
+        Heavy-ball momentum (see :class:`~._sgd.TrainSettings`); None:
+        plain SGD.
 
     Returns
     -------
@@ -259,19 +266,26 @@ def multitask_sgd_step(pathways, heads, inputs, targets, index, learning_rate):
         d = grad @ head.weight.T
         dh = d if dh is None else dh + d
     for head, grad in grads:
-        head.weight.addmm_(features.T, grad, alpha=-learning_rate)
-        head.bias.add_(grad.sum(0), alpha=-learning_rate)
-    linear_backward(pathways, trace, dh, index, learning_rate)
+        if weight_decay:
+            head.weight.mul_(1.0 - learning_rate * weight_decay)
+        sgd_update(head.weight, lambda t, alpha, g=grad: t.addmm_(features.T, g, alpha=alpha),
+                   learning_rate, velocities)
+        sgd_update(head.bias, lambda t, alpha, g=grad: t.add_(g.sum(0), alpha=alpha),
+                   learning_rate, velocities)
+    linear_backward(pathways, trace, dh, index, learning_rate, weight_decay=weight_decay,
+                    velocities=velocities)
     return counts
 
 
-def multitask_autograd_step(pathways, heads, inputs, targets, index, learning_rate):
+def multitask_autograd_step(pathways, heads, inputs, targets, index, learning_rate, *,
+                            weight_decay=0.0, velocities=None):
     """:func:`multitask_sgd_step` through torch autograd (any module type, direct mode).
 
     The gradients of the gathered trainable leaves and of the heads of the
     tasks labelled in the batch are taken with :func:`torch.autograd.grad`
-    of :func:`multitask_loss`, then ``p -= lr * grad``. Heads of tasks
-    without a label in the batch, and frozen modules, are not touched.
+    of :func:`multitask_loss`, then ``p -= lr * grad`` (with ``weight_decay``
+    and ``velocities`` as in :func:`~._sgd.autograd_sgd_step`). Heads of
+    tasks without a label in the batch, and frozen modules, are not touched.
 
     Raises
     ------
@@ -302,9 +316,8 @@ def multitask_autograd_step(pathways, heads, inputs, targets, index, learning_ra
             for p in params:
                 p.requires_grad_(False)
     if grads is not None:
-        with torch.no_grad():
-            for p, g in zip(params, grads):
-                p.sub_(g, alpha=learning_rate)
+        apply_gradients(params, grads, learning_rate, weight_decay=weight_decay,
+                        velocities=velocities)
     return _counts(pathways, logits.detach(),
                    None if au_logits is None else au_logits.detach(), targets, batch)
 
@@ -352,7 +365,9 @@ def train_multitask(network, genotypes, heads, inputs, targets, settings, genera
 
     The multi-task counterpart of :func:`~._sgd.train_pathways`, with the
     same signature, so that :func:`~._evolution.evolve` takes it as its
-    ``train`` (with ``head=heads`` and ``y=targets``).
+    ``train`` (with ``head=heads`` and ``y=targets``). The steps are those
+    of :func:`~._sgd.run_steps`, so weight decay, momentum and augmentation
+    (``settings``) work as for one task.
 
     Parameters
     ----------
@@ -375,35 +390,13 @@ def train_multitask(network, genotypes, heads, inputs, targets, settings, genera
     -------
     fitness : list of float, length P
         :func:`multitask_fitness` of the counts before each step's update.
-
-    Raises
-    ------
-    ValueError
-        If ``settings.momentum`` or ``settings.augmentation`` is set: the
-        multi-task steps are plain SGD on the rows as given.
     """
-    if settings.momentum:
-        raise ValueError(
-            f"train_multitask trains with plain SGD only; got TrainSettings(momentum="
-            f"{settings.momentum!r}). Use momentum=0.0 (momentum is a PathNetClassifier "
-            f"parameter, not a MultiTaskPathNetClassifier one)."
-        )
-    if settings.augmentation is not None:
-        raise ValueError(
-            f"train_multitask does not augment; got TrainSettings(augmentation="
-            f"{settings.augmentation!r}). Use augmentation=None (augmentation is a "
-            f"PathNetClassifier parameter, not a MultiTaskPathNetClassifier one)."
-        )
+    if settings.weight_decay and network.row_space is not None:
+        network.enable_w0_scale()
     pathways = Pathways.gather(network, list(genotypes))
-    step = step or multitask_step_for(pathways)
-    total = None
-    with torch.no_grad():
-        for idx in minibatches(inputs.n_rows, settings.n_steps, settings.batch_size, generator,
-                               inputs.x.device):
-            counts = step(pathways, heads, inputs.rows(idx), targets.rows(idx), idx,
-                          settings.learning_rate)
-            total = counts if total is None else total + counts
+    total, seen = run_steps(pathways, heads, inputs, targets, settings, generator,
+                            step=step or multitask_step_for(pathways))
     pathways.scatter()
-    if total is None:
+    if seen == 0:
         return [0.0] * len(genotypes)
     return multitask_fitness(total)

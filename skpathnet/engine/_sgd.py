@@ -350,12 +350,31 @@ def autograd_sgd_step(pathways, head, inputs, target, index, learning_rate, *,
         finally:
             for p in params:
                 p.requires_grad_(False)
+    apply_gradients(params, grads, learning_rate, weight_decay=weight_decay,
+                    velocities=velocities)
+    return _correct(pathways, logits.detach(), targets, batch)
+
+
+def apply_gradients(params, grads, learning_rate, *, weight_decay=0.0, velocities=None):
+    """The update of the autograd steps: each ``(weight, bias)`` pair of ``params`` in place.
+
+    Parameters
+    ----------
+    params : list of torch.Tensor
+        ``(weight, bias)`` pairs, in that order: weights decay, biases do not.
+    grads : sequence of torch.Tensor
+        The gradient of each parameter.
+    learning_rate : float
+    weight_decay : float, default=0.0
+        Weights are scaled by ``1 - learning_rate * weight_decay`` first.
+    velocities : Velocities or None, default=None
+        Heavy ball (:func:`sgd_update`); None: ``p -= learning_rate * grad``.
+    """
     with torch.no_grad():
         for k, (p, g) in enumerate(zip(params, grads)):
             if weight_decay and k % 2 == 0:  # (weight, bias) pairs: weights decay
                 p.mul_(1.0 - learning_rate * weight_decay)
             sgd_update(p, lambda t, alpha, g=g: t.add_(g, alpha=alpha), learning_rate, velocities)
-    return _correct(pathways, logits.detach(), targets, batch)
 
 
 def step_for(pathways):
@@ -374,13 +393,18 @@ def run_steps(pathways, head, inputs, y, settings, generator, *, step=None, rows
     head : TaskHead
     inputs : Inputs
         All training rows (see :meth:`PathNetwork.bind`).
-    y : torch.Tensor of shape (n_samples,), int64
+    y : torch.Tensor of shape (n_samples,), int64, or MultiTargets
+        The labels of all rows; targets of several tasks
+        (:class:`~._multitask.MultiTargets`, with ``head`` their
+        :class:`~._multitask.MultiTaskHeads`) are cut into mini-batches by
+        their ``rows`` method.
     settings : TrainSettings
     generator : torch.Generator
         On the device of ``inputs`` for the mini-batch shuffles.
     step : callable, default=None
-        ``step(pathways, head, inputs, target, index, learning_rate)``;
-        default :func:`step_for`. It also gets ``weight_decay=`` when
+        ``step(pathways, head, inputs, target, index, learning_rate)``,
+        returning counts that add up over the steps (a tensor, or
+        :class:`~._multitask.MultiTaskCounts`); default :func:`step_for`. It also gets ``weight_decay=`` when
         ``settings.weight_decay`` is set and ``velocities=`` (fresh
         :class:`Velocities`, zero at the start of this call) when
         ``settings.momentum`` is.
@@ -390,8 +414,9 @@ def run_steps(pathways, head, inputs, y, settings, generator, *, step=None, rows
 
     Returns
     -------
-    correct : torch.Tensor
-        Sum of the steps' correct counts (scalar, or shape (P,)).
+    correct : torch.Tensor or MultiTaskCounts
+        Sum of the steps' correct counts (scalar, or shape (P,)); 0 when
+        ``settings.n_steps`` is 0.
     seen : int
         Number of samples seen per pathway.
 
@@ -420,7 +445,7 @@ def run_steps(pathways, head, inputs, y, settings, generator, *, step=None, rows
         extra["velocities"] = Velocities(settings.momentum)  # fresh: v = 0 for each call
     augment = None if settings.augmentation is None else _augmenter(
         pathways, inputs, settings, generator)
-    correct, seen = 0, 0
+    total, seen = None, 0
     n_rows = inputs.n_rows if rows is None else len(rows)
     with torch.no_grad():
         for idx in minibatches(n_rows, settings.n_steps, settings.batch_size, generator,
@@ -430,12 +455,16 @@ def run_steps(pathways, head, inputs, y, settings, generator, *, step=None, rows
             batch = inputs.rows(idx)
             if augment is not None:
                 batch = augment(batch)
-            correct = correct + step(
-                pathways, head, batch, y.index_select(0, idx), idx,
-                settings.learning_rate, **extra,
-            )
+            counts = step(pathways, head, batch, _target_rows(y, idx), idx,
+                          settings.learning_rate, **extra)
+            total = counts if total is None else total + counts
             seen += len(idx)
-    return correct, seen
+    return (0 if total is None else total), seen
+
+
+def _target_rows(y, idx):
+    """The rows ``idx`` of the targets: a label tensor, or targets with ``rows`` (MultiTargets)."""
+    return y.rows(idx) if hasattr(y, "rows") else y.index_select(0, idx)
 
 
 def _augmenter(pathways, inputs, settings, generator):

@@ -8,7 +8,6 @@ that for video files, image files and in-memory image arrays, and returns one
 row per input (see :mod:`skpathnet._clips`).
 """
 
-import numbers
 import os
 import threading
 
@@ -19,6 +18,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_memory
 
 from .._clips import make_clips
+from ..utils._params import AnyOf, Integer, IntegerTuple, Options, Real, validate_params
 
 __all__ = ["FaceCropper"]
 
@@ -323,12 +323,6 @@ def _signature(item):
 # --------------------------------------------------------------------------
 
 
-def _check_int(value, name, minimum):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}.")
-    return int(value)
-
-
 class FaceCropper(TransformerMixin, BaseEstimator):
     """Track the face in videos or images and crop it to RGB 64 x 64 images.
 
@@ -435,6 +429,18 @@ class FaceCropper(TransformerMixin, BaseEstimator):
     ((2,), (1, 3, 64, 64), dtype('float32'))
     """
 
+    # What each parameter may be (skpathnet.utils._params); n_jobs and memory are
+    # joblib's.
+    _parameter_constraints = {
+        "frame_step": Integer(1),
+        "max_frames": Integer(1, none=True),
+        "scale_factor": Real(1, low_open=True),
+        "min_neighbors": Integer(0),
+        "min_size": AnyOf((Integer(1), IntegerTuple(1, length=2))),
+        "size": Integer(1),
+        "no_face": Options(_NO_FACE_RULES),
+    }
+
     def __init__(
         self,
         *,
@@ -460,40 +466,17 @@ class FaceCropper(TransformerMixin, BaseEstimator):
 
     def _checked_params(self):
         """Validate the parameters; return the per-input work's settings."""
-        if self.max_frames is not None:
-            _check_int(self.max_frames, "max_frames", 1)
-        if (
-            not isinstance(self.scale_factor, numbers.Real)
-            or isinstance(self.scale_factor, bool)
-            or not self.scale_factor > 1
-        ):
-            raise ValueError(
-                f"scale_factor must be a number > 1 (e.g. 1.1); got {self.scale_factor!r}."
-            )
+        validate_params(self, self._parameter_constraints)
         min_size = self.min_size
-        if isinstance(min_size, numbers.Integral) and not isinstance(min_size, bool):
+        if not isinstance(min_size, (tuple, list)):
             min_size = (min_size, min_size)
-        if not (
-            isinstance(min_size, (tuple, list))
-            and len(min_size) == 2
-            and all(
-                isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1
-                for v in min_size
-            )
-        ):
-            raise ValueError(
-                "min_size must be a positive int or a (width, height) pair of "
-                f"positive ints; got {self.min_size!r}."
-            )
-        if self.no_face not in _NO_FACE_RULES:
-            raise ValueError(f"no_face must be one of {_NO_FACE_RULES}; got {self.no_face!r}.")
         return {
-            "frame_step": _check_int(self.frame_step, "frame_step", 1),
+            "frame_step": int(self.frame_step),
             "max_frames": None if self.max_frames is None else int(self.max_frames),
             "scale_factor": float(self.scale_factor),
-            "min_neighbors": _check_int(self.min_neighbors, "min_neighbors", 0),
+            "min_neighbors": int(self.min_neighbors),
             "min_size": (int(min_size[0]), int(min_size[1])),
-            "size": _check_int(self.size, "size", 1),
+            "size": int(self.size),
             "no_face": self.no_face,
         }
 

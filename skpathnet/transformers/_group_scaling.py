@@ -8,7 +8,6 @@ emotion recognition (e.g. Schuller et al., 2010; Busso et al., 2011). It
 uses the test speaker's *unlabelled* features, never labels.
 """
 
-import numbers
 import warnings
 
 import numpy as np
@@ -16,6 +15,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from .._clips import flatten_clips, is_clips, make_clips
+from ..utils._params import Boolean, Real, check_param, validate_params
 
 __all__ = ["GroupStandardScaler", "LabelCoverageWarning", "low_coverage_groups"]
 
@@ -67,9 +67,12 @@ def low_coverage_groups(y, groups, *, min_class_coverage=0.5):
     return _low(counts, len(np.unique(y)), min_class_coverage)
 
 
+#: The rule of ``min_class_coverage`` (a parameter and an argument of low_coverage_groups).
+_COVERAGE = Real(0, 1)
+
+
 def _check_coverage(value):
-    if not (isinstance(value, numbers.Real) and 0 <= value <= 1):
-        raise ValueError(f"min_class_coverage must be a float in [0, 1]; got {value!r}.")
+    check_param("min_class_coverage", value, _COVERAGE)
 
 
 def _class_counts(y, groups):
@@ -182,6 +185,9 @@ class GroupStandardScaler(TransformerMixin, BaseEstimator):
     >>> GroupStandardScaler().fit_transform(X, groups=["a", "a", "b", "b"]).ravel()
     array([-1.,  1., -1.,  1.])
     """
+
+    _parameter_constraints = {"with_mean": Boolean(), "with_std": Boolean(),
+                              "min_class_coverage": _COVERAGE}
 
     def __init__(self, *, with_mean=True, with_std=True, min_class_coverage=0.5):
         self.with_mean = with_mean
@@ -329,10 +335,7 @@ class GroupStandardScaler(TransformerMixin, BaseEstimator):
 
     # -- helpers --------------------------------------------------------------
     def _check_params(self):
-        for name in ("with_mean", "with_std"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                raise ValueError(f"{name} must be True or False; got {getattr(self, name)!r}.")
-        _check_coverage(self.min_class_coverage)
+        validate_params(self, self._parameter_constraints)
 
     def _rows(self, X, *, reset):
         """``(rows, clip_index, shapes)``: 2-D rows, each row's sample, clip shapes or None."""

@@ -8,13 +8,13 @@ beside LBP and facial landmarks. The descriptor is OpenCV's
 :class:`cv2.HOGDescriptor` at Dalal and Triggs' settings.
 """
 
-import numbers
 
 import cv2
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from .._clips import is_clips, make_clips
+from ..utils._params import Integer, validate_params
 
 __all__ = ["FaceHOG"]
 
@@ -77,6 +77,9 @@ class FaceHOG(TransformerMixin, BaseEstimator):
     >>> FaceHOG().fit_transform(crops).shape
     (5, 1764)
     """
+
+    _parameter_constraints = {"cell_size": Integer(1), "block_size": Integer(1),
+                              "n_bins": Integer(1)}
 
     def __init__(self, *, cell_size=8, block_size=2, n_bins=9):
         self.cell_size = cell_size
@@ -156,10 +159,7 @@ class FaceHOG(TransformerMixin, BaseEstimator):
         return tags
 
     def _check_params(self):
-        for name in ("cell_size", "block_size", "n_bins"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name}={value!r} is invalid: expected a positive int.")
+        validate_params(self, self._parameter_constraints)
         return int(self.cell_size), int(self.block_size), int(self.n_bins)
 
     def _describe(self, crops, params, where):
