@@ -261,3 +261,14 @@ def test_a_part_of_the_wrong_kind_names_the_file(tmp_path):
     (tmp_path / "source.npz").write_bytes(b"")  # an empty source part
     with pytest.raises(CheckpointError, match=r"source\.npz' is damaged"):
         _checkpoint.load(tmp_path / "source.npz")
+
+
+def test_a_parameter_that_is_no_json_value_is_saved_by_its_repr(tmp_path):
+    from skpathnet import FaceAugment
+
+    folder = tmp_path / "parts"
+    config = {"params": _transfer._config_params(PathNetClassifier(augmentation=FaceAugment()))}
+    assert _checkpoint.open_checkpoint(folder, config, resume=False) is False
+    saved = json.loads((folder / _checkpoint.CONFIG).read_text())
+    assert saved["params"]["augmentation"] == repr(FaceAugment())
+    _checkpoint.open_checkpoint(folder, config, resume=True)  # the same settings resume

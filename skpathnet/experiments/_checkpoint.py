@@ -310,7 +310,8 @@ def open_checkpoint(folder, config, *, resume):
         holds joblib (pickle) parts of an older version.
     """
     folder = Path(folder)
-    config = json.loads(json.dumps(config))
+    # a parameter that is no JSON value (e.g. augmentation=FaceAugment()) counts by its repr
+    config = json.loads(json.dumps(config, default=repr))
     saved_path = folder / CONFIG
     if folder.is_dir() and any(folder.rglob("*.joblib")):
         raise CheckpointError(
