@@ -284,6 +284,8 @@ def run(args, target, name, log):
     suffix = "" if args.seed == 0 else f"-seed{args.seed}"
     if args.train_groups:  # a regime of its own beside the full folds
         suffix = f"-train{args.train_groups}{suffix}"
+    if method.model == "pathnet" and args.generations:  # other generations beside the 200
+        suffix = f"-g{args.generations}{suffix}"
     write_json(OUT / f"{target}-{name}{suffix}.json", result)
     log(f"{target} {name}: {row_scores(res['folds'])} pooled WAR {res['clip']['WAR']:.3f} "
         f"UAR {res['clip']['UAR']:.3f} ({res['seconds']:.0f} s)")
