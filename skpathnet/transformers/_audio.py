@@ -16,10 +16,11 @@ import threading
 import numpy as np
 import soundfile as sf
 from joblib import effective_n_jobs
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_memory
 
-__all__ = ["check_clips", "check_number", "extract_clips", "file_stamp", "read_audio"]
+__all__ = ["AudioFrontEnd", "check_clips", "check_number", "extract_clips", "file_stamp", "read_audio"]
 
 
 def check_number(name, value, *, integral=False, minimum=None, strict=False):
@@ -228,3 +229,43 @@ def _interrupt_between_clips():
         yield lambda: bool(hits)
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+class AudioFrontEnd(TransformerMixin, BaseEstimator):
+    """Base of the stateless audio front ends: clips in, one output per clip.
+
+    :class:`~skpathnet.transformers.LogMelSegmenter`,
+    :class:`~skpathnet.transformers.AcousticFunctionals` and
+    :class:`~skpathnet.transformers.OpenSmileFunctionals` take file paths or
+    1-D float sample arrays (:func:`check_clips`) and learn nothing: a
+    subclass defines ``_extraction_params()``, which validates its parameters
+    and returns the extractor's keywords, and ``transform``.
+    """
+
+    def fit(self, X=None, y=None):
+        """Validate the parameters; nothing is learnt.
+
+        Parameters
+        ----------
+        X, y : ignored
+            Accepted for API consistency.
+
+        Returns
+        -------
+        self : object
+
+        Raises
+        ------
+        ValueError
+            If a parameter is invalid; the message names it.
+        """
+        self._extraction_params()
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        tags.input_tags.one_d_array = True
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        return tags

@@ -16,9 +16,8 @@ import warnings
 import librosa
 import numpy as np
 from scipy import stats
-from sklearn.base import BaseEstimator, TransformerMixin
 
-from ._audio import check_number, extract_clips, read_audio
+from ._audio import AudioFrontEnd, check_number, extract_clips, read_audio
 
 __all__ = ["AcousticFunctionals", "F0_METHODS", "FUNCTIONALS", "SHAPE_FUNCTIONALS",
            "contour_functionals"]
@@ -62,7 +61,7 @@ DEFINITION_VERSION = 2
 F0_REFERENCE_HZ = 27.5
 
 
-class AcousticFunctionals(TransformerMixin, BaseEstimator):
+class AcousticFunctionals(AudioFrontEnd):
     """Acoustic functionals of audio clips, one row per clip, with librosa alone.
 
     Each clip is read (or taken as samples), downmixed to mono and resampled
@@ -215,25 +214,6 @@ class AcousticFunctionals(TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.memory = memory
 
-    def fit(self, X=None, y=None):
-        """Validate the parameters; nothing is learnt.
-
-        Parameters
-        ----------
-        X, y : ignored
-
-        Returns
-        -------
-        self : AcousticFunctionals
-
-        Raises
-        ------
-        ValueError
-            If a parameter is invalid; the message names it.
-        """
-        self._extraction_params()
-        return self
-
     def transform(self, X):
         """Compute the functionals of each clip.
 
@@ -284,14 +264,6 @@ class AcousticFunctionals(TransformerMixin, BaseEstimator):
             names += [f"f0_semitone_{func}" for func in shape]
         names += ["voiced_fraction", "log_duration"]
         return np.asarray(names, dtype=object)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        tags.input_tags.one_d_array = True
-        tags.input_tags.two_d_array = False
-        tags.input_tags.string = True
-        return tags
 
     def _extraction_params(self):
         """Validate the parameters; return them in samples, as keywords of the extractor."""

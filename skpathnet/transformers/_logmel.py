@@ -10,10 +10,9 @@ import numbers
 
 import librosa
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
 
 from .._clips import make_clips
-from ._audio import check_number, extract_clips, read_audio
+from ._audio import AudioFrontEnd, check_number, extract_clips, read_audio
 
 __all__ = ["LogMelSegmenter"]
 
@@ -21,7 +20,7 @@ __all__ = ["LogMelSegmenter"]
 DELTA_WIDTH = 9
 
 
-class LogMelSegmenter(TransformerMixin, BaseEstimator):
+class LogMelSegmenter(AudioFrontEnd):
     """Cut audio clips into three-channel log-mel segments of 64 x 64.
 
     Each clip is resampled to ``sr``, turned into a log-power mel
@@ -152,28 +151,6 @@ class LogMelSegmenter(TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.memory = memory
 
-    def fit(self, X=None, y=None):
-        """Validate the parameters; nothing is learnt.
-
-        Parameters
-        ----------
-        X : ignored
-            Accepted for API consistency.
-        y : ignored
-            Accepted for API consistency.
-
-        Returns
-        -------
-        self : LogMelSegmenter
-
-        Raises
-        ------
-        ValueError
-            If a parameter has an invalid value; the message names it.
-        """
-        self._extraction_params()
-        return self
-
     def transform(self, X):
         """Turn each clip into its log-mel segments.
 
@@ -213,11 +190,7 @@ class LogMelSegmenter(TransformerMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        tags.input_tags.one_d_array = True
-        tags.input_tags.two_d_array = False
-        tags.input_tags.string = True
-        tags.transformer_tags.preserves_dtype = []
+        tags.transformer_tags.preserves_dtype = []  # float32 segments, whatever the input
         return tags
 
     def _extraction_params(self):

@@ -14,9 +14,8 @@ import functools
 
 import librosa
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
 
-from ._audio import check_number, extract_clips, read_audio
+from ._audio import AudioFrontEnd, check_number, extract_clips, read_audio
 
 __all__ = ["OpenSmileFunctionals", "FEATURE_SETS"]
 
@@ -61,7 +60,7 @@ def _smile(feature_set):
     )
 
 
-class OpenSmileFunctionals(TransformerMixin, BaseEstimator):
+class OpenSmileFunctionals(AudioFrontEnd):
     """openSMILE functionals of audio clips, one row per clip.
 
     Each clip is read (or taken as samples), downmixed to mono, resampled to
@@ -167,7 +166,7 @@ class OpenSmileFunctionals(TransformerMixin, BaseEstimator):
             If the ``opensmile`` package is not installed (the message says
             how to install it).
         """
-        self._extraction_params()
+        super().fit()
         _import_opensmile()
         return self
 
@@ -213,14 +212,6 @@ class OpenSmileFunctionals(TransformerMixin, BaseEstimator):
         """
         params = self._extraction_params()
         return np.asarray(_smile(params["feature_set"]).feature_names, dtype=object)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.requires_fit = False
-        tags.input_tags.one_d_array = True
-        tags.input_tags.two_d_array = False
-        tags.input_tags.string = True
-        return tags
 
     def _extraction_params(self):
         if self.feature_set not in FEATURE_SETS:
