@@ -36,8 +36,9 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from skpathnet.experiments import evaluate, load_corpus
-from skpathnet.transformers import AcousticFunctionals, GroupStandardScaler, OpenSmileFunctionals
-from skpathnet.transformers._functionals import SHAPE_FUNCTIONALS
+from skpathnet.transformers import (
+    SHAPE_FUNCTIONALS, AcousticFunctionals, GroupStandardScaler, OpenSmileFunctionals,
+)
 
 #: Variants of the search: AcousticFunctionals parameters (the defaults are the
 #: chosen set), or an openSMILE feature set for the reference rows; "drop" removes

@@ -17,8 +17,8 @@ from ..transformers import (
 )
 
 __all__ = ["AUDIO_FEATURES", "BEST_AUDIO", "BEST_VISUAL", "CORPORA", "OPENSMILE_FEATURES",
-           "VISUAL_FEATURES", "VISUAL_SHARED_EMOTIONS", "describe_corpus", "extract_features", "front_end",
-           "load_corpus", "speaker_norm_applies"]
+           "VISUAL_FEATURES", "VISUAL_SHARED_EMOTIONS", "describe_corpus", "extract_features",
+           "front_end", "load_corpus", "speaker_norm_applies"]
 
 #: Built-in corpus name -> (loader, modality). SAVEE and eNTERFACE'05 are
 #: audio-visual: ``savee`` / ``enterface`` are their speech, ``savee-visual`` /
@@ -160,9 +160,9 @@ def front_end(name, *, features="logmel", modality=None, n_jobs=None, memory=Non
     Speech: ``features`` is one of :data:`AUDIO_FEATURES`: librosa acoustic
     functionals (``"functionals"``), the paper's log-mel segments (front-end
     defaults of Nguyen et al. 2020, Sec. 3.2) or openSMILE functionals
-    (``"compare"``, ``"egemaps"``: the ``opensmile`` extra). Faces: the paper's face crops, or with
-    ``features="hog"`` their HOG descriptors (crops then
-    :class:`~skpathnet.transformers.FaceHOG`); any other ``features`` means
+    (``"compare"``, ``"egemaps"``: the ``opensmile`` extra). Faces: the
+    paper's face crops, or with ``features="hog"`` their HOG descriptors
+    (crops then :class:`~skpathnet.transformers.FaceHOG`); any other ``features`` means
     the crops. CK+48 images are already face crops of 48 x 48 pixels: the
     detector runs with a small ``min_size`` and falls back to the whole image.
 

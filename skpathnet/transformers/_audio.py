@@ -20,7 +20,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_memory
 
-__all__ = ["AudioFrontEnd", "check_clips", "check_number", "extract_clips", "file_stamp", "read_audio"]
+__all__ = ["AudioFrontEnd", "check_band", "check_clips", "check_number", "extract_clips",
+           "file_stamp", "frame_lengths", "load_clip", "read_audio"]
 
 
 def check_number(name, value, *, integral=False, minimum=None, strict=False):
@@ -34,6 +35,49 @@ def check_number(name, value, *, integral=False, minimum=None, strict=False):
         bound = f" > {minimum}" if strict else f" >= {minimum}"
         raise ValueError(f"{name}={value!r} is invalid: expected {what}{bound}.")
     return value
+
+
+def check_band(fmin, fmax, sr):
+    """Return ``(fmin, fmax)`` as floats if ``0 <= fmin < fmax <= sr / 2`` (Hz).
+
+    Raises
+    ------
+    ValueError
+        If either is not a number >= 0 (naming it), or they are out of order
+        or above the Nyquist frequency (naming both).
+    """
+    low = check_number("fmin", fmin, minimum=0)
+    high = check_number("fmax", fmax, minimum=0)
+    if not low < high <= sr / 2:
+        raise ValueError(
+            f"fmin={fmin!r} and fmax={fmax!r} are invalid: expected "
+            f"0 <= fmin < fmax <= sr / 2 = {sr / 2:g} Hz."
+        )
+    return float(low), float(high)
+
+
+def frame_lengths(window_ms, hop_ms, sr):
+    """Return ``(win_length, hop_length, n_fft)`` in samples for ``window_ms`` / ``hop_ms``.
+
+    Frames last ``window_ms`` and start every ``hop_ms`` milliseconds;
+    ``n_fft`` is the smallest power of two that holds the window (512 for
+    25 ms at 16 kHz).
+
+    Raises
+    ------
+    ValueError
+        If either is not a number > 0 (naming it), or the window is shorter
+        than 2 samples or the hop than 1 at ``sr`` Hz (naming both).
+    """
+    window = check_number("window_ms", window_ms, minimum=0, strict=True)
+    hop = check_number("hop_ms", hop_ms, minimum=0, strict=True)
+    win_length, hop_length = round(sr * window / 1000), round(sr * hop / 1000)
+    if win_length < 2 or hop_length < 1:
+        raise ValueError(
+            f"window_ms={window_ms!r} and hop_ms={hop_ms!r} are too short at sr={sr} Hz: "
+            f"the window needs at least 2 samples and the hop at least 1."
+        )
+    return int(win_length), int(hop_length), int(2 ** math.ceil(math.log2(win_length)))
 
 
 def check_clips(X):
@@ -134,6 +178,52 @@ def read_audio(path, name):
             f"file (or drop it from the corpus)."
         )
     return y.mean(axis=1), int(rate)
+
+
+def load_clip(clip, name, *, rate, min_seconds, too_short):
+    """Samples and rate of one clip, checked: a file read, or an array taken at ``rate`` Hz.
+
+    Parameters
+    ----------
+    clip : str or ndarray of shape (n_samples,), float
+        A file path (read with :func:`read_audio`) or mono samples.
+    name : str
+        The clip in error messages, e.g. ``"clip 2 (1-D array)"``.
+    rate : float
+        Sample rate of an array clip in Hz (a file's own rate is used).
+    min_seconds : float
+        Shortest duration accepted, in seconds.
+    too_short : str
+        The end of the error for a shorter clip: what needs how long, e.g.
+        ``"openSMILE functionals need at least 0.06 s"``.
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples,), float
+    rate : float
+        In Hz.
+
+    Raises
+    ------
+    ValueError
+        If the clip lasts less than ``min_seconds`` or holds NaN or infinite
+        samples; the message names it. Errors of :func:`read_audio` for files.
+    """
+    if isinstance(clip, str):
+        y, rate = read_audio(clip, name)
+    else:
+        y = clip
+    if y.size / rate < min_seconds:
+        raise ValueError(
+            f"{name[0].upper()}{name[1:]} is too short: {y.size} samples "
+            f"({y.size / rate:.4g} s at {rate:g} Hz); {too_short}. Drop it from X."
+        )
+    if not np.all(np.isfinite(y)):
+        raise ValueError(
+            f"{name[0].upper()}{name[1:]} contains NaN or infinite samples; "
+            f"repair them (e.g. np.nan_to_num) or drop the clip."
+        )
+    return y, rate
 
 
 def _missing_wav_bytes(path):

@@ -17,7 +17,9 @@ import librosa
 import numpy as np
 from scipy import stats
 
-from ._audio import AudioFrontEnd, check_number, extract_clips, read_audio
+from ._audio import (
+    AudioFrontEnd, check_band, check_number, extract_clips, frame_lengths, load_clip,
+)
 
 __all__ = ["AcousticFunctionals", "F0_METHODS", "FUNCTIONALS", "SHAPE_FUNCTIONALS",
            "contour_functionals"]
@@ -278,21 +280,8 @@ class AcousticFunctionals(AudioFrontEnd):
                 f"n_mfcc={self.n_mfcc!r} is invalid: at most n_mels={n_mels} coefficients "
                 f"come from {n_mels} log-mel bands."
             )
-        fmin = float(check_number("fmin", self.fmin, minimum=0))
-        fmax = float(check_number("fmax", self.fmax, minimum=0))
-        if not fmin < fmax <= sr / 2:
-            raise ValueError(
-                f"fmin={self.fmin!r} and fmax={self.fmax!r} are invalid: expected "
-                f"0 <= fmin < fmax <= sr / 2 = {sr / 2:g} Hz."
-            )
-        window_ms = check_number("window_ms", self.window_ms, minimum=0, strict=True)
-        hop_ms = check_number("hop_ms", self.hop_ms, minimum=0, strict=True)
-        win_length, hop_length = round(sr * window_ms / 1000), round(sr * hop_ms / 1000)
-        if win_length < 2 or hop_length < 1:
-            raise ValueError(
-                f"window_ms={self.window_ms!r} and hop_ms={self.hop_ms!r} are too short at "
-                f"sr={sr} Hz: the window needs at least 2 samples and the hop at least 1."
-            )
+        fmin, fmax = check_band(self.fmin, self.fmax, sr)
+        win_length, hop_length, n_fft = frame_lengths(self.window_ms, self.hop_ms, sr)
         if _contrast_bands(sr) < 1:
             raise ValueError(
                 f"sr={sr} is too low: spectral contrast needs the octave band above "
@@ -325,8 +314,7 @@ class AcousticFunctionals(AudioFrontEnd):
             raise ValueError(f"n_jobs={self.n_jobs!r} is invalid: expected an int or None.")
         return dict(
             sr=sr, input_sr=input_sr, n_mels=n_mels, n_mfcc=n_mfcc, fmin=fmin, fmax=fmax,
-            win_length=int(win_length), hop_length=int(hop_length),
-            n_fft=int(2 ** math.ceil(math.log2(win_length))), deltas=bool(self.deltas),
+            win_length=win_length, hop_length=hop_length, n_fft=n_fft, deltas=bool(self.deltas),
             f0_method=self.f0_method, f0_min=f0_min, f0_max=f0_max,
             f0_hop=max(1, round(sr * f0_hop_ms / 1000)), f0_frame=f0_frame,
             f0_resolution=f0_resolution, version=DEFINITION_VERSION,
@@ -403,23 +391,11 @@ def _extract_functionals(clip, name, stamp, *, sr, input_sr, n_mels, n_mfcc, fmi
     ``name`` only phrases error messages; ``stamp`` and ``version``
     (:data:`DEFINITION_VERSION`) only key the cache.
     """
-    if isinstance(clip, str):
-        y, rate = read_audio(clip, name)
-    else:
-        y, rate = clip, (input_sr if input_sr is not None else sr)
     min_samples = f0_frame if f0_method != "none" else win_length
-    if y.size / rate < min_samples / sr:
-        raise ValueError(
-            f"{name[0].upper()}{name[1:]} is too short: {y.size} samples "
-            f"({y.size / rate:.4g} s at {rate:g} Hz); acoustic functionals need at least "
-            f"{min_samples / sr:g} s (the {'pitch tracker' if f0_method != 'none' else 'analysis'}"
-            f" frame). Drop it from X."
-        )
-    if not np.all(np.isfinite(y)):
-        raise ValueError(
-            f"{name[0].upper()}{name[1:]} contains NaN or infinite samples; "
-            f"repair them (e.g. np.nan_to_num) or drop the clip."
-        )
+    y, rate = load_clip(
+        clip, name, rate=input_sr if input_sr is not None else sr, min_seconds=min_samples / sr,
+        too_short=f"acoustic functionals need at least {min_samples / sr:g} s (the "
+        f"{'pitch tracker' if f0_method != 'none' else 'analysis'} frame)")
     y = np.asarray(y, dtype=np.float64)
     if rate != sr:
         y = librosa.resample(y, orig_sr=rate, target_sr=sr)

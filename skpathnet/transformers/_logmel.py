@@ -5,14 +5,15 @@ Sec. 3.2 of Nguyen et al. (2020), who follow Zhang et al. (2018). The output
 follows the ragged per-clip convention of :mod:`skpathnet._clips`.
 """
 
-import math
 import numbers
 
 import librosa
 import numpy as np
 
 from .._clips import make_clips
-from ._audio import AudioFrontEnd, check_number, extract_clips, read_audio
+from ._audio import (
+    AudioFrontEnd, check_band, check_number, extract_clips, frame_lengths, load_clip,
+)
 
 __all__ = ["LogMelSegmenter"]
 
@@ -200,23 +201,8 @@ class LogMelSegmenter(AudioFrontEnd):
         if self.input_sr is not None:
             input_sr = check_number("input_sr", self.input_sr, minimum=0, strict=True)
         n_mels = check_number("n_mels", self.n_mels, integral=True, minimum=1)
-        fmin = check_number("fmin", self.fmin, minimum=0)
-        fmax = check_number("fmax", self.fmax, minimum=0)
-        if not fmin < fmax <= sr / 2:
-            raise ValueError(
-                f"fmin={self.fmin!r} and fmax={self.fmax!r} are invalid: expected "
-                f"0 <= fmin < fmax <= sr / 2 = {sr / 2:g} Hz."
-            )
-        window_ms = check_number("window_ms", self.window_ms, minimum=0, strict=True)
-        hop_ms = check_number("hop_ms", self.hop_ms, minimum=0, strict=True)
-        win_length = round(sr * window_ms / 1000)
-        hop_length = round(sr * hop_ms / 1000)
-        if win_length < 2 or hop_length < 1:
-            raise ValueError(
-                f"window_ms={self.window_ms!r} and hop_ms={self.hop_ms!r} are too "
-                f"short at sr={sr} Hz: the window needs at least 2 samples and "
-                f"the hop at least 1."
-            )
+        fmin, fmax = check_band(self.fmin, self.fmax, sr)
+        win_length, hop_length, n_fft = frame_lengths(self.window_ms, self.hop_ms, sr)
         segment_frames = check_number(
             "segment_frames", self.segment_frames, integral=True, minimum=DELTA_WIDTH
         )
@@ -234,11 +220,11 @@ class LogMelSegmenter(AudioFrontEnd):
             sr=int(sr),
             input_sr=input_sr,
             n_mels=int(n_mels),
-            fmin=float(fmin),
-            fmax=float(fmax),
-            win_length=int(win_length),
-            hop_length=int(hop_length),
-            n_fft=int(2 ** math.ceil(math.log2(win_length))),
+            fmin=fmin,
+            fmax=fmax,
+            win_length=win_length,
+            hop_length=hop_length,
+            n_fft=n_fft,
             segment_frames=int(segment_frames),
             segment_step=int(segment_frames - segment_overlap),
         )
@@ -266,22 +252,10 @@ def _extract_clip(
     modification time) only keys the cache. Returns a float32 ndarray of
     shape (n_segments, 3, n_mels, segment_frames).
     """
-    if isinstance(clip, str):
-        y, rate = read_audio(clip, name)
-    else:
-        y, rate = clip, input_sr
     min_seconds = win_length / sr
-    if y.size / rate < min_seconds:
-        raise ValueError(
-            f"{name[0].upper()}{name[1:]} is too short: {y.size} samples "
-            f"({y.size / rate:.4g} s at {rate} Hz); a clip must last at least "
-            f"{min_seconds:g} s (one analysis window). Drop it from X."
-        )
-    if not np.all(np.isfinite(y)):
-        raise ValueError(
-            f"{name[0].upper()}{name[1:]} contains NaN or infinite samples; "
-            f"repair them (e.g. np.nan_to_num) or drop the clip."
-        )
+    y, rate = load_clip(clip, name, rate=input_sr, min_seconds=min_seconds,
+                        too_short=f"a clip must last at least {min_seconds:g} s (one analysis "
+                        f"window)")
     y = y.astype(np.float64)  # features in float64, output rounded to float32
     if rate != sr:
         y = librosa.resample(y, orig_sr=rate, target_sr=sr)

@@ -15,7 +15,7 @@ import functools
 import librosa
 import numpy as np
 
-from ._audio import AudioFrontEnd, check_number, extract_clips, read_audio
+from ._audio import AudioFrontEnd, check_number, extract_clips, load_clip
 
 __all__ = ["OpenSmileFunctionals", "FEATURE_SETS"]
 
@@ -235,27 +235,14 @@ def _extract_functionals(clip, name, stamp, *, feature_set, sr, input_sr):
 
     ``name`` only phrases error messages and ``stamp`` only keys the cache.
     """
-    if isinstance(clip, str):
-        y, rate = read_audio(clip, name)
-    else:
-        rate = input_sr if input_sr is not None else sr
-        if rate is None:
-            raise ValueError(
-                f"{name[0].upper()}{name[1:]} is a sample array but neither sr nor input_sr "
-                f"is set; pass input_sr=<its rate in Hz>."
-            )
-        y = clip
-    if y.size / rate < MIN_SECONDS:
+    rate = input_sr if input_sr is not None else sr
+    if rate is None and not isinstance(clip, str):
         raise ValueError(
-            f"{name[0].upper()}{name[1:]} is too short: {y.size} samples "
-            f"({y.size / rate:.4g} s at {rate:g} Hz); openSMILE functionals need at "
-            f"least {MIN_SECONDS:g} s. Drop it from X."
+            f"{name[0].upper()}{name[1:]} is a sample array but neither sr nor input_sr "
+            f"is set; pass input_sr=<its rate in Hz>."
         )
-    if not np.all(np.isfinite(y)):
-        raise ValueError(
-            f"{name[0].upper()}{name[1:]} contains NaN or infinite samples; "
-            f"repair them (e.g. np.nan_to_num) or drop the clip."
-        )
+    y, rate = load_clip(clip, name, rate=rate, min_seconds=MIN_SECONDS,
+                        too_short=f"openSMILE functionals need at least {MIN_SECONDS:g} s")
     if sr is not None and rate != sr:
         y = librosa.resample(np.asarray(y, dtype=np.float64), orig_sr=rate, target_sr=sr)
         rate = sr
