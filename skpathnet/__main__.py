@@ -19,7 +19,7 @@ from .experiments import (
     collect_inputs, fit_final, format_description, format_predictions,
     predict_files, pretrain,
 )
-from .io import load, read_info, save
+from .io import export_onnx, load, read_info, save
 from ._threads import torch_threads
 
 DEFAULT_SOURCES = {"audio": ["ravdess"], "visual": ["ckplus"]}
@@ -121,6 +121,13 @@ def build_parser():
     p.add_argument("--threads", type=_int_at_least(1), default=None,
                    help="torch CPU threads (default: torch's)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+
+    p = sub.add_parser("export-onnx", help="write a model's best pathway as an ONNX graph "
+                       "(features in, probabilities out; the onnx extra), checked against "
+                       "torch with onnxruntime")
+    p.add_argument("model", metavar="MODEL", help="a model file from `skpathnet fit`")
+    p.add_argument("--out", metavar="FILE", required=True, help="the .onnx file to write")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
 
     p = sub.add_parser("describe", help="what a model file is, what it was trained on, its "
@@ -340,7 +347,8 @@ def main(argv=None):
     """
     args = build_parser().parse_args(argv)
     command = {"evaluate": _evaluate, "transfer": _evaluate, "pretrain": _pretrain,
-               "fit": _fit, "predict": _predict, "describe": _describe}[args.command]
+               "fit": _fit, "predict": _predict, "describe": _describe,
+               "export-onnx": _export_onnx}[args.command]
     return command(args)
 
 
@@ -569,6 +577,25 @@ def _predict(args):
               f"(see the error column), e.g. {failed[0].path}: {failed[0].error}",
               file=sys.stderr)
         return 1
+    return 0
+
+
+def _export_onnx(args):
+    """``skpathnet export-onnx``: the best pathway as ONNX, checked with onnxruntime."""
+    try:
+        _check_model_out(args)
+        model = load(args.model)
+        info = read_info(args.model)
+        diff = export_onnx(model, args.out)
+    except ImportError as exc:
+        return _error(exc)
+    except (OSError, ValueError) as exc:
+        return _error(exc)
+    steps = [s["name"] for s in info.get("steps", [])[:-1]]
+    print(f"saved {args.out}: features in, probabilities of {', '.join(info['classes'])} out "
+          f"(largest difference from torch {diff:.1e}); "
+          + (f"compute the features with the model's {' and '.join(steps)} first."
+             if steps else "give it the model's input features."))
     return 0
 
 

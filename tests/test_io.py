@@ -257,3 +257,37 @@ def test_current_versions_do_not_warn(saved):
 def _metadata(path):
     with safe_open(str(path), framework="np") as f:
         return dict(f.metadata())
+
+
+# --------------------------------------------------------------------------- ONNX
+
+
+@pytest.mark.parametrize("frozen", ["always", "genes"])
+def test_onnx_export_matches_torch(tmp_path, frozen):
+    pytest.importorskip("onnxruntime")
+    from skpathnet.io import ONNX_TOLERANCE, export_onnx
+
+    source_X, source_y = _sources()
+    X, y = blobs(60, 6, 3, seed=6)
+    clf = PathNetClassifier(frozen=frozen, **FAST).fit_transfer(source_X, source_y).fit(X, y)
+    path = tmp_path / "model.onnx"
+    diff = export_onnx(make_pipeline(StandardScaler(), clf), path, X_check=X)
+    assert diff <= ONNX_TOLERANCE and path.exists()
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for n in (1, 7):  # any batch size
+        proba = session.run(None, {"features": X[:n]})[0]
+        np.testing.assert_allclose(proba, clf.predict_proba(X[:n]), atol=ONNX_TOLERANCE)
+
+
+def test_onnx_export_refuses_what_it_cannot_export(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from skpathnet.io import export_onnx
+
+    with pytest.raises(ValueError, match="not a fitted PathNet classifier"):
+        export_onnx(PathNetClassifier(), tmp_path / "m.onnx")
+    X, y = blobs(40, 16, 2, shape=(1, 4, 4))
+    conv = PathNetClassifier(module="conv", n_channels=2, **FAST).fit(X, y)
+    with pytest.raises(ValueError, match='module="linear" pathways only'):
+        export_onnx(conv, tmp_path / "m.onnx")

@@ -9,15 +9,20 @@ versions that wrote it and a SHA-256 of the contents. :func:`load` checks
 the hash and the format version and rebuilds only trusted types, by setting
 their saved attributes: loading a file runs no code from it.
 
+:func:`export_onnx` writes a fitted PathNet's best pathway as an ONNX graph
+(features in, probabilities out; the ``onnx`` extra).
+
 pickle and joblib still work on every estimator (the scikit-learn
 convention), but loading a pickle runs whatever code it holds: share models
 as these files only.
 """
 
 from ._codec import SKLEARN_TYPES
+from ._onnx import ONNX_TOLERANCE, export_onnx
 from ._model_file import (
     FORMAT, FORMAT_VERSION, ModelFileError, ModelVersionWarning, describe, load, read_info, save,
 )
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "ModelFileError", "ModelVersionWarning", "SKLEARN_TYPES",
-           "describe", "load", "read_info", "save"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "ModelFileError", "ModelVersionWarning",
+           "ONNX_TOLERANCE", "SKLEARN_TYPES", "describe", "export_onnx", "load", "read_info",
+           "save"]
