@@ -486,9 +486,10 @@ def _save_model(args, model, info):
 def _pretrain(args):
     """``skpathnet pretrain``: fit_transfer on the sources, save the pretrained model."""
     try:
+        if args.pretrained and not args.source:
+            raise ValueError("--pretrained adds sources to a pretrained model: give them "
+                             "with --source CORPUS ...")
         sources = args.source or DEFAULT_SOURCES[args.modality or "audio"]
-        if args.source is None and args.modality is None and args.pretrained:
-            sources = DEFAULT_SOURCES[read_info(args.pretrained)["modality"]]
         features, speaker_norm, params, pretrained = _training_setup(args, sources=sources)
     except (OSError, ValueError) as exc:
         return _error(exc)

@@ -103,13 +103,16 @@ def _features(name, bunch, features, speaker_norm, n_jobs, memory, log):
     return X, normalised
 
 
-def _describe_source(name, bunch, normalised):
-    return {"name": str(getattr(bunch, "name", name)),
-            "classes": [str(c) for c in np.unique(bunch.target)],
-            "n_clips": int(len(bunch.target)),
-            "n_groups": int(len(np.unique(bunch.groups))),
-            "speaker_normalised": bool(normalised),
-            "content_sha256": sorted({file_digest(f) for f in bunch.filenames})}
+def _describe_corpus(name, bunch, normalised, *, digests=False):
+    """A corpus in a model's description; ``digests``: the SHA-256 of every file too."""
+    out = {"name": str(getattr(bunch, "name", name)),
+           "classes": [str(c) for c in np.unique(bunch.target)],
+           "n_clips": int(len(bunch.target)),
+           "n_groups": int(len(np.unique(bunch.groups))),
+           "speaker_normalised": bool(normalised)}
+    if digests:  # a later target is checked against them (fit --pretrained)
+        out["content_sha256"] = sorted({file_digest(f) for f in bunch.filenames})
+    return out
 
 
 def _front_end(name, features, modality):
@@ -191,7 +194,7 @@ def pretrain(sources, *, features, speaker_norm, params, data_home=None, n_jobs=
         X, normalised = _features(name, bunch, features, speaker_norm, n_jobs, memory, log)
         Xs.append(X)
         ys.append(np.asarray(bunch.target))
-        described.append(_describe_source(name, bunch, normalised))
+        described.append(_describe_corpus(name, bunch, normalised, digests=True))
     t0 = time.perf_counter()
     _log(log, f"fit_transfer on {' + '.join(bunches)} ...")
     clf.fit_transfer(Xs, ys, append=pretrained is not None)
@@ -296,10 +299,10 @@ def fit_final(target, *, sources=None, pretrained=None, features=None, speaker_n
     if normalised:  # exactly extract_features' normalisation, plus the prior of new speakers
         scaler = GroupStandardScaler(shrinkage=True).fit(X, y, groups=groups)
         X = scaler.transform(X, groups=groups)
+        _log(log, f"{target}: speaker-normalised")
     info = {"kind": "model", "modality": modality, "features": features,
             "speaker_norm": speaker_norm, "sources": described,
-            "target": {**_describe_source(target, bunch, normalised)}}
-    del info["target"]["content_sha256"]
+            "target": _describe_corpus(target, bunch, normalised)}
     if evaluate_model:
         _log(log, f"leave-one-{'speaker' if modality == 'audio' else 'subject'}-out "
                   f"evaluation on {target} ...")
