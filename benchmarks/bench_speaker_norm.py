@@ -18,11 +18,11 @@ main job's default front end), what accuracy that costs:
   then transforms all of them (a known group uses its fitted statistics).
   For k = 1 the clip's std is 0 everywhere, which the scaler replaces by 1:
   the clips are only centred on that one clip, not scaled.
-- ``shrunk``, a remedy tried here only (not in the package): the test
-  speaker's per-feature mean and log-variance are shrunk towards the
-  training speakers' average with empirical-Bayes weights (normal-normal
-  posterior means) estimated from the fold's training speakers alone; see
-  :func:`shrunk_normalise`.
+- ``shrunk``: ``GroupStandardScaler(shrinkage=True)``, as ``skpathnet fit``
+  models have it: the test speaker's per-feature mean and variance are
+  shrunk towards the training speakers' average (normal-normal posterior
+  means, the prior ``prior_`` fitted on the fold's training speakers
+  alone; see the class Notes and :func:`shrunk_normalise`).
 - ``none``: the same model family trained and tested without speaker
   normalisation (the SVM's StandardScaler, PathNetClassifier's
   ``standardize=True``: one standardisation from the training clips).
@@ -57,6 +57,7 @@ from sklearn.model_selection import LeaveOneGroupOut
 from skpathnet.experiments import BEST_AUDIO, extract_features, load_corpus, write_json
 from skpathnet.metrics import uar_score, war_score
 from skpathnet.transformers import GroupStandardScaler
+from skpathnet.transformers._group_scaling import _shrunk_stats  # see shrunk_normalise
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))  # the scripts are no package
@@ -91,40 +92,31 @@ def speaker_normalise(X, idx, speaker):
     return scaler.transform(X, groups=groups)
 
 
-def training_prior(X, groups):
-    """Average statistics of the training speakers and how far speakers spread around them.
+def fit_scaler(X, y, groups):
+    """The fold's ``GroupStandardScaler(shrinkage=True)``, fitted on the training speakers.
 
-    Returns ``(mean, n0, var, nu0)`` per feature: the average of the
-    speakers' means; ``n0``, the average within-speaker variance over the
-    variance of the speakers' means (how many clips the prior mean is worth);
-    the average of the speakers' variances; ``nu0 = 2 / v``, ``v`` the
-    variance of the speakers' log-variances (the degrees of freedom at which
-    a sample variance's own spread, about ``2 / df`` in log terms for normal
-    data, equals the spread between speakers).
+    Known (training) speakers are standardised with their own statistics
+    exactly as without shrinkage; ``prior_`` is the prior of a new
+    speaker's statistics.
     """
-    scaler = GroupStandardScaler().fit(X, groups=groups)
-    means, variances = scaler.mean_, scaler.scale_ ** 2
-    tiny = 1e-12
-    n0 = variances.mean(0) / np.maximum(means.var(0), tiny)
-    nu0 = 2 / np.maximum(np.log(variances).var(0), tiny)
-    return means.mean(0), n0, variances.mean(0), nu0
+    return GroupStandardScaler(shrinkage=True).fit(X, y, groups=groups)
 
 
-def shrunk_normalise(X, idx, prior):
-    """All clips ``X`` standardised with ``X[idx]``'s statistics shrunk towards ``prior``.
+def shrunk_normalise(X, idx, scaler):
+    """All clips ``X`` of a new speaker standardised with ``X[idx]``'s shrunk statistics.
 
-    Normal-normal posterior means from :func:`training_prior`: the mean is
-    ``(k m_k + n0 m_0) / (k + n0)``, the variance
-    ``((k - 1) s2_k + nu0 v_0) / (k - 1 + nu0)`` (``s2_k`` with ddof 1); one
-    clip keeps the training speakers' average variance.
+    ``scaler`` is :func:`fit_scaler`'s. ``scaler.transform(X[idx])`` standardises
+    the k clips themselves with their statistics shrunk towards ``scaler.prior_``
+    (one unknown group); the package has no public way to apply the statistics
+    of k clips of a new speaker to its other clips (a known group's statistics
+    come from :meth:`~GroupStandardScaler.fit`, without shrinkage), so this
+    adapter takes them from the package's own helper, ``_shrunk_stats``, and
+    applies them as ``transform`` does: ``(x - mean) / std`` in float64, back to
+    ``X``'s dtype. On the k clips it equals ``scaler.transform(X[idx])`` bit for
+    bit (tests/test_bench_speaker_norm.py).
     """
-    mean0, n0, var0, nu0 = prior
-    clips = X[idx].astype(np.float64)
-    k = len(idx)
-    mean = (k * clips.mean(0) + n0 * mean0) / (k + n0)
-    s2 = clips.var(0, ddof=1) if k > 1 else np.zeros_like(var0)
-    var = ((k - 1) * s2 + nu0 * var0) / (k - 1 + nu0)
-    return ((X - mean) / np.sqrt(np.maximum(var, 1e-24))).astype(X.dtype)
+    mean, std = _shrunk_stats(X[idx], scaler.prior_)
+    return ((X.astype(np.float64) - mean) / std).astype(X.dtype)
 
 
 def run(args, log):
@@ -148,10 +140,10 @@ def run(args, log):
     for fold, (train, test) in enumerate(LeaveOneGroupOut().split(X, y, speakers)):
         speaker = speakers[test][0]
         truth.append(y[test])
-        X_train = GroupStandardScaler().fit_transform(X[train], y[train], groups=speakers[train])
-        prior = training_prior(X[train], speakers[train])
-        n0s.append(float(np.median(prior[1])))
-        nu0s.append(float(np.median(prior[3])))
+        scaler = fit_scaler(X[train], y[train], speakers[train])
+        X_train = scaler.transform(X[train], groups=speakers[train])
+        n0s.append(float(np.median(scaler.prior_["n_mean"])))
+        nu0s.append(float(np.median(scaler.prior_["df_var"])))
         draws = {label: draw_clips(len(test), k, args.draws, [args.seed, fold, k or 0])
                  for label, k in zip(args.ks, ks)}
         for label, k in zip(args.ks, ks):  # k at or above this speaker's clips: all, each draw
@@ -169,7 +161,7 @@ def run(args, log):
                         label, [[] for _ in indices])
                     for d, idx in enumerate(indices):
                         X_test = normalise(X[test], idx, speaker if variant == "speaker"
-                                           else prior)
+                                           else scaler)
                         per_draw[d].append(normed.predict(X_test))
             seconds[name] += time.perf_counter() - t0
         log(f"fold {fold} (speaker {speaker}, {len(test)} clips): "
