@@ -44,6 +44,7 @@ Writes ``benchmarks/results/speaker_norm/emodb.json`` (scores only),
 """
 
 import argparse
+import copy
 import json
 import sys
 import time
@@ -57,7 +58,6 @@ from sklearn.model_selection import LeaveOneGroupOut
 from skpathnet.experiments import BEST_AUDIO, extract_features, load_corpus, write_json
 from skpathnet.metrics import uar_score, war_score
 from skpathnet.transformers import GroupStandardScaler
-from skpathnet.transformers._group_scaling import _shrunk_stats  # see shrunk_normalise
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))  # the scripts are no package
@@ -105,18 +105,14 @@ def fit_scaler(X, y, groups):
 def shrunk_normalise(X, idx, scaler):
     """All clips ``X`` of a new speaker standardised with ``X[idx]``'s shrunk statistics.
 
-    ``scaler`` is :func:`fit_scaler`'s. ``scaler.transform(X[idx])`` standardises
-    the k clips themselves with their statistics shrunk towards ``scaler.prior_``
-    (one unknown group); the package has no public way to apply the statistics
-    of k clips of a new speaker to its other clips (a known group's statistics
-    come from :meth:`~GroupStandardScaler.fit`, without shrinkage), so this
-    adapter takes them from the package's own helper, ``_shrunk_stats``, and
-    applies them as ``transform`` does: ``(x - mean) / std`` in float64, back to
-    ``X``'s dtype. On the k clips it equals ``scaler.transform(X[idx])`` bit for
-    bit (tests/test_bench_speaker_norm.py).
+    ``scaler`` is :func:`fit_scaler`'s (left unchanged): a copy learns the new
+    speaker's statistics from its k clips, shrunk towards ``scaler.prior_``
+    (:meth:`~skpathnet.transformers.GroupStandardScaler.add_groups`), and
+    standardises all of its clips with them.
     """
-    mean, std = _shrunk_stats(X[idx], scaler.prior_)
-    return ((X.astype(np.float64) - mean) / std).astype(X.dtype)
+    speaker = ["new speaker"]
+    fitted = copy.deepcopy(scaler).add_groups(X[idx], groups=speaker * len(idx))
+    return fitted.transform(X, groups=speaker * len(X))
 
 
 def run(args, log):

@@ -347,3 +347,27 @@ def test_shrinkage_behaves_as_an_sklearn_estimator_when_given_groups():
             groups=True).set_transform_request(groups=True)
         pipe = make_pipeline(step, LinearSVC()).fit(X, y, groups=g)
         assert pipe.predict(new[:1], groups=["new"]).shape == (1,)
+
+
+def test_add_groups_applies_a_new_groups_statistics_to_its_later_samples():
+    rng = np.random.RandomState(0)
+    X, groups = rng.normal(size=(40, 3)), np.repeat(list("abcd"), 10)
+    new = rng.normal(size=(6, 3)) + 2
+    for shrinkage in (True, False):
+        scaler = GroupStandardScaler(shrinkage=shrinkage).fit(X, groups=groups)
+        first = scaler.transform(new[:3], groups=["z"] * 3)  # z unknown: its own statistics
+        scaler.add_groups(new[:3], groups=["z"] * 3)
+        assert list(scaler.groups_) == ["a", "b", "c", "d", "z"]
+        np.testing.assert_array_equal(scaler.transform(new[:3], groups=["z"] * 3), first)
+        # later samples of z use the statistics of its first three
+        k = list(scaler.groups_).index("z")
+        np.testing.assert_allclose(scaler.transform(new[3:], groups=["z"] * 3),
+                                   (new[3:] - scaler.mean_[k]) / scaler.scale_[k])
+    # a known group is replaced; the others are kept
+    scaler = GroupStandardScaler().fit(X, groups=groups)
+    before = scaler.mean_.copy()
+    scaler.add_groups(new[:3], groups=["a"] * 3)
+    np.testing.assert_array_equal(scaler.mean_[1:], before[1:])
+    np.testing.assert_allclose(scaler.mean_[0], new[:3].mean(0))
+    with pytest.raises(ValueError, match="group 'y' has 1 sample.*shrinkage=True"):
+        scaler.add_groups(new[:1], groups=["y"])

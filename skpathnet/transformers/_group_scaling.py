@@ -371,6 +371,60 @@ class GroupStandardScaler(TransformerMixin, BaseEstimator):
             part.reshape(shape) for part, shape in zip(np.split(out, bounds), shapes)
         )
 
+    def add_groups(self, X, groups):
+        """Fit the statistics of ``groups`` from their samples in ``X``, keeping the others.
+
+        Each group of ``groups`` becomes a known group (added, or replaced if
+        known) whose statistics are those :meth:`transform` would use for it
+        as an unknown group: its own, shrunk towards ``prior_`` with
+        ``shrinkage``. Later calls to :meth:`transform` then standardise its
+        samples with them, e.g. a new speaker's later clips with the
+        statistics of its first ``k`` clips.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or clips
+            As in :meth:`fit`.
+        groups : array-like of shape (n_samples,)
+            Speaker or subject of each sample.
+
+        Returns
+        -------
+        self : GroupStandardScaler
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If :meth:`fit` has not run.
+        ValueError
+            If ``X`` has another number of features than in :meth:`fit`,
+            ``groups`` has not one entry per sample, or (without
+            ``shrinkage``) a group has a single sample.
+        """
+        check_is_fitted(self)
+        rows, clip_index, _ = self._rows(X, reset=False)
+        groups = _check_groups(groups, _n_samples(clip_index))
+        row_groups = groups[clip_index]
+        stats = {}
+        for group in np.unique(groups):
+            mask = row_groups == group
+            if self.shrinkage:
+                stats[group] = _shrunk_stats(rows[mask], self.prior_)
+            elif int(np.sum(groups == group)) < 2:
+                raise ValueError(
+                    f"group {str(group)!r} has 1 sample: its own statistics would standardise "
+                    "it to zeros. Give at least two samples of it, or use shrinkage=True."
+                )
+            else:
+                stats[group] = _stats(rows[mask])
+        keep = [k for k, g in enumerate(self.groups_) if g not in stats]
+        known = np.concatenate([np.asarray(self.groups_)[keep], list(stats)])
+        mean = np.vstack([self.mean_[keep], *(m for m, _ in stats.values())])
+        scale = np.vstack([self.scale_[keep], *(s for _, s in stats.values())])
+        order = np.argsort(known, kind="stable")
+        self.groups_, self.mean_, self.scale_ = known[order], mean[order], scale[order]
+        return self
+
     def fit_transform(self, X, y=None, groups=None):
         """:meth:`fit`, then :meth:`transform` with the same ``groups``."""
         return self.fit(X, y, groups=groups).transform(X, groups=groups)
