@@ -467,8 +467,8 @@ def _training_setup(args, *, sources, target=None):
     if args.pretrained:
         pretrained = _read_pretrained(args.pretrained)
         if pretrained[1]["modality"] != args.modality:
-            raise ValueError(f"{args.pretrained!r} is a {pretrained[1]['modality']} model, "
-                             f"but the corpora are {args.modality}.")
+            raise ValueError(f"{args.pretrained!r} is a model for {pretrained[1]['modality']} "
+                             f"corpora, but the corpora are {args.modality}.")
     return features, speaker_norm, _train_params(args, params), pretrained
 
 
@@ -536,6 +536,9 @@ def _predict(args):
     """``skpathnet predict``: one row per input file, CSV or JSON."""
     try:
         if args.out is not None:
+            if Path(args.out).is_dir():
+                raise ValueError(f"--out {args.out!r} is a folder; give a file name, e.g. "
+                                 f"{str(Path(args.out) / 'predictions.csv')!r}.")
             if Path(args.out).exists() and not args.overwrite:
                 raise ValueError(f"{args.out!r} exists; pass --overwrite to replace it.")
             check_writable(Path(args.out).parent, what="--out folder")

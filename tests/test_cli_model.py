@@ -106,7 +106,7 @@ def test_pretrain_describe_fit_describe_predict(tones, capsys):
     assert text.startswith("skpathnet model, audio (format 1, ")
     assert ("steps: front_end (AcousticFunctionals) -> speaker_norm (GroupStandardScaler) "
             "-> pathnet (PathNetClassifier)") in text
-    assert "speaker normalisation: yes, each speaker with its own clips" in text
+    assert "speaker normalisation: yes, each new speaker with its own clips" in text
     assert "classes: anger, sadness" in text
     assert "source 1: emovo (8 clips, 2 speakers/subjects, classes anger, sadness)" in text
     assert "target: emodb (8 clips, 2 speakers/subjects, classes anger, sadness)" in text
@@ -149,10 +149,6 @@ def test_pretrain_describe_fit_describe_predict(tones, capsys):
         assert r["group"] == Path(r["path"]).name[:2]
 
 
-@pytest.mark.xfail(strict=True, reason="describe of a pretrained model says 'speaker "
-                   "normalisation: no' (skpathnet/experiments/_model.py, format_description, "
-                   "from the pipeline's steps) while its source was speaker-normalised and "
-                   "its speaker_norm 'auto' makes `fit --pretrained` normalise the target")
 def test_describe_a_pretrained_model_does_not_deny_its_speaker_normalisation(tones, capsys):
     from skpathnet.io import read_info
 
@@ -164,9 +160,6 @@ def test_describe_a_pretrained_model_does_not_deny_its_speaker_normalisation(ton
 
 
 @pytest.mark.skipif(os.name != "posix", reason="file modes")
-@pytest.mark.xfail(strict=True, reason="model files are written owner-only (mode 0600, "
-                   "whatever the umask: safetensors' save_file creates the temporary file so "
-                   "and skpathnet.io.save renames it as it is), unlike the CSV of predict")
 def test_model_files_are_readable_as_the_umask_allows(tones):
     umask = os.umask(0)
     os.umask(umask)
@@ -271,10 +264,6 @@ def test_predict_out_is_a_folder_without_overwrite(tones, tmp_path, capsys):
                    "--out", tmp_path])
 
 
-@pytest.mark.xfail(strict=True, reason="predict --out FOLDER --overwrite predicts every input, "
-                   "then os.replace raises IsADirectoryError (a traceback, not exit 2) and "
-                   "leaves .FOLDER.tmp behind (skpathnet/__main__.py, _predict: the --out "
-                   "checks never refuse a folder)")
 def test_predict_out_is_a_folder_with_overwrite(tones, tmp_path, capsys):
     folder = tmp_path / "results"
     folder.mkdir()
@@ -297,10 +286,11 @@ def test_a_missing_model_file(tones, tmp_path, capsys, command):
                          *tones.common, "--out", tmp_path / "m.safetensors"]}[command]
     line = fails(capsys, argv)
     assert f"no model file {str(missing)!r}" in line
-    if command == "pretrain":  # its sources then default to the model's modality's
+    if command == "pretrain":  # adding sources needs them named
         line = fails(capsys, ["pretrain", "--pretrained", missing, "--out",
                               tmp_path / "m.safetensors"])
-        assert f"no model file {str(missing)!r}" in line
+        assert "--pretrained adds sources to a pretrained model: give them with --source" \
+            in line
     assert not (tmp_path / "m.safetensors").exists()
 
 
@@ -438,14 +428,14 @@ def test_a_pretrained_model_of_the_other_modality(tones, tmp_path, capsys):
     out = tmp_path / "m.safetensors"
     line = fails(capsys, ["fit", "--pretrained", faces, "--target", "emodb", *tones.common,
                           "--out", out])
-    assert f"{str(faces)!r} is a visual model, but the corpora are audio." in line
+    assert f"{str(faces)!r} is a model for visual corpora, but the corpora are audio." in line
     line = fails(capsys, ["pretrain", "--pretrained", faces, "--source", "emovo",
                           *tones.common, "--out", out])
-    assert "is a visual model, but the corpora are audio." in line
+    assert "is a model for visual corpora, but the corpora are audio." in line
     line = fails(capsys, ["fit", "--pretrained", tones.pre, "--target", "jaffe",
                           *tones.common, "--out", out])
     assert f"{str(tones.pre)!r} is a" in line
-    assert "audio model, but the corpora are visual." in line
+    assert "is a model for audio corpora, but the corpora are visual." in line
     assert not out.exists()
 
 
@@ -569,11 +559,6 @@ def test_predict_files_never_uses_a_training_speakers_statistics(tones):
     np.testing.assert_allclose(np.stack([p.proba for p in as_03]), own, rtol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="collect_inputs matches --group-pattern against a "
-                   "manifest row's path joined to the manifest's folder as spelt on the "
-                   "command line (skpathnet/experiments/_model.py, collect_inputs: "
-                   "relatives.append(f)), not the path as given in the manifest: the speaker "
-                   "depends on how the manifest was named")
 def test_group_pattern_on_a_manifest_reads_the_paths_as_written_in_it(tmp_path, monkeypatch):
     from skpathnet.experiments import collect_inputs
 

@@ -362,8 +362,8 @@ def collect_inputs(inputs, *, modality, group_pattern=None, single_group=False):
     modality : {"audio", "visual"}
     group_pattern : str, default=None
         Regular expression with one named group, searched in each file's
-        path (relative to the folder it was found in, else as given) for
-        its speaker/subject, e.g. ``'^(?P<group>[^/]+)/'``.
+        path (relative to the folder it was found in, as written in its
+        manifest, else as given) for its speaker/subject, e.g. ``'^(?P<group>[^/]+)/'``.
     single_group : bool, default=False
         Every input is the same speaker/subject.
 
@@ -408,9 +408,9 @@ def collect_inputs(inputs, *, modality, group_pattern=None, single_group=False):
                 relatives.append(p.relative_to(path).as_posix())
                 groups.append(None)
         elif path.is_file() and path.suffix.lower() == ".csv":
-            for f, g in _read_manifest(path):
+            for f, written, g in _read_manifest(path):
                 files.append(f)
-                relatives.append(f)
+                relatives.append(written)
                 groups.append(g)
         elif path.is_file():
             files.append(str(path))
@@ -446,11 +446,12 @@ def _read_manifest(path):
                          "'group').")
     out = []
     for row in rows:
-        f = Path(row["file"]).expanduser()
+        written = row["file"].strip()
+        f = Path(written).expanduser()
         if not f.is_absolute():
             f = path.parent / f
         group = (row.get("group") or "").strip() or None
-        out.append((str(f), group))
+        out.append((str(f), written, group))
     return out
 
 
@@ -617,8 +618,14 @@ def format_description(info):
         lines.append("steps: " + " -> ".join(f"{s['name']} ({s['type']})"
                                              for s in info["steps"]))
     if "features" in info:
-        lines.append(f"front end: {info['features']}; speaker normalisation: "
-                     f"{'yes, each speaker with its own clips' if info['speaker_normalisation'] else 'no'}")
+        if info.get("kind") == "pretrained":  # decided for each target by `fit`
+            norm = {True: "every corpus", False: "none",
+                    "auto": "each corpus whose speakers cover its emotions"}.get(
+                        info.get("speaker_norm"), str(info.get("speaker_norm")))
+        else:
+            norm = ("yes, each new speaker with its own clips (shrunk towards the training "
+                    "speakers')" if info["speaker_normalisation"] else "no")
+        lines.append(f"front end: {info['features']}; speaker normalisation: {norm}")
     if "classes" in info:
         lines.append(f"classes: {', '.join(map(str, info['classes']))}")
     for k, source in enumerate(info.get("sources", [])):

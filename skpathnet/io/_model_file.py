@@ -119,6 +119,9 @@ def save(obj, path, *, info=None):
 
     try:
         save_file(tensors, str(tmp), metadata=metadata)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as any new file (save_file makes it owner-only)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
