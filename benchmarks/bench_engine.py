@@ -17,7 +17,7 @@ Parts
    ``n_jobs`` 1 and 2, without cache (``memory=None``), with a fresh
    temporary ``joblib.Memory`` (cold) and a second call on that Memory
    (cached). The segments of the first call are the real training data below
-   (standardised as in ``PathNetClassifier._train_task``).
+   (standardised per feature, as ``PathNetClassifier(standardize=True)`` does).
 1. **Engine vs naive.** One generation = two pathways trained for
    ``T = n_segments // 64`` plain-SGD steps each (batch 64, lr 0.02, L=3,
    M=20, N=4, 20 units), ``PathNetwork``/``TaskHead`` built as in
@@ -925,9 +925,10 @@ def main(argv=None):
         memory_child(args.memory_child, args.threads, args.seed, args.memory_module)
         return
 
-    from skpathnet._clips import flatten_clips
-    from skpathnet._scaling import fit_standardizer, standardize
+    from sklearn.preprocessing import StandardScaler
+
     from skpathnet.datasets import load_emodb
+    from skpathnet.utils import flatten_clips
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -972,8 +973,7 @@ def main(argv=None):
               f"{os.cpu_count()} cores).\n")
     segments, clip_index = flatten_clips(clips)
     classes, y_enc = np.unique(labels, return_inverse=True)
-    mean, scale = fit_standardizer(segments)
-    segments = standardize(segments, mean, scale, inplace=True)
+    segments = StandardScaler(copy=False).fit_transform(segments)
     X_real = torch.from_numpy(np.ascontiguousarray(segments, dtype=np.float32))
     y_real = torch.from_numpy(y_enc[clip_index].astype(np.int64))
     n_real, n_classes = len(X_real), len(classes)

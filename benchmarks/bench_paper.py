@@ -75,7 +75,6 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skpathnet import PathNetClassifier
-from skpathnet._clips import flatten_clips, make_clips, mean_per_clip
 from skpathnet.experiments import (
     clip_report, evaluate_methods, extract_experiment, fit_sources, fold_mean_std,
     load_experiment, write_json, _checkpoint,
@@ -83,6 +82,7 @@ from skpathnet.experiments import (
 from skpathnet.metrics import war_score
 from skpathnet.model_selection import FoldSlice
 from skpathnet.baselines import FineTuneClassifier
+from skpathnet.utils import flatten_clips, make_clips, mean_per_clip
 
 EXPERIMENTS = {
     "ravdess-emovo": {

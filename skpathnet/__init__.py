@@ -14,7 +14,7 @@ References
 
 from . import baselines, datasets, metrics, model_selection, plotting, transformers
 from ._classifier import PathNetClassifier
-from ._metrics import au_f1_scores, emotion_report, uap_score, uar_score, war_score
+from .utils._metrics import au_f1_scores, emotion_report, uap_score, uar_score, war_score
 from ._multitask import MultiTaskPathNetClassifier
 from .engine import FaceAugment, SpecAugment
 from .transformers import AcousticFunctionals, FaceCropper, LogMelSegmenter

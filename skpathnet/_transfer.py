@@ -18,8 +18,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
-from ._clips import flatten_clips, is_clips, mean_per_clip, segment_shape
-from ._threads import torch_threads
+from .utils._clips import flatten_clips, is_clips, mean_per_clip, segment_shape
+from .utils._threads import torch_threads
 from .utils._params import validate_params
 
 __all__ = ["SourceTask", "TransferMixin", "several_sources", "split_sources"]

@@ -9,8 +9,8 @@ import torch
 from sklearn.base import clone
 
 from skpathnet import FaceAugment, PathNetClassifier, SpecAugment
-from skpathnet._clips import make_clips
-from skpathnet._threads import torch_threads
+from skpathnet.utils import make_clips
+from skpathnet.utils._threads import torch_threads
 from skpathnet.engine import (
     LinearModules, PathNetwork, Pathways, TaskHead, TrainSettings, augment_rows,
     face_augment, heldout_accuracy, heldout_trainer, minibatches, run_steps, spec_augment,

@@ -8,8 +8,8 @@ from sklearn.model_selection import LeaveOneGroupOut, cross_validate
 from sklearn.utils import check_random_state
 
 from conftest import blobs
-from skpathnet._clips import make_clips, mean_per_clip
-from skpathnet._threads import torch_threads
+from skpathnet.utils import make_clips, mean_per_clip
+from skpathnet.utils._threads import torch_threads
 from skpathnet.baselines import FineTuneClassifier
 from skpathnet.baselines._finetune import _seed
 

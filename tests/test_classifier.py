@@ -8,7 +8,7 @@ from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, cross_valida
 
 from conftest import blobs
 from skpathnet import PathNetClassifier
-from skpathnet._clips import make_clips
+from skpathnet.utils import make_clips
 from skpathnet.engine import (
     Inputs, LinearModules, PathNetwork, Pathways, TaskHead, TrainSettings, autograd_sgd_step,
     linear_sgd_step, mutate, random_genotype, train_pathways,

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from sklearn.base import clone
 
 from skpathnet import FaceAugment, PathNetClassifier, SpecAugment
-from skpathnet._threads import torch_threads
+from skpathnet.utils._threads import torch_threads
 from skpathnet.engine import (
     ConvModules, Inputs, LinearModules, Params, PathNetwork,
     Pathways, TaskHead, TrainSettings, forward, minibatches, run_steps,
@@ -261,7 +261,7 @@ def test_bad_module_params_raise(params, match):
 
 
 def test_conv_clips_average_segments():
-    from skpathnet._clips import make_clips
+    from skpathnet.utils import make_clips
 
     X, y = images(n=30)
     clips = make_clips([X[i : i + 2] for i in range(0, 30, 2)])

@@ -11,7 +11,7 @@ from sklearn.model_selection import GroupKFold, cross_validate
 
 from skpathnet import MultiTaskPathNetClassifier, PathNetClassifier, au_f1_scores
 from skpathnet._multitask import missing_labels
-from skpathnet._threads import torch_threads
+from skpathnet.utils._threads import torch_threads
 from skpathnet.datasets import load_ckplus
 from skpathnet.engine import (
     ConvModules, LinearModules, MultiTargets, MultiTaskCounts, MultiTaskHeads,

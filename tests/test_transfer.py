@@ -32,7 +32,7 @@ def test_predict_source_rejects_a_bad_source_index(make, source):
 
 @pytest.mark.parametrize("make", sorted(TINY))
 def test_clip_posteriors_are_segment_means(make):
-    from skpathnet._clips import make_clips
+    from skpathnet.utils import make_clips
     X, y = blobs()
     clf = TINY[make]().fit(X, y)
     clips = make_clips([X[i : i + 3].reshape(3, 3, 2, 2) for i in range(0, 30, 3)])

@@ -10,9 +10,9 @@ from skorch.callbacks import Callback
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 
-from .._clips import mean_per_clip
-from .._scaling import fit_standardizer, standardize
-from .._threads import torch_threads
+from ..utils._clips import mean_per_clip
+from ..utils._scaling import fit_standardizer, standardize
+from ..utils._threads import torch_threads
 from .._transfer import TransferMixin
 from ..utils._params import Boolean, Integer, IntegerTuple, Options, Real
 
@@ -244,7 +244,7 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
     the segments and fit any scikit-learn classifier, e.g.::
 
         from sklearn.linear_model import LogisticRegression
-        from skpathnet._clips import flatten_clips, mean_per_clip
+        from skpathnet.utils import flatten_clips, mean_per_clip
 
         segments, clip_index = flatten_clips(X_train)        # (n_seg, 12288)
         clf = LogisticRegression(max_iter=1000).fit(segments, y_train[clip_index])

@@ -19,8 +19,8 @@ from sklearn.base import clone
 from sklearn.metrics import confusion_matrix, roc_auc_score
 from sklearn.model_selection import LeaveOneGroupOut
 
-from .._clips import is_clips
-from .._metrics import emotion_report, war_score
+from ..utils._clips import is_clips
+from ..utils._metrics import emotion_report, war_score
 from . import _checkpoint
 
 __all__ = ["ClusterError", "clip_report", "evaluate", "evaluate_methods"]
