@@ -76,8 +76,8 @@ from sklearn.preprocessing import StandardScaler
 
 from skpathnet import PathNetClassifier
 from skpathnet.experiments import (
-    clip_report, evaluate_methods, extract_experiment, fit_sources, fold_mean_std,
-    load_experiment, write_json, _checkpoint,
+    checkpoint, clip_report, evaluate_methods, extract_experiment, fit_sources, fold_mean_std,
+    load_experiment, write_json,
 )
 from skpathnet.metrics import war_score
 from skpathnet.model_selection import FoldSlice
@@ -342,9 +342,9 @@ def check_args(p, args):
         p.error(f"--skip-folds must be in [0, {args.kfold_splits * args.repeats}), the "
                 f"--kfold-splits x --repeats folds; got {args.skip_folds}")
     try:
-        _checkpoint.check_writable(args.out, what="--out folder")
+        checkpoint.check_writable(args.out, what="--out folder")
         if args.cache:
-            _checkpoint.check_writable(args.cache, what="--cache folder")
+            checkpoint.check_writable(args.cache, what="--cache folder")
     except OSError as exc:
         p.error(str(exc))
 
@@ -669,7 +669,7 @@ def main(argv=None):
     try:
         return run_all(args, names, log)
     except KeyboardInterrupt:
-        saved = "; ".join(f"{name}: {_checkpoint.describe_saved(parts_dir(args, name))}"
+        saved = "; ".join(f"{name}: {checkpoint.describe_saved(parts_dir(args, name))}"
                           for name in names if parts_dir(args, name).is_dir())
         print(f"bench_paper: interrupted; saved {saved or 'nothing'} under {args.out}; run "
               "the same command with --resume to continue.", file=sys.stderr)
@@ -689,9 +689,9 @@ def run_all(args, names, log):
         exp = EXPERIMENTS[name]
         corpora[name] = load_experiment(exp["sources"], exp["target"],
                                         data_home=args.data_home, log=log)
-        _checkpoint.open_checkpoint(
+        checkpoint.open_checkpoint(
             parts_dir(args, name),
-            {**run_config(args, name), "data": _checkpoint.fingerprint(corpora[name].bunches)},
+            {**run_config(args, name), "data": checkpoint.fingerprint(corpora[name].bunches)},
             resume=args.resume)
     for name in names:
         parts = parts_dir(args, name)
@@ -699,13 +699,13 @@ def run_all(args, names, log):
         estimators = build_estimators(args)
         transfer = [m for m in TRANSFER_METHODS if m in args.methods]
         transferred = fit_sources({m: estimators[m] for m in transfer}, data, log=log,
-                                  checkpoints={m: parts / f"source-{m}{_checkpoint.SUFFIX}"
+                                  checkpoints={m: parts / f"source-{m}{checkpoint.SUFFIX}"
                                                for m in transfer})
         for method, fit in transferred.items():
             log(f"  {method}: source train accuracy {source_scores(fit.estimator, data)}")
         for protocol in protocols:
             run(args, name, protocol, data, transferred, log)
-        _checkpoint.remove(parts)
+        checkpoint.remove(parts)
     log("done")
     return 0
 

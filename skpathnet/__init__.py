@@ -33,6 +33,8 @@ __all__ = [
     "baselines",
     "datasets",
     "emotion_report",
+    "metrics",
+    "model_selection",
     "plotting",
     "transformers",
     "uap_score",
