@@ -21,8 +21,9 @@ Methods, side by side on the same folds:
 - ``finetune``: :class:`FineTuneClassifier` trained on the source (two sources:
   cascaded, source 1 then source 2, Ng et al. 2015), then fine-tuned per fold.
 - ``finetune-scratch``: the same MLP trained on the target only.
-- ``linear``: standardised flattened segments -> ``SGDClassifier(log_loss)``,
-  segment posteriors averaged per clip (a classical baseline).
+- ``linear``: :class:`~skpathnet.baselines.SegmentLinearClassifier`, standardised
+  flattened segments -> ``SGDClassifier(log_loss)``, segment posteriors averaged
+  per clip (a classical baseline).
 
 Protocols:
 
@@ -67,12 +68,8 @@ from pathlib import Path
 
 import numpy as np
 from joblib import Memory
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import SGDClassifier
+from sklearn.base import clone
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut, RepeatedKFold
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from skpathnet import PathNetClassifier
 from skpathnet.experiments import (
@@ -81,8 +78,8 @@ from skpathnet.experiments import (
 )
 from skpathnet.metrics import war_score
 from skpathnet.model_selection import FoldSlice
-from skpathnet.baselines import FineTuneClassifier
-from skpathnet.utils import flatten_clips, make_clips, mean_per_clip
+from skpathnet.baselines import FineTuneClassifier, SegmentLinearClassifier
+from skpathnet.utils import flatten_clips, make_clips
 
 EXPERIMENTS = {
     "ravdess-emovo": {
@@ -121,49 +118,6 @@ PAPER = {
     "ravdess+emovo-emodb": {"pathnet-transfer": {"WAR": 0.97},
                             "pathnet-scratch": {"WAR": 0.89}, "finetune": {"WAR": 0.83}},
 }
-
-
-class SegmentLinearClassifier(ClassifierMixin, BaseEstimator):
-    """Classical baseline: a linear model on standardised flattened segments.
-
-    ``StandardScaler`` then ``SGDClassifier(loss="log_loss")`` (one-vs-rest)
-    on every segment with its clip's label; a clip's posterior is the mean
-    of its segments' posteriors.
-    """
-
-    def __init__(self, *, alpha=1e-3, max_iter=20, random_state=None):
-        self.alpha = alpha
-        self.max_iter = max_iter
-        self.random_state = random_state
-
-    def fit(self, X, y):
-        segments, clip_index = flatten_clips(X)
-        self.pipeline_ = make_pipeline(
-            StandardScaler(),
-            SGDClassifier(loss="log_loss", alpha=self.alpha, max_iter=self.max_iter,
-                          tol=1e-3, random_state=self.random_state),
-        )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            self.pipeline_.fit(segments.reshape(len(segments), -1), np.asarray(y)[clip_index])
-        self.classes_ = self.pipeline_.classes_
-        return self
-
-    def _segment_proba(self, X):
-        segments, clip_index = flatten_clips(X)
-        return self.pipeline_.predict_proba(segments.reshape(len(segments), -1)), clip_index
-
-    def predict_proba(self, X):
-        return mean_per_clip(*self._segment_proba(X))
-
-    def predict(self, X):
-        return self.classes_[self.predict_proba(X).argmax(1)]
-
-    def predict_proba_segments(self, X):
-        return self._segment_proba(X)[0]
-
-    def predict_segments(self, X):
-        return self.classes_[self.predict_proba_segments(X).argmax(1)]
 
 
 def explode(X, y):

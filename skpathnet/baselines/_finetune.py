@@ -240,21 +240,10 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
     training uses every segment with its clip's label and
     :meth:`predict_proba` averages each clip's segment posteriors.
 
-    A classical (non-neural) baseline needs no class of its own: flatten
-    the segments and fit any scikit-learn classifier, e.g.::
-
-        from sklearn.linear_model import LogisticRegression
-        from skpathnet.utils import flatten_clips, mean_per_clip
-
-        segments, clip_index = flatten_clips(X_train)        # (n_seg, 12288)
-        clf = LogisticRegression(max_iter=1000).fit(segments, y_train[clip_index])
-        seg, idx = flatten_clips(X_test)
-        proba = mean_per_clip(clf.predict_proba(seg), idx)   # one row per clip
-        y_pred = clf.classes_[proba.argmax(1)]
-
-    (:class:`~sklearn.linear_model.SGDClassifier` with ``loss="log_loss"``
-    scales better to many segments; put a
-    :class:`~sklearn.preprocessing.StandardScaler` first.)
+    A classical (non-neural) baseline on the same inputs:
+    :class:`SegmentLinearClassifier` (a linear model on every segment, its
+    posteriors averaged per clip); any other scikit-learn classifier fits
+    the segments of :func:`skpathnet.utils.flatten_clips` the same way.
 
     References
     ----------
