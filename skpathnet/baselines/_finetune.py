@@ -363,7 +363,7 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         val = None
         if X_val is not None:
             val_segments, val_index, val_owned = self._prepare_X(X_val, reset=False)
-            y_val = self._check_y(y_val, val_index, train=False)
+            y_val = self._check_y(y_val, val_index, train=False, name="y_val")
             # Encoded like y; labels unseen in training (-1) always count as misses.
             val_y = np.full(len(y_val), -1, dtype=np.int64)
             seen = np.isin(y_val, classes)
