@@ -8,33 +8,25 @@ import torch
 import torch.nn.functional as F
 from sklearn.base import clone
 
+from conftest import PATHNET_CONV as CONV
+from conftest import PATHNET_WIDE as WIDE
+from conftest import blobs, images
 from skpathnet import FaceAugment, PathNetClassifier, SpecAugment
-from skpathnet.utils._threads import torch_threads
 from skpathnet.engine import (
     ConvModules, Inputs, LinearModules, Params, PathNetwork,
     Pathways, TaskHead, TrainSettings, forward, minibatches, run_steps,
     train_pathways,
 )
 from skpathnet.plotting import plot_pathways
-from test_classifier import blobs
 
 CPU = torch.device("cpu")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Engine calls here bypass n_threads; 2 threads on 2 busy cores are ~20x slower."""
-    with torch_threads(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # engine calls bypass n_threads
 
 FROZEN = [np.array([1, 4]), np.array([0]), np.array([2, 3])]
 GENOTYPES = [np.array([[1, 2], [0, 5], [3, 4]]), np.array([[2, 3], [5, 1], [4, 4]])]
 # n < d / 2, so first_layer="auto" trains in the row space
-WIDE = dict(n_generations=6, population_size=4, n_modules=6, n_active=2, n_units=8,
-            learning_rate=0.05, n_steps=6, batch_size=16, n_threads=1, random_state=0)
-CONV = dict(module="conv", n_channels=4, n_generations=6, population_size=3, n_modules=4,
-            n_active=2, learning_rate=0.5, n_steps=8, batch_size=16, n_threads=1,
-            random_state=0)
 
 
 def _network(modules, with_frozen, seed=0, frozen_mode="always"):
@@ -47,16 +39,6 @@ def _network(modules, with_frozen, seed=0, frozen_mode="always"):
 
 def _stacked(net):
     return [t.clone() for p in net.layers for t in p]
-
-
-def images(n=48, size=8, n_classes=3, seed=0):
-    """Images (n, 3, size, size): a bright square in colour channel ``class``."""
-    rng = np.random.RandomState(seed)
-    y = rng.randint(n_classes, size=n)
-    X = rng.normal(scale=0.3, size=(n, 3, size, size)).astype(np.float32)
-    for i, c in enumerate(y):
-        X[i, c, 2:5, 1:4] += 2.0
-    return X, y
 
 
 # -- row space ------------------------------------------------------------------

@@ -8,18 +8,9 @@ from sklearn.linear_model import SGDClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from conftest import blobs
+from conftest import blobs, clips_of
 from skpathnet.baselines import SegmentLinearClassifier
-from skpathnet.utils import flatten_clips, make_clips
-
-
-def clips_of(X, seed=0):
-    """Each sample as 1-4 noisy segments shaped (k, 3, 2, 2)."""
-    rng = np.random.RandomState(seed)
-    return make_clips([
-        (row + 0.1 * rng.normal(size=(k, row.size))).astype(np.float32).reshape(k, 3, 2, 2)
-        for row, k in zip(X, rng.randint(1, 5, size=len(X)))
-    ])
+from skpathnet.utils import flatten_clips
 
 
 def test_clips_train_on_segments_and_average_per_clip():
