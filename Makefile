@@ -2,7 +2,7 @@
 # Each creates .venv and installs what it needs (torch==2.13.0 first: an
 # unpinned torch would pull a much larger CUDA build). The main job needs the
 # package alone (no extra: its speech front end is librosa's); the tests also
-# install the test, opensmile (research licence) and dask extras.
+# install the test, opensmile (research licence), dask and onnx extras.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 SKPATHNET_DATA ?= $(abspath ../shared/data)
@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PY) -m pip install --quiet -e ".[test,opensmile,dask]"
+	$(PY) -m pip install --quiet -e ".[test,opensmile,dask,onnx]"
 	touch $@
 
 install: $(VENV)/.installed

@@ -12,11 +12,12 @@ References
    arXiv:2006.13211, 2020.
 """
 
-from . import baselines, datasets, metrics, model_selection, plotting, transformers
+from . import baselines, datasets, io, metrics, model_selection, plotting, transformers
 from ._classifier import PathNetClassifier
 from .utils._metrics import au_f1_scores, emotion_report, uap_score, uar_score, war_score
 from ._multitask import MultiTaskPathNetClassifier
 from .engine import FaceAugment, SpecAugment
+from .io import load, save
 from .transformers import AcousticFunctionals, FaceCropper, LogMelSegmenter
 
 __version__ = "0.1.0"
@@ -33,9 +34,12 @@ __all__ = [
     "baselines",
     "datasets",
     "emotion_report",
+    "io",
+    "load",
     "metrics",
     "model_selection",
     "plotting",
+    "save",
     "transformers",
     "uap_score",
     "uar_score",

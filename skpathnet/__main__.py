@@ -1,6 +1,7 @@
 """Command line: ``skpathnet transfer --source ravdess --target emodb``."""
 
 import argparse
+import json
 import sys
 import warnings
 from contextlib import nullcontext
@@ -12,7 +13,14 @@ from .experiments import (
     AUDIO_FEATURES, BEST_AUDIO, BEST_VISUAL, CORPORA, VISUAL_FEATURES, ClusterError, dask_cluster,
     format_markdown, load_corpus, run_transfer_experiment, save_results,
 )
-from .experiments import _checkpoint
+from .experiments._checkpoint import check_writable, describe_saved
+from .experiments._checkpoint import remove as remove_checkpoint
+from .experiments import (
+    collect_inputs, fit_final, format_description, format_predictions,
+    predict_files, pretrain,
+)
+from .io import export_onnx, load, read_info, save
+from .utils import torch_threads
 
 DEFAULT_SOURCES = {"audio": ["ravdess"], "visual": ["ckplus"]}
 DEFAULT_TARGETS = {"audio": "emodb", "visual": "jaffe"}
@@ -21,23 +29,119 @@ DEFAULT_TARGETS = {"audio": "emodb", "visual": "jaffe"}
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="skpathnet",
-        description="PathNet transfer learning for emotion recognition.",
+        description="PathNet transfer learning for emotion recognition: evaluate a transfer, "
+        "pretrain on source corpora, fit a final model, label new recordings.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser(
-        "transfer",
+        "evaluate", aliases=["transfer"],
         help="fit_transfer on source corpora, then score transfer and scratch "
         "on the target, leave-one-speaker/subject-out",
     )
-    p.add_argument("--modality", choices=["audio", "visual"], default=None,
-                   help="speech or faces (default: that of --source/--target, else audio); "
-                   "it must match the corpora")
+    _corpus_options(p)
     p.add_argument("--source", nargs="+", metavar="CORPUS",
                    help="source corpora, learnt in order: built-in names "
                    f"({', '.join(sorted(CORPORA))}), manifest CSV files or folders "
                    "(default: ravdess; visual: ckplus)")
     p.add_argument("--target", metavar="CORPUS",
                    help="target corpus, as for --source (default: emodb; visual: jaffe)")
+    _overlap_option(p)
+    _training_options(p)
+    p.add_argument("--methods", nargs="+", choices=["transfer", "scratch"],
+                   default=["transfer", "scratch"])
+    _folds_option(p)
+    p.add_argument("--out", default="results", help="folder for the JSON and Markdown reports")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="run the folds on the Dask cluster of this scheduler, e.g. "
+                       "tcp://10.0.0.5:8786 (workers started with --nthreads 1; the dask "
+                       "extra); features and the source phase run here")
+    where.add_argument("--local-cluster", metavar="N", type=_positive_int, default=None,
+                       help="run the folds on a Dask LocalCluster of N single-thread worker "
+                       "processes on this machine (the dask extra)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the reports <out>/<name>.json and .md of an earlier run "
+                   "(refused otherwise)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run from what it saved in "
+                   "<out>/<name>.parts (the same options otherwise)")
+
+    p = sub.add_parser(
+        "pretrain", help="fit_transfer on source corpora and save the pretrained model "
+        "(a library of frozen pathways) to a file")
+    _corpus_options(p)
+    p.add_argument("--source", nargs="+", metavar="CORPUS",
+                   help="source corpora, learnt in order, as for evaluate (default: ravdess; "
+                   "visual: ckplus)")
+    p.add_argument("--pretrained", metavar="FILE", default=None,
+                   help="a pretrained model to add these sources to (its frozen pathways "
+                   "stay; its front end and settings are kept)")
+    _training_options(p)
+    _model_out_option(p)
+
+    p = sub.add_parser(
+        "fit", help="train the final model on a whole target corpus (front end and speaker "
+        "normalisation included) and save it to a file")
+    _corpus_options(p)
+    origin = p.add_mutually_exclusive_group()
+    origin.add_argument("--source", nargs="+", metavar="CORPUS",
+                        help="source corpora to learn first (transfer)")
+    origin.add_argument("--pretrained", metavar="FILE", default=None,
+                        help="a model file from `skpathnet pretrain`: transfer with no source "
+                        "data on this machine (its front end and settings are used)")
+    p.add_argument("--target", metavar="CORPUS", required=True,
+                   help="the corpus to learn: a built-in name, a manifest CSV or a folder")
+    p.add_argument("--evaluate", action="store_true",
+                   help="also run the leave-one-speaker/subject-out evaluation of the same "
+                   "training and keep its summary in the file")
+    _folds_option(p)
+    _overlap_option(p)
+    _training_options(p)
+    _model_out_option(p)
+
+    p = sub.add_parser("predict", help="label audio, video or image files with a model file")
+    p.add_argument("model", metavar="MODEL", help="a model file from `skpathnet fit`")
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="files, folders (searched recursively) or manifest CSV files (a "
+                   "'file' column, optionally 'group')")
+    who = p.add_mutually_exclusive_group()
+    who.add_argument("--group-pattern", default=None,
+                     help="regular expression with one named group, searched in each file's "
+                     "path (relative to the folder given), that gives its speaker/subject, "
+                     r"e.g. '^(?P<group>[^/]+)/'; each speaker is normalised with its own "
+                     "files, best from about 10 files each (default without it or a "
+                     "manifest's group column: each file is its own speaker)")
+    who.add_argument("--one-speaker", action="store_true",
+                     help="every input is the same speaker/subject")
+    p.add_argument("--format", choices=["csv", "json"], default="csv",
+                   help="output format (default: csv)")
+    p.add_argument("--out", default=None, help="output file (default: standard output)")
+    p.add_argument("--n-jobs", type=_n_jobs, default=2,
+                   help="files read at once (-1: all cores)")
+    p.add_argument("--threads", type=_int_at_least(1), default=None,
+                   help="torch CPU threads (default: torch's)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+
+    p = sub.add_parser("export-onnx", help="write a model's best pathway as an ONNX graph "
+                       "(features in, probabilities out; the onnx extra), checked against "
+                       "torch with onnxruntime")
+    p.add_argument("model", metavar="MODEL", help="a model file from `skpathnet fit`")
+    p.add_argument("--out", metavar="FILE", required=True, help="the .onnx file to write")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+
+    p = sub.add_parser("describe", help="what a model file is, what it was trained on, its "
+                       "settings and evaluation (read without building the network)")
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("--json", action="store_true", help="print the description as JSON")
+    return parser
+
+
+def _corpus_options(p):
+    """The options of users' corpora (and the modality), shared by the training commands."""
+    p.add_argument("--modality", choices=["audio", "visual"], default=None,
+                   help="speech or faces (default: that of --source/--target, else audio); "
+                   "it must match the corpora")
     p.add_argument("--label-pattern", default=None,
                    help="for a corpus given as a folder: regular expression with one named "
                    "group, applied to each file's path relative to the folder, that gives "
@@ -55,10 +159,24 @@ def build_parser():
     p.add_argument("--fold-groups", action="store_true",
                    help="for a manifest or folder: speaker/subject ids that differ only in "
                    "case (spk03, SPK03) are one speaker")
+    p.add_argument("--data-home", default=None, help="corpora folder (default: $SKPATHNET_DATA)")
+
+
+def _overlap_option(p):
     p.add_argument("--allow-overlap", action="store_true",
                    help="run even if a source and the target share files (by path or "
                    "content), e.g. emodb -> emodb; refused otherwise, since the test clips "
                    "would be learnt in the source phase")
+
+
+def _folds_option(p):
+    p.add_argument("--folds", type=_int_at_least(2), default=None,
+                   help="GroupKFold with this many folds instead of leave-one-group-out "
+                   "(for targets with many subjects, e.g. CK+48)")
+
+
+def _training_options(p):
+    """Front end and PathNet options, shared by evaluate, pretrain and fit."""
     p.add_argument("--paper", action="store_true",
                    help="the paper's configuration: log-mel segments (faces: crops) without "
                    "speaker normalisation, T = n / 64 SGD steps at learning rate 0.02, 200 "
@@ -90,36 +208,20 @@ def build_parser():
     p.add_argument("--module", choices=["linear", "conv"], default="linear",
                    help="PathNet module type: a linear layer of 20 units (the paper's) or a "
                    "3x3 convolution of 8 channels on the 3x64x64 images")
-    p.add_argument("--methods", nargs="+", choices=["transfer", "scratch"],
-                   default=["transfer", "scratch"])
-    p.add_argument("--folds", type=_int_at_least(2), default=None,
-                   help="GroupKFold with this many folds instead of leave-one-group-out "
-                   "(for targets with many subjects, e.g. CK+48)")
-    p.add_argument("--data-home", default=None, help="corpora folder (default: $SKPATHNET_DATA)")
     p.add_argument("--n-jobs", type=_n_jobs, default=2,
                    help="feature-extraction workers (-1: all cores)")
     p.add_argument("--threads", type=_int_at_least(1), default=None,
                    help="torch CPU threads during training (default: torch's)")
     p.add_argument("--cache", default=".skpathnet_cache",
                    help="joblib feature cache folder ('' disables)")
-    p.add_argument("--out", default="results", help="folder for the JSON and Markdown reports")
     p.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    where = p.add_mutually_exclusive_group()
-    where.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                       help="run the folds on the Dask cluster of this scheduler, e.g. "
-                       "tcp://10.0.0.5:8786 (workers started with --nthreads 1; the dask "
-                       "extra); features and the source phase run here")
-    where.add_argument("--local-cluster", metavar="N", type=_positive_int, default=None,
-                       help="run the folds on a Dask LocalCluster of N single-thread worker "
-                       "processes on this machine (the dask extra)")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace the reports <out>/<name>.json and .md of an earlier run "
-                   "(refused otherwise)")
-    p.add_argument("--resume", action="store_true",
-                   help="continue an interrupted run from what it saved in "
-                   "<out>/<name>.parts (the same options otherwise)")
-    return parser
+
+
+def _model_out_option(p):
+    p.add_argument("--out", metavar="FILE", required=True,
+                   help="the model file to write (e.g. model.safetensors; no pickle)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
 
 
 def _int_at_least(minimum):
@@ -236,7 +338,34 @@ def configuration(args):
 
 
 def main(argv=None):
-    """Run the ``transfer`` job; return the exit status.
+    """Run a command; return the exit status.
+
+    0: done; 1 (``predict``): some inputs could not be predicted (each
+    reported in its ``error`` column), the others were; 2: bad input,
+    reported in one line before any expensive step; 130: interrupted
+    (Ctrl-C), nothing half-written.
+    """
+    args = build_parser().parse_args(argv)
+    command = {"evaluate": _evaluate, "transfer": _evaluate, "pretrain": _pretrain,
+               "fit": _fit, "predict": _predict, "describe": _describe,
+               "export-onnx": _export_onnx}[args.command]
+    return command(args)
+
+
+def _error(message):
+    print(f"skpathnet: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _train_params(args, params, *, verbose=True):
+    """``params`` with the PathNet options of the command line."""
+    return {**params, "population_size": args.population, "random_state": args.seed,
+            "tournament": args.tournament, "module": args.module, "device": args.device,
+            "n_threads": args.threads, "verbose": verbose and not args.quiet}
+
+
+def _evaluate(args):
+    """The ``evaluate`` (``transfer``) job.
 
     Every option, the output and cache folders and the corpora are checked
     before the first expensive step (status 2 with a one-line message), and
@@ -246,29 +375,18 @@ def main(argv=None):
     second run on it stops at once; Ctrl-C (extraction included) prints
     what was saved and returns 130, and the command it prints continues it.
     """
-    args = build_parser().parse_args(argv)
     try:
         args.modality, sources, target = resolve_corpora(args)
-        _checkpoint.check_writable(args.out, what="--out folder")
+        check_writable(args.out, what="--out folder")
         if args.cache:
-            _checkpoint.check_writable(args.cache, what="--cache folder")
+            check_writable(args.cache, what="--cache folder")
     except (OSError, ValueError) as exc:
-        print(f"skpathnet: error: {exc}", file=sys.stderr)
-        return 2
+        return _error(exc)
     features, speaker_norm, params = configuration(args)
     distributed = args.scheduler is not None or args.local_cluster is not None
     generations = params["n_generations"]
-    params.update(
-        n_generations=generations,
-        population_size=args.population,
-        random_state=args.seed,
-        tournament=args.tournament,
-        module=args.module,
-        device=args.device,
-        n_threads=args.threads,
-        # on a cluster, progress is one line per finished fold (no bars from the workers)
-        verbose=not (args.quiet or distributed),
-    )
+    # on a cluster, progress is one line per finished fold (no bars from the workers)
+    params = _train_params(args, params, verbose=not distributed)
     config = "paper" if args.paper else (
         f"{features if args.modality == 'audio' or features == 'hog' else 'faces'}"
         f"{'-norm' if speaker_norm else ''}")
@@ -295,7 +413,7 @@ def main(argv=None):
             stem = _free_stem(args.out, stem)
         json_path, md_path = save_results(results, args.out, stem)
     except KeyboardInterrupt:
-        saved = _checkpoint.describe_saved(parts)
+        saved = describe_saved(parts)
         if saved == "nothing":
             print("skpathnet: interrupted before anything was saved; run the same command "
                   "again to start over.", file=sys.stderr)
@@ -304,16 +422,194 @@ def main(argv=None):
                   "with --resume to continue.", file=sys.stderr)
         return 130
     except (OSError, ValueError, ImportError, ClusterError) as exc:
-        saved = _checkpoint.describe_saved(parts)
+        saved = describe_saved(parts)
         hint = "" if saved == "nothing" or "--resume" in str(exc) else (
             f" (saved so far: {saved} in {parts}; fix this and run the same command with "
             "--resume to continue)")
         print(f"skpathnet: error: {exc}{hint}", file=sys.stderr)
         return 2
-    _checkpoint.remove(parts)
+    remove_checkpoint(parts)
     print()
     print(format_markdown(results))
     print(f"saved {json_path} and {md_path}")
+    return 0
+
+
+def _check_model_out(args):
+    """Refuse an existing ``--out`` without ``--overwrite``; check its folder is writable."""
+    out = Path(args.out)
+    if out.exists() and not args.overwrite:
+        raise ValueError(f"{str(out)!r} exists; pass --overwrite to replace it, or give "
+                         "another --out file.")
+    if out.is_dir():
+        raise ValueError(f"--out {str(out)!r} is a folder; give a file name, e.g. "
+                         f"{str(out / 'model.safetensors')!r}.")
+    check_writable(out.parent if str(out.parent) else Path("."), what="--out folder")
+
+
+def _read_pretrained(path):
+    """``(model, info)`` of a pretrained model file, checked."""
+    model, info = load(path), read_info(path)
+    if info.get("kind") not in ("pretrained", "model") or not hasattr(model, "steps"):
+        raise ValueError(f"{path!r} is not a model written by `skpathnet pretrain` or `fit`.")
+    return model, info
+
+
+def _training_setup(args, *, sources, target=None):
+    """``(features, speaker_norm, params, pretrained)``, every input checked (cheap)."""
+    args.source, args.target = sources, target
+    args.modality, _, _ = resolve_corpora(args)
+    if args.cache:
+        check_writable(args.cache, what="--cache folder")
+    _check_model_out(args)
+    features, speaker_norm, params = configuration(args)
+    pretrained = None
+    if args.pretrained:
+        pretrained = _read_pretrained(args.pretrained)
+        if pretrained[1]["modality"] != args.modality:
+            raise ValueError(f"{args.pretrained!r} is a {pretrained[1]['modality']} model, "
+                             f"but the corpora are {args.modality}.")
+    return features, speaker_norm, _train_params(args, params), pretrained
+
+
+def _save_model(args, model, info):
+    for name, step in model.steps[:-1]:  # no cache folder or worker count of this machine
+        step.set_params(**{k: None for k in step.get_params()
+                           if k.split("__")[-1] in ("memory", "n_jobs")})
+    info = {**info, "command": "skpathnet " + " ".join(sys.argv[1:])}
+    save(model, args.out, info=info)
+    size = Path(args.out).stat().st_size
+    print(f"saved {args.out} ({size / 1e6:.2f} MB)")
+    return 0
+
+
+def _pretrain(args):
+    """``skpathnet pretrain``: fit_transfer on the sources, save the pretrained model."""
+    try:
+        if args.pretrained and not args.source:
+            raise ValueError("--pretrained adds sources to a pretrained model: give them "
+                             "with --source CORPUS ...")
+        sources = args.source or DEFAULT_SOURCES[args.modality or "audio"]
+        features, speaker_norm, params, pretrained = _training_setup(args, sources=sources)
+    except (OSError, ValueError) as exc:
+        return _error(exc)
+    try:
+        model, info = pretrain(
+            sources, features=features, speaker_norm=speaker_norm, params=params,
+            data_home=args.data_home, n_jobs=args.n_jobs, cache=args.cache or None,
+            corpus_options=_user_options(args), pretrained=pretrained, log=print)
+        return _save_model(args, model, info)
+    except KeyboardInterrupt:
+        print("skpathnet: interrupted; no model file was written.", file=sys.stderr)
+        return 130
+    except (OSError, ValueError, ImportError, TypeError) as exc:
+        return _error(exc)
+
+
+def _fit(args):
+    """``skpathnet fit``: the final model on the whole target, saved."""
+    try:
+        features, speaker_norm, params, pretrained = _training_setup(
+            args, sources=args.source, target=args.target)
+    except (OSError, ValueError) as exc:
+        return _error(exc)
+    try:
+        model, info = fit_final(
+            args.target, sources=args.source, pretrained=pretrained, features=features,
+            speaker_norm=speaker_norm, params=params, evaluate_model=args.evaluate,
+            cv=None if args.folds is None else GroupKFold(n_splits=args.folds),
+            data_home=args.data_home, n_jobs=args.n_jobs, cache=args.cache or None,
+            corpus_options=_user_options(args), allow_overlap=args.allow_overlap, log=print)
+        if "evaluation" in info:
+            e = info["evaluation"]
+            print(f"evaluation ({e['protocol']}, {e['n_folds']} folds): clip WAR "
+                  f"{e['clip_WAR']:.3f}, UAR {e['clip_UAR']:.3f}")
+        return _save_model(args, model, info)
+    except KeyboardInterrupt:
+        print("skpathnet: interrupted; no model file was written.", file=sys.stderr)
+        return 130
+    except (OSError, ValueError, ImportError, TypeError) as exc:
+        return _error(exc)
+
+
+def _predict(args):
+    """``skpathnet predict``: one row per input file, CSV or JSON."""
+    try:
+        if args.out is not None:
+            if Path(args.out).exists() and not args.overwrite:
+                raise ValueError(f"{args.out!r} exists; pass --overwrite to replace it.")
+            check_writable(Path(args.out).parent, what="--out folder")
+        info = read_info(args.model)
+        if info.get("kind") != "model":
+            raise ValueError(
+                f"{args.model!r} is a {info.get('kind', 'unknown')} model: it has no target "
+                "classes yet. Fit one with `skpathnet fit --pretrained "
+                f"{args.model} --target CORPUS --out model.safetensors`."
+                if info.get("kind") == "pretrained" else
+                f"{args.model!r} was not written by `skpathnet fit`.")
+        model = load(args.model)
+        files, groups = collect_inputs(args.inputs, modality=info["modality"],
+                                       group_pattern=args.group_pattern,
+                                       single_group=args.one_speaker)
+        if groups is None and info.get("speaker_normalisation"):
+            print("skpathnet: no speakers given: each file is normalised as a speaker of its "
+                  "own (about the accuracy of no speaker normalisation); give --group-pattern "
+                  "or a manifest's group column to normalise each speaker with its own files "
+                  "(best from about 10 each).", file=sys.stderr)
+        with torch_threads(args.threads):
+            predictions = predict_files(model, files, groups=groups, n_jobs=args.n_jobs,
+                                        progress=not args.quiet)
+    except KeyboardInterrupt:
+        print("skpathnet: interrupted; nothing was written.", file=sys.stderr)
+        return 130
+    except (OSError, ValueError) as exc:
+        return _error(exc)
+    text = format_predictions(predictions, model.steps[-1][1].classes_, args.format)
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        tmp = Path(args.out).with_name(f".{Path(args.out).name}.tmp")
+        tmp.write_text(text)
+        tmp.replace(args.out)
+        print(f"saved {args.out}", file=sys.stderr)
+    failed = [p for p in predictions if p.error is not None]
+    if failed:
+        print(f"skpathnet: {len(failed)} of {len(predictions)} inputs could not be predicted "
+              f"(see the error column), e.g. {failed[0].path}: {failed[0].error}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _export_onnx(args):
+    """``skpathnet export-onnx``: the best pathway as ONNX, checked with onnxruntime."""
+    try:
+        _check_model_out(args)
+        model = load(args.model)
+        info = read_info(args.model)
+        diff = export_onnx(model, args.out)
+    except ImportError as exc:
+        return _error(exc)
+    except (OSError, ValueError) as exc:
+        return _error(exc)
+    steps = [s["name"] for s in info.get("steps", [])[:-1]]
+    print(f"saved {args.out}: features in, probabilities of {', '.join(info['classes'])} out "
+          f"(largest difference from torch {diff:.1e}); "
+          + (f"compute the features with the model's {' and '.join(steps)} first."
+             if steps else "give it the model's input features."))
+    return 0
+
+
+def _describe(args):
+    """``skpathnet describe``: the model file's description, read without loading it."""
+    try:
+        info = read_info(args.model)
+    except (OSError, ValueError) as exc:
+        return _error(exc)
+    if args.json:
+        print(json.dumps(info, indent=1))
+    else:
+        print(format_description(info))
     return 0
 
 

@@ -1,6 +1,7 @@
 """PathNetClassifier: PathNet evolution and transfer as a scikit-learn classifier."""
 
 import functools
+import numbers
 from dataclasses import dataclass
 from typing import Optional
 
@@ -322,14 +323,14 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
                 "history_": task.history, "n_steps_": task.n_steps,
                 "first_layer_": task.first_layer, "_target_state": task.state, **extras}
 
-    def fit_transfer(self, source_X, source_y):
+    def fit_transfer(self, source_X, source_y, *, append=False):
         """Evolve pathways on source corpora and freeze the best of each.
 
         Every parameter outside the frozen pathways is re-initialised before
         the next task, and a later :meth:`fit` on the target reuses the
         frozen pathways (Nguyen et al. 2020, Sec. 3.3). Calling
-        ``fit_transfer`` again replaces the previous sources, and any target
-        fit is discarded.
+        ``fit_transfer`` again replaces the previous sources (unless
+        ``append``), and any target fit is discarded.
 
         Parameters
         ----------
@@ -340,6 +341,13 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
         source_y : array-like of shape (n_samples,), or list of them
             Labels of each source corpus. A list whose items are themselves
             arrays or lists means several corpora.
+        append : bool, default=False
+            Keep the sources already transferred (e.g. of a pretrained model
+            read by :func:`skpathnet.load`) and learn these after them: their
+            pathways stay frozen, the frozen set grows by the new sources'
+            best pathways, and the new sources are numbered after the old
+            ones (``source_classes_``, ``predict_source(source=k)``). Without
+            earlier sources it is the same as False.
 
         Returns
         -------
@@ -351,27 +359,49 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
             If a source is empty, malformed, non-finite or has a single
             class, the sources have different numbers of features per
             segment, or source_X and source_y list different numbers of
-            corpora. Every source is checked before any is trained, and the
-            message names the source ("source 2 of 2: ...").
+            corpora; with ``append``, if the new sources do not fit the
+            transferred network (features per segment, architecture
+            parameters). Every source is checked before any is trained, and
+            the message names the source ("source 2 of 2: ...").
 
         Notes
         -----
         Atomic like :meth:`fit`: if it raises or is interrupted, the previous
         sources and target fit are kept unchanged.
         """
-        return self._fit_sources(source_X, source_y)
+        return self._fit_sources(source_X, source_y, append=append)
 
-    def _fit_sources(self, source_X, source_y, extras=None):
+    def _fit_sources(self, source_X, source_y, extras=None, *, append=False):
         """:meth:`fit_transfer`, with a subclass's extra targets (one entry per source)."""
         rng = check_random_state(self.random_state)
-        paths, classes_list, fitness, histories, tasks, extra_list = [], [], [], [], [], []
+        previous = getattr(self, "_source_state", None) if append else None
+        paths, classes_list, fitness, histories, tasks, extra_attrs = [], [], [], [], [], {}
         frozen = None
+        if previous is not None:
+            paths, classes_list = list(self.source_paths_), list(self.source_classes_)
+            fitness, histories = list(self.source_fitness_), list(self.source_history_)
+            tasks, frozen = list(previous.tasks), previous.frozen
+            extra_attrs = {name: list(getattr(self, f"source_{name}"))
+                           for name in self._extra_attrs([])}
+        first_task = len(paths)
+        if first_task and isinstance(self.random_state, numbers.Integral):
+            # not the draws of the first sources again (their genotypes, initialisation)
+            seed = np.random.SeedSequence([int(self.random_state), first_task])
+            rng = np.random.RandomState(seed.generate_state(1)[0])
+        extra_list = []
         with self._atomic_fit():
             for source in self._source_tasks(source_X, source_y, extras=extras):
+                if previous is not None and source.index == 0:
+                    try:
+                        self._check_source_compatible(source.segments)
+                    except ValueError as exc:
+                        raise ValueError(f"append=True: the new sources do not fit the "
+                                         f"transferred network: {exc}") from exc
                 task = self._train_task(
                     source.segments, source.y_seg, len(source.classes), rng,
                     extra_seg=source.extra_seg, clip_index=source.clip_index,
-                    owned=source.owned, frozen=frozen, task=source.index, keep_network=True,
+                    owned=source.owned, frozen=frozen, task=first_task + source.index,
+                    keep_network=True,
                 )
                 frozen = self._freeze_best(task)
                 paths.append(task.path)
@@ -387,7 +417,7 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
         self.source_fitness_ = fitness
         self.source_history_ = histories
         for name, value in self._extra_attrs(extra_list).items():
-            setattr(self, f"source_{name}", value)
+            setattr(self, f"source_{name}", extra_attrs.get(name, []) + list(value))
         self.frozen_modules_ = frozen[0]
         self._source_state = SourceState(self.n_features_in_, self.input_shape_,
                                          self._architecture(), frozen, tasks)

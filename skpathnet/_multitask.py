@@ -239,7 +239,7 @@ frozen_modules_
         """
         return self._fit(X, y, aus, X_val=X_val, y_val=y_val)
 
-    def fit_transfer(self, source_X, source_y, *, source_aus=None):
+    def fit_transfer(self, source_X, source_y, *, source_aus=None, append=False):
         """Evolve multi-task pathways on source corpora and freeze the best of each.
 
         As :meth:`PathNetClassifier.fit_transfer`, each source possibly with
@@ -256,6 +256,9 @@ frozen_modules_
         source_aus : array-like of shape (n_samples, n_aus), or list, default=None
             AU matrix of the one source, or a list with one entry (a matrix
             or None) per source. None: no source has AU labels.
+        append : bool, default=False
+            Keep the sources already transferred and learn these after them
+            (as in :meth:`PathNetClassifier.fit_transfer`).
 
         Returns
         -------
@@ -283,7 +286,7 @@ frozen_modules_
             aus_list = list(source_aus)
         else:
             aus_list = [source_aus]
-        return self._fit_sources(source_X, source_y, extras=aus_list)
+        return self._fit_sources(source_X, source_y, extras=aus_list, append=append)
 
     # -- the hooks of _BasePathNet: emotion labels with missing ones, AU labels, two heads --
     def _encode_targets(self, y, clip_index, extra=None, *, source=None):

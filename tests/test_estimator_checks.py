@@ -29,6 +29,10 @@ def _expected_failures(estimator):
     return EXPECTED_FAILURES.get(type(estimator).__name__, {})
 
 
+# GroupStandardScaler at its default shrinkage=False only: sklearn's checks fit
+# without groups, which shrinkage=True refuses by design (its prior needs two
+# training groups); tests/test_group_scaling.py runs the data-free checks on
+# GroupStandardScaler(shrinkage=True) and tests its fit/transform with groups.
 @parametrize_with_checks(
     [PathNetClassifier(**FAST), MultiTaskPathNetClassifier(**FAST, n_threads=1),
      FineTuneClassifier(**FINETUNE_FAST), SegmentLinearClassifier(random_state=0),

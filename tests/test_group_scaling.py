@@ -1,15 +1,18 @@
 """Tests of GroupStandardScaler, speaker (group) normalisation."""
 
+import pickle
 import warnings
 
 import numpy as np
 import pytest
 import sklearn
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut, cross_val_predict, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
 
+from conftest import DATA_FREE_CHECKS, run_data_free_check
 from skpathnet.transformers import GroupStandardScaler, LabelCoverageWarning, low_coverage_groups
 
 
@@ -192,3 +195,155 @@ def test_one_clip_of_an_unknown_speaker_is_refused_not_zeros():
     # two clips of the unknown speaker: its own statistics, as before
     two = scaler.transform(X[g == "spk5"][:2], groups=["spk5", "spk5"])
     np.testing.assert_allclose(np.abs(two), 1.0)
+
+
+# -- shrinkage: a new speaker normalised from few clips -----------------------
+
+def _two_groups():
+    """Hand-computable training groups: a = (0, 2): mean 1, std 1; b = (4, 8): mean 6, std 2."""
+    return np.array([[0.0], [2.0], [4.0], [8.0]]), np.array(["a", "a", "b", "b"])
+
+
+def test_shrinkage_gives_the_hand_computed_posterior():
+    X, g = _two_groups()
+    scaler = GroupStandardScaler(shrinkage=True).fit(X, groups=g)
+    # prior: m0 = mean of (1, 6); n0 = mean of the variances (1, 4) / variance of the means
+    # (6.25); v0 = mean of the variances; nu0 = 2 / variance of (log 1, log 4) = 2 / log(2)^2
+    m0, n0, v0, nu0 = 3.5, 2.5 / 6.25, 2.5, 2 / np.log(2) ** 2
+    assert set(scaler.prior_) == {"mean", "n_mean", "var", "df_var"}
+    for key, value in (("mean", m0), ("n_mean", n0), ("var", v0), ("df_var", nu0)):
+        np.testing.assert_allclose(scaler.prior_[key], [value], rtol=1e-12)
+    # three samples of an unknown group: m = 6, s2 (ddof 1) = (9 + 1 + 16) / 2 = 13
+    new = np.array([[3.0], [5.0], [10.0]])
+    mean = (3 * 6 + n0 * m0) / (3 + n0)  # 19.4 / 3.4
+    var = (2 * 13 + nu0 * v0) / (2 + nu0)
+    expected = (new - mean) / np.sqrt(var)
+    np.testing.assert_allclose(scaler.transform(new), expected, rtol=1e-12)
+    np.testing.assert_allclose(scaler.transform(new, groups=["c"] * 3), expected, rtol=1e-12)
+    # with_std=False / with_mean=False apply the same statistics
+    np.testing.assert_allclose(scaler.set_params(with_std=False).transform(new), new - mean,
+                               rtol=1e-12)
+    np.testing.assert_allclose(scaler.set_params(with_std=True, with_mean=False).transform(new),
+                               new / np.sqrt(var), rtol=1e-12)
+    # one sample: mean (7 + 0.4 * 3.5) / 1.4 = 6, variance the prior's 2.5
+    scaler.set_params(with_mean=True)
+    np.testing.assert_allclose(scaler.transform([[7.0]]), [[1 / np.sqrt(2.5)]], rtol=1e-12)
+
+
+def test_shrinkage_accepts_one_sample_of_an_unknown_group():
+    X, y, g = _speakers()
+    known = g != "spk5"
+    scaler = GroupStandardScaler(shrinkage=True).fit(X[known], y[known], groups=g[known])
+    one = X[g == "spk5"][:1]
+    for groups in (None, ["spk5"]):
+        out = scaler.transform(one, groups=groups)
+        assert out.shape == one.shape and np.all(np.isfinite(out))
+        assert np.abs(out).max() > 0.1  # not the zeros of its own one-sample statistics
+    # beside known groups, in one call
+    mixed = scaler.transform(np.vstack([one, X[:2]]), groups=["spk5", g[0], g[1]])
+    np.testing.assert_array_equal(mixed[:1], scaler.transform(one, groups=["spk5"]))
+
+
+def test_shrinkage_tends_to_the_groups_own_standardisation_as_k_grows():
+    X, y, g = _speakers()
+    scaler = GroupStandardScaler(shrinkage=True).fit(X, y, groups=g)
+    own = GroupStandardScaler().fit(X)
+    # a new speaker far from the training ones: offset 20, scale 5
+    new = np.random.RandomState(1).normal(size=(20000, X.shape[1])) * 5.0 + 20.0
+    gaps = []
+    for k in (2, 10, 100, 1000, 20000):
+        gaps.append(np.abs(scaler.transform(new[:k]) - own.transform(new[:k])).max())
+    assert all(a > b for a, b in zip(gaps, gaps[1:])), gaps
+    assert gaps[0] > 0.5 and gaps[-1] < 1e-3, gaps  # far at k = 2, the same at 20000
+
+
+def test_shrinkage_leaves_known_groups_bit_identical():
+    X, y, g = _speakers()
+    plain = GroupStandardScaler().fit(X, y, groups=g)
+    shrunk = GroupStandardScaler(shrinkage=True).fit(X, y, groups=g)
+    assert plain.prior_ == {} and len(shrunk.prior_) == 4
+    for name in ("groups_", "mean_", "scale_"):
+        np.testing.assert_array_equal(getattr(shrunk, name), getattr(plain, name))
+    np.testing.assert_array_equal(shrunk.transform(X, groups=g), plain.transform(X, groups=g))
+    np.testing.assert_array_equal(shrunk.fit_transform(X, y, groups=g),
+                                  plain.fit_transform(X, y, groups=g))
+    for i in (0, 50):  # one sample of a known group
+        np.testing.assert_array_equal(shrunk.transform(X[i:i + 1], groups=g[i:i + 1]),
+                                      plain.transform(X[i:i + 1], groups=g[i:i + 1]))
+    X32 = X.astype(np.float32)  # float32 too
+    np.testing.assert_array_equal(
+        GroupStandardScaler(shrinkage=True).fit(X32, groups=g).transform(X32, groups=g),
+        GroupStandardScaler().fit(X32, groups=g).transform(X32, groups=g))
+
+
+@pytest.mark.parametrize("groups, got", [(None, 0), (["a"] * 4, 1)])
+def test_shrinkage_needs_two_training_groups(groups, got):
+    X, _ = _two_groups()
+    with pytest.raises(ValueError, match=rf"shrinkage=True fits the prior .* pass groups with "
+                                         rf"at least two groups to fit \(got {got}\), or use "
+                                         r"shrinkage=False"):
+        GroupStandardScaler(shrinkage=True).fit(X, groups=groups)
+    GroupStandardScaler().fit(X, groups=groups)  # fine without shrinkage
+
+
+@pytest.mark.parametrize("value", ["yes", 1, 0, None, 0.5, "True"])
+def test_invalid_shrinkage_is_refused(value):
+    X, g = _two_groups()
+    with pytest.raises(ValueError, match=r"shrinkage must be True or False; got "):
+        GroupStandardScaler(shrinkage=value).fit(X, groups=g)
+
+
+def test_numpy_booleans_are_valid_shrinkage():
+    X, g = _two_groups()
+    assert GroupStandardScaler(shrinkage=np.True_).fit(X, groups=g).prior_
+    assert GroupStandardScaler(shrinkage=np.False_).fit(X, groups=g).prior_ == {}
+
+
+def test_shrinkage_on_clips_equals_shrinkage_on_their_segments():
+    rng = np.random.RandomState(0)
+    # clips of 2-D segments (n_segments_i, 3, 4): the statistics are over segments
+    clips = [rng.normal(loc=i // 3 * 5, scale=1 + i // 3, size=(2 + i % 3, 3, 4))
+             .astype(np.float32) for i in range(9)]
+    groups = np.repeat(["a", "b", "c"], 3)
+    scaler = GroupStandardScaler(shrinkage=True).fit(clips, groups=groups)
+    rows = np.concatenate([c.reshape(len(c), -1) for c in clips])
+    row_groups = np.repeat(groups, [len(c) for c in clips])
+    on_rows = GroupStandardScaler(shrinkage=True).fit(rows, groups=row_groups)
+    for key in scaler.prior_:
+        np.testing.assert_allclose(scaler.prior_[key], on_rows.prior_[key], rtol=1e-5)
+    new = [rng.normal(loc=30, scale=4, size=(n, 3, 4)).astype(np.float32) for n in (1, 3)]
+    out = scaler.transform(new, groups=["new", "new"])
+    assert out.dtype == object and [c.shape for c in out] == [c.shape for c in new]
+    assert all(c.dtype == np.float32 and np.all(np.isfinite(c)) for c in out)
+    new_rows = np.concatenate([c.reshape(len(c), -1) for c in new])
+    np.testing.assert_allclose(np.concatenate([c.reshape(len(c), -1) for c in out]),
+                               on_rows.transform(new_rows), rtol=1e-4, atol=1e-4)
+    # one clip of one segment of a new speaker: accepted, finite
+    (single,) = scaler.transform(new[:1], groups=["other"])
+    assert single.shape == (1, 3, 4) and np.all(np.isfinite(single))
+
+
+@pytest.mark.parametrize("check", DATA_FREE_CHECKS)
+def test_shrinkage_passes_sklearns_data_free_checks(check):
+    # sklearn's data checks call fit without groups, which shrinkage=True refuses:
+    # tests/test_estimator_checks.py runs them on the default shrinkage=False
+    run_data_free_check(check, GroupStandardScaler(shrinkage=True))
+
+
+def test_shrinkage_behaves_as_an_sklearn_estimator_when_given_groups():
+    X, y, g = _speakers()
+    scaler = GroupStandardScaler(shrinkage=True)
+    assert scaler.fit(X, y, groups=g) is scaler and scaler.n_features_in_ == X.shape[1]
+    new = X[g == "spk0"][:3] + 50.0
+    first = scaler.transform(new)
+    # refitting, cloning and pickling give the same transform
+    np.testing.assert_array_equal(scaler.fit(X, y, groups=g).transform(new), first)
+    np.testing.assert_array_equal(clone(scaler).fit(X, y, groups=g).transform(new), first)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(scaler)).transform(new), first)
+    assert clone(scaler).get_params()["shrinkage"] is True
+    # in a pipeline with metadata routing, a new speaker's single clip is predicted
+    with sklearn.config_context(enable_metadata_routing=True):
+        step = GroupStandardScaler(shrinkage=True).set_fit_request(
+            groups=True).set_transform_request(groups=True)
+        pipe = make_pipeline(step, LinearSVC()).fit(X, y, groups=g)
+        assert pipe.predict(new[:1], groups=["new"]).shape == (1,)

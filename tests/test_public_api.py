@@ -9,9 +9,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = sorted((ROOT / "benchmarks").glob("*.py"))
 NAMESPACES = ["skpathnet", "skpathnet.baselines", "skpathnet.datasets", "skpathnet.engine",
-              "skpathnet.experiments", "skpathnet.experiments.checkpoint", "skpathnet.metrics",
-              "skpathnet.model_selection", "skpathnet.plotting", "skpathnet.transformers",
-              "skpathnet.utils"]
+              "skpathnet.experiments", "skpathnet.experiments.checkpoint", "skpathnet.io",
+              "skpathnet.metrics", "skpathnet.model_selection", "skpathnet.plotting",
+              "skpathnet.transformers", "skpathnet.utils"]
 
 
 def private_imports(path, package="skpathnet"):
@@ -41,7 +41,19 @@ def private_imports(path, package="skpathnet"):
     return found
 
 
-@pytest.mark.parametrize("path", SCRIPTS, ids=[p.name for p in SCRIPTS])
+# Known exceptions, each with its reason; a fix makes its test pass (non-strict xfail).
+KNOWN = {
+    "bench_speaker_norm.py": "applies a new speaker's shrunk statistics to its other clips "
+                             "with transformers._group_scaling._shrunk_stats, which has no "
+                             "public form yet (issue 28)",
+}
+
+
+@pytest.mark.parametrize("path", [
+    pytest.param(p, id=p.name, marks=[pytest.mark.xfail(reason=KNOWN[p.name], strict=False)]
+                 if p.name in KNOWN else [])
+    for p in SCRIPTS
+])
 def test_benchmarks_import_only_public_names(path):
     assert private_imports(path) == []
 

@@ -53,6 +53,14 @@ class TrunkState:
     tasks: list
 
 
+@dataclass
+class _SavedNet:
+    """``net_`` in a model file: the module's state dict and the number of classes."""
+
+    module: dict
+    n_classes: int
+
+
 class _MLP(torch.nn.Module):
     """A trunk of Linear + ReLU layers and a task-specific linear output layer."""
 
@@ -456,27 +464,7 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
             if scaler is not None:
                 val_segments = standardize(val_segments, *scaler, inplace=val_owned)
             callbacks.append(("val_score", _ValScore(val_segments, val_index, val_y)))
-        options = {} if self.verbose else {"callbacks__print_log": None}
-        first = "input_shape" if self.architecture == "cnn" else "n_features"
-        net = NeuralNetClassifier(
-            _NETWORKS[self.architecture],
-            **{f"module__{first}": self._network_input()},
-            module__hidden_units=tuple(int(u) for u in self.hidden_units),
-            module__n_classes=n_classes,
-            criterion=torch.nn.CrossEntropyLoss,
-            optimizer=torch.optim.SGD,
-            lr=self.learning_rate,
-            max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
-            iterator_train__shuffle=True,
-            train_split=None,
-            classes=list(range(n_classes)),
-            callbacks=callbacks,
-            callbacks__valid_acc=None,
-            device=str(device),
-            verbose=int(self.verbose),
-            **options,
-        )
+        net = self._new_net(n_classes, callbacks, device)
         y_seg = np.asarray(y_seg, dtype=np.int64)
         with torch.random.fork_rng(devices=[]):
             # Only the CPU generator is used (initialisation, shuffling).
@@ -495,6 +483,48 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
             for row in net.history
         ]
         return net, scaler, history
+
+    def _new_net(self, n_classes, callbacks, device):
+        """The skorch net of one task (not initialised)."""
+        options = {} if self.verbose else {"callbacks__print_log": None}
+        first = "input_shape" if self.architecture == "cnn" else "n_features"
+        return NeuralNetClassifier(
+            _NETWORKS[self.architecture],
+            **{f"module__{first}": self._network_input()},
+            module__hidden_units=tuple(int(u) for u in self.hidden_units),
+            module__n_classes=n_classes,
+            criterion=torch.nn.CrossEntropyLoss,
+            optimizer=torch.optim.SGD,
+            lr=self.learning_rate,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            iterator_train__shuffle=True,
+            train_split=None,
+            classes=list(range(n_classes)),
+            callbacks=callbacks,
+            callbacks__valid_acc=None,
+            device=str(device),
+            verbose=int(self.verbose),
+            **options,
+        )
+
+    # -- model files (skpathnet.io): the skorch net as its weights ---------------
+    def _saved_state(self, state):
+        """The attributes :func:`skpathnet.save` writes: ``net_`` as its module's weights."""
+        if "net_" in state:
+            net = state.pop("net_")
+            state["net_"] = _SavedNet(_state(net.module_), len(self.classes_))
+        return state
+
+    def _after_load(self):
+        """Rebuild ``net_`` from the weights read by :func:`skpathnet.load`."""
+        saved = self.__dict__.get("net_")
+        if isinstance(saved, _SavedNet):
+            net = self._new_net(saved.n_classes, [], self._device())
+            with torch.random.fork_rng(devices=[]):
+                net.initialize()
+            net.module_.load_state_dict(saved.module)
+            self.net_ = net
 
     # -- prediction (public methods in TransferMixin) --------------------------
     def _target_segment_proba(self, X):

@@ -243,7 +243,7 @@ class Pathways:
 def _combine(act, layer, P, batch, shared):
     """Sum each pathway's active modules: (rows, U * unit) -> (P?, batch, *unit)."""
     U = len(layer.modules)
-    per_module = act.view(len(act), U, -1, *act.shape[2:])
+    per_module = act.view(act.shape[0], U, -1, *act.shape[2:])
     return _sum_modules(per_module, layer.mask, P, batch, shared)
 
 
@@ -349,7 +349,7 @@ def _layer(pathways, index, h, inputs, batch, trace):
                     "network in the mode it is gathered in."
                 )
             a_f = torch.relu_(kind.apply(h, layer.fixed))
-            s_f = _sum_modules(a_f.view(len(a_f), layer.n_fixed, -1, *a_f.shape[2:]),
+            s_f = _sum_modules(a_f.view(a_f.shape[0], layer.n_fixed, -1, *a_f.shape[2:]),
                                layer.fixed_mask, P, batch, shared)
         if P > 1 and not shared and layer.fixed_mask is None:
             s_f = s_f.view(P, batch, *s_f.shape[1:])

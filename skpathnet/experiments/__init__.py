@@ -12,6 +12,9 @@ share this sub-package:
   source phase: :func:`load_experiment`, :func:`extract_experiment`,
   :func:`fit_sources`) and sources -> target transfer against scratch or any
   methods (:func:`run_transfer_experiment`).
+- :mod:`._model`: from a report to a model: pretrain, fit a final model,
+  label new recordings (:func:`pretrain`, :func:`fit_final`,
+  :func:`predict_files`), the CLI's ``pretrain``, ``fit``, ``predict``.
 - :mod:`._cluster`: the same on a Dask cluster (:func:`dask_cluster`).
 - :mod:`._report`: the one JSON and Markdown writer.
 - :mod:`._checkpoint`: saving a long run as it goes, and resuming it; the
@@ -30,6 +33,10 @@ from ._evaluate import ClusterError, Fold, clip_report, evaluate, evaluate_metho
 from ._report import (
     PairedDifference, fold_mean_std, format_markdown, paired_difference, save_results, write_json,
 )
+from ._model import (
+    Prediction, collect_inputs, fit_final, format_description,
+    format_predictions, predict_files, pretrain,
+)
 from ._transfer import (
     Corpus, ExperimentCorpora, ExperimentData, Method, SourceFit, extract_experiment, fit_sources,
     load_experiment, run_transfer_experiment,
@@ -38,9 +45,10 @@ from ._transfer import (
 __all__ = [
     "AUDIO_FEATURES", "BEST_AUDIO", "BEST_VISUAL", "CORPORA", "ClusterError", "Corpus",
     "ExperimentCorpora", "ExperimentData", "Fold", "Method", "OPENSMILE_FEATURES",
-    "PairedDifference", "SourceFit", "VISUAL_FEATURES", "VISUAL_SHARED_EMOTIONS", "checkpoint",
-    "clip_report", "dask_cluster", "describe_corpus", "evaluate", "evaluate_methods",
-    "extract_experiment", "extract_features", "fit_sources", "fold_mean_std", "format_markdown",
-    "front_end", "load_corpus", "load_experiment", "on_cluster", "paired_difference",
-    "run_transfer_experiment", "save_results", "speaker_norm_applies", "write_json",
+    "PairedDifference", "Prediction", "SourceFit", "VISUAL_FEATURES", "VISUAL_SHARED_EMOTIONS",
+    "checkpoint", "clip_report", "collect_inputs", "dask_cluster", "describe_corpus", "evaluate",
+    "evaluate_methods", "extract_experiment", "extract_features", "fit_final", "fit_sources",
+    "fold_mean_std", "format_description", "format_markdown", "format_predictions", "front_end",
+    "load_corpus", "load_experiment", "on_cluster", "paired_difference", "predict_files",
+    "pretrain", "run_transfer_experiment", "save_results", "speaker_norm_applies", "write_json",
 ]

@@ -9,12 +9,12 @@ source phase, and ``benchmarks/bench_paper.py`` the same.
 
 **No pickle.** A checkpoint folder is a file that others can hand you, so
 loading it must run no code. A part is a NumPy ``.npz`` archive read with
-``allow_pickle=False``: its arrays are plain ``.npy`` entries and the
-structure around them (dicts, lists, numbers, strings, and skpathnet
-objects such as a fitted :class:`~skpathnet.PathNetClassifier`) is one JSON
-document in it. Objects are rebuilt only for classes defined in the
-skpathnet package, by setting their saved attributes (no constructor, no
-``__setstate__``); anything else is refused. A damaged or tampered part is
+``allow_pickle=False``: its numeric arrays are plain ``.npy`` entries and
+the structure around them (dicts, lists, numbers, strings, and estimators
+such as a fitted :class:`~skpathnet.PathNetClassifier`) is one JSON
+document in it, in the encoding of model files (:mod:`skpathnet.io`):
+objects are rebuilt only for trusted classes, by setting their saved
+attributes (no constructor, no ``__setstate__``); anything else is refused. A damaged or tampered part is
 an error that names the file and says to delete it to recompute that part.
 
 **Trustworthy resumes.** :func:`open_checkpoint` writes ``config.json``,
@@ -26,7 +26,6 @@ what. :func:`lock` makes a second run on the same folder stop at once.
 
 import contextlib
 import hashlib
-import importlib
 import json
 import os
 import shutil
@@ -34,6 +33,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from ..io._codec import decode, encode
 
 __all__ = ["CheckpointError", "SUFFIX", "check_writable", "describe_saved", "fingerprint",
            "load", "lock", "open_checkpoint", "remove", "save"]
@@ -96,7 +97,7 @@ def save(path, value):
     """
     path = Path(path)
     arrays = {}
-    document = json.dumps({"format": _FORMAT, "value": _encode(value, arrays, "value")})
+    document = json.dumps({"format": _FORMAT, "value": encode(value, arrays)})
     arrays[_DOC] = np.array(document)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -126,122 +127,13 @@ def load(path):
         doc = json.loads(str(arrays.pop(_DOC)))
         if doc.get("format") != _FORMAT:
             raise ValueError(f"part format {doc.get('format')!r}, this version reads {_FORMAT}")
-        return _decode(doc["value"], arrays)
+        return decode(doc["value"], arrays)
     except Exception as exc:  # zipfile, numpy, json, KeyError...: all mean a bad part
         raise CheckpointError(
             f"the checkpoint part {str(path)!r} is damaged or not a part this version of "
             f"skpathnet wrote ({type(exc).__name__}: {exc}); nothing in it was run. Delete that "
             f"file to recompute that part (rm {str(path)!r}), then run again with --resume."
         ) from exc
-
-
-def _encode(value, arrays, where):
-    """A JSON-able description of ``value``, its arrays put in ``arrays``."""
-    if isinstance(value, np.generic):  # before float: np.float64 is a float
-        return {"$": "scalar", "dtype": value.dtype.str, "value": _encode(value.item(), arrays,
-                                                                           where)}
-    if value is None or type(value) in (bool, int, float, str):
-        return value
-    if isinstance(value, np.ndarray):
-        return _put(value, arrays, where)
-    if type(value).__module__.startswith("torch") and type(value).__name__ in ("Tensor",
-                                                                                "Parameter"):
-        spec = _put(value.detach().cpu().numpy(), arrays, where)
-        return {**spec, "$": "tensor", "device": str(value.device),
-                "requires_grad": bool(value.requires_grad)}
-    if isinstance(value, dict):
-        return {"$": "dict", "keys": [_encode(k, arrays, f"{where} key") for k in value],
-                "values": [_encode(v, arrays, f"{where}[{k!r}]") for k, v in value.items()]}
-    if isinstance(value, tuple) and hasattr(value, "_fields"):
-        return {"$": "namedtuple", "class": _class_name(value, where),
-                "items": [_encode(v, arrays, f"{where}.{f}") for f, v in zip(value._fields,
-                                                                               value)]}
-    if isinstance(value, (list, tuple)):
-        return {"$": type(value).__name__,
-                "items": [_encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(value)]}
-    if hasattr(value, "__dict__") and not isinstance(value, type):
-        return {"$": "object", "class": _class_name(value, where),
-                "state": _encode(dict(vars(value)), arrays, where)}
-    raise TypeError(f"cannot save {where} ({type(value).__name__}) without pickle.")
-
-
-def _put(array, arrays, where):
-    spec = {"$": "array"}
-    if array.dtype == object:
-        if not all(isinstance(v, str) for v in array.flat):
-            raise TypeError(f"cannot save {where} (an object array of other than str) "
-                            "without pickle.")
-        array, spec["object"] = array.astype(str), True
-    if array.dtype.kind not in "biufcUS?":
-        raise TypeError(f"cannot save {where} (an array of dtype {array.dtype}) without pickle.")
-    spec["key"] = f"a{len(arrays)}"
-    arrays[spec["key"]] = array
-    return spec
-
-
-def _class_name(value, where):
-    cls = type(value)
-    if not (cls.__module__ == "skpathnet" or cls.__module__.startswith("skpathnet.")):
-        raise TypeError(f"cannot save {where}: {cls.__module__}.{cls.__qualname__} is not a "
-                        "skpathnet class, and other objects are not saved without pickle.")
-    return f"{cls.__module__}:{cls.__qualname__}"
-
-
-def _decode(spec, arrays):
-    if not isinstance(spec, dict):
-        if isinstance(spec, list):
-            raise ValueError("a bare JSON list where a tagged value was expected")
-        return spec
-    kind = spec["$"]
-    if kind == "scalar":
-        return np.dtype(spec["dtype"]).type(_decode(spec["value"], arrays))
-    if kind in ("array", "tensor"):
-        array = arrays[spec["key"]]
-        if spec.get("object"):
-            array = array.astype(object)
-        if kind == "array":
-            return array
-        import torch
-
-        tensor = torch.from_numpy(np.array(array))
-        device = spec["device"]
-        if device.startswith("cuda") and not torch.cuda.is_available():
-            device = "cpu"
-        return tensor.to(device).requires_grad_(spec["requires_grad"])
-    if kind == "dict":
-        return {_decode(k, arrays): _decode(v, arrays)
-                for k, v in zip(spec["keys"], spec["values"], strict=True)}
-    if kind == "list":
-        return [_decode(v, arrays) for v in spec["items"]]
-    if kind == "tuple":
-        return tuple(_decode(v, arrays) for v in spec["items"])
-    if kind == "namedtuple":
-        cls = _trusted_class(spec["class"])
-        if not (issubclass(cls, tuple) and hasattr(cls, "_fields")):
-            raise ValueError(f"{spec['class']} is not a named tuple")
-        return cls._make(_decode(v, arrays) for v in spec["items"])
-    if kind == "object":
-        cls = _trusted_class(spec["class"])
-        state = _decode(spec["state"], arrays)
-        if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
-            raise ValueError(f"the attributes of a {spec['class']} are not a dict of names")
-        obj = object.__new__(cls)  # no __init__, no __setstate__: only attributes are set
-        obj.__dict__.update(state)
-        return obj
-    raise ValueError(f"unknown value kind {kind!r}")
-
-
-def _trusted_class(name):
-    """The skpathnet class ``"module:qualname"``; any other is refused."""
-    module, _, qualname = str(name).partition(":")
-    if not (module == "skpathnet" or module.startswith("skpathnet.")) or not qualname:
-        raise ValueError(f"the class {name!r} is not a skpathnet class; refused")
-    obj = importlib.import_module(module)
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
-    if not isinstance(obj, type) or obj.__module__ != module:
-        raise ValueError(f"{name!r} is not a class defined in skpathnet; refused")
-    return obj
 
 
 # --------------------------------------------------------------------------- resume
