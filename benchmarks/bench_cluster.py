@@ -30,8 +30,9 @@ from joblib import Memory
 from sklearn.model_selection import LeaveOneGroupOut
 
 from skpathnet import PathNetClassifier
-from skpathnet.experiments import BEST_AUDIO, dask_cluster, evaluate, extract_features, load_corpus
-from skpathnet.experiments._evaluate import Fold
+from skpathnet.experiments import (
+    BEST_AUDIO, Fold, dask_cluster, evaluate, extract_features, load_corpus,
+)
 
 
 def timed(function, *args, **kwargs):

@@ -17,13 +17,13 @@ Parts
    ``n_jobs`` 1 and 2, without cache (``memory=None``), with a fresh
    temporary ``joblib.Memory`` (cold) and a second call on that Memory
    (cached). The segments of the first call are the real training data below
-   (standardised as in ``PathNetClassifier._train_task``).
+   (standardised per feature, as ``PathNetClassifier(standardize=True)`` does).
 1. **Engine vs naive.** One generation = two pathways trained for
    ``T = n_segments // 64`` plain-SGD steps each (batch 64, lr 0.02, L=3,
-   M=20, N=4, 20 units), ``PathNetwork``/``TaskHead`` built as in
-   ``_train_task``, trained by ``skpathnet.engine.train_pathways``, with
-   ``first_layer="auto"`` (row space for n <= d / 2, as ``PathNetClassifier``) and
-   with ``first_layer="direct"``. Every
+   M=20, N=4, 20 units), ``PathNetwork``/``TaskHead`` from seeded
+   generators, trained by ``skpathnet.engine.train_pathways``, with
+   ``first_layer="auto"`` (``PathNetClassifier``'s own rule: row space for
+   n <= d / 2) and with ``first_layer="direct"``. Every
    genotype has 4 distinct modules per layer. The naive reference (in this
    file) is a textbook PyTorch version: an ``nn.Linear`` per module in an
    ``nn.ModuleList`` per layer, a Python loop over the active modules whose
@@ -75,13 +75,15 @@ Parts
    extra over X.nbytes between 4x and 8x is the memory cost per byte of
    features (the standardiser's fixed float64 chunks, 2 x 256 rows, ~50 MB,
    are part of the constant).
-4. **Profile.** One generation's wall time split into gather, index_select,
-   the layer-1 forward GEMM, the rest of the forward (+ loss gradient), the
-   layer-1 fused update GEMM (``addmm_``), the rest of the hand-written
-   backward and scatter, by re-running ``train_pathway``'s loop with a timed
-   copy of ``sgd_step`` (CPU ops are synchronous; the copy is checked to be
-   bit-identical), next to a GEMM-only generation run right after each one;
-   then (full run only) ``torch.profiler``'s top operators for one pathway.
+4. **Profile.** One generation's wall time split into gather, the
+   mini-batches (randperm, index_select), the layer-1 forward GEMM, the rest
+   of the forward (+ loss gradient), the layer-1 fused update GEMM
+   (``addmm_``), the rest of the hand-written backward and scatter, timed on
+   the engine's own ``train_pathways`` through ``skpathnet.engine.step_probe``
+   (a lap timer called at the end of each phase; CPU ops are synchronous; the
+   probed step is checked to be bit-identical), next to a GEMM-only
+   generation run right after each one; then (full run only)
+   ``torch.profiler``'s top operators for one pathway.
 """
 
 import argparse
@@ -155,13 +157,12 @@ def table(header, rows):
 # so that every implementation sees the same machine state (on a shared VM the
 # same GEMM varies by +-30 % from one second to the next).
 def build_engine(n_features, n_classes, seed, modules=None):
-    """PathNetwork, TaskHead and shuffle generator drawn as in ``_train_task``."""
+    """PathNetwork, TaskHead and shuffle generator from the engine's public API, seeded."""
     from skpathnet.engine import LinearModules, PathNetwork, TaskHead
 
     modules = modules or LinearModules(n_features, N_UNITS)
-    rng = np.random.RandomState(seed)
-    init = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
-    shuffle = torch.Generator().manual_seed(int(rng.randint(np.iinfo(np.int32).max)))
+    init = torch.Generator().manual_seed(2 * seed)
+    shuffle = torch.Generator().manual_seed(2 * seed + 1)
     device = torch.device("cpu")
     network = PathNetwork(modules, N_LAYERS, N_MODULES, device=device, generator=init)
     head = TaskHead(network.n_outputs, n_classes, device=device, generator=init)
@@ -169,8 +170,10 @@ def build_engine(n_features, n_classes, seed, modules=None):
 
 
 def first_layer_auto(n_samples, n_features):
-    """``PathNetClassifier(first_layer="auto")``'s choice."""
-    return "row_space" if n_samples <= n_features / 2 else "direct"
+    """``PathNetClassifier(first_layer="auto")``'s choice for linear modules: the package's rule."""
+    from skpathnet import PathNetClassifier
+
+    return PathNetClassifier(first_layer="auto")._resolve_first_layer(n_samples, n_features)
 
 
 class EngineRunner:
@@ -552,69 +555,47 @@ def small_layer_flops(n_classes):
 
 
 # --------------------------------------------------------------------------- profile
-PROFILE_KEYS = [
-    "gather + randperm", "index_select", "forward: layer-1 addmm",
-    "forward: rest + loss gradient", "update: layer-1 fused addmm_",
-    "backward: rest", "scatter + item",
-]
+# The rows of part 4, each the sum of engine phases (skpathnet.engine.step_probe).
+PROFILE_PHASES = {
+    "gather": ("gather",),
+    "mini-batch: randperm + index_select": ("batch",),
+    "forward: layer-1 addmm": ("layer1_forward",),
+    "forward: rest + loss gradient": ("forward",),
+    "update: layer-1 fused addmm_": ("layer1_update",),
+    "backward: rest": ("backward",),
+    "scatter + item": ("scatter",),
+}
+PROFILE_KEYS = list(PROFILE_PHASES)
 
 
-def sgd_step_timed(pathway, head, x, target, lr, acc):
-    """``skpathnet.engine.linear_sgd_step`` (one pathway, direct layer 1, no frozen
-    modules) with timers.
+class LapTimer:
+    """A probe for ``step_probe``: the time since the previous call goes to the phase named.
 
-    The same operations in the same order (``check_same_model`` checks the
-    result is bit-identical); adds seconds to ``acc`` under
-    ``PROFILE_KEYS[2:6]``. CPU ops are synchronous, so the timers are exact.
+    CPU ops are synchronous, so the laps time the work, not its launch.
     """
-    H = pathway.modules.n_units
-    batch = len(x)
-    t0 = time.perf_counter()
-    (w1, b1), k1 = pathway.layers[0].trainable, pathway.layers[0].count
-    z1 = torch.addmm(b1, x, w1)
-    t1 = time.perf_counter()
-    a = torch.relu(z1)
-    inputs, acts = [x], [a]
-    h = a.view(batch, -1, H).sum(1) / k1
-    for (w, b), k in ((layer.trainable, layer.count) for layer in pathway.layers[1:]):
-        inputs.append(h)
-        a = torch.relu(torch.addmm(b, h, w))
-        acts.append(a)
-        h = a.view(batch, -1, H).sum(1) / k
-    logits = torch.addmm(head.bias, h, head.weight)
-    correct = (logits.argmax(1) == target).sum()
-    grad = torch.softmax(logits, 1)
-    grad[torch.arange(batch), target] -= 1.0
-    grad /= batch
-    t2 = time.perf_counter()
-    dh = grad @ head.weight.T
-    head.weight.addmm_(h.T, grad, alpha=-lr)
-    head.bias.add_(grad.sum(0), alpha=-lr)
-    for layer in range(len(pathway.layers) - 1, 0, -1):
-        (w, b), k = pathway.layers[layer].trainable, pathway.layers[layer].count
-        a = acts[layer]
-        dz = (dh / k).repeat(1, a.shape[1] // H) * (a > 0)
-        dh = dz @ w.T
-        w.addmm_(inputs[layer].T, dz, alpha=-lr)
-        b.add_(dz.sum(0), alpha=-lr)
-    a = acts[0]
-    dz = (dh / k1).repeat(1, a.shape[1] // H) * (a > 0)
-    t3 = time.perf_counter()
-    w1.addmm_(x.T, dz, alpha=-lr)
-    t4 = time.perf_counter()
-    b1.add_(dz.sum(0), alpha=-lr)
-    t5 = time.perf_counter()
-    acc["forward: layer-1 addmm"] += t1 - t0
-    acc["forward: rest + loss gradient"] += t2 - t1
-    acc["update: layer-1 fused addmm_"] += t4 - t3
-    acc["backward: rest"] += (t3 - t2) + (t5 - t4)
-    return correct
+
+    def __init__(self):
+        self.seconds = {}
+        self.restart()
+
+    def restart(self):
+        self.last = time.perf_counter()
+
+    def __call__(self, phase):
+        now = time.perf_counter()
+        self.seconds[phase] = self.seconds.get(phase, 0.0) + now - self.last
+        self.last = now
+
+    def parts(self):
+        """Seconds per row of PROFILE_PHASES."""
+        return {key: sum(self.seconds.get(p, 0.0) for p in phases)
+                for key, phases in PROFILE_PHASES.items()}
 
 
 def check_same_model(X, y, n_classes, genotype, seed):
     """Max |logit difference|: engine vs naive at init and after one SGD step,
-    and ``sgd_step`` vs the timed copy of part 4 after one step."""
-    from skpathnet.engine import Inputs, Pathways, linear_sgd_step
+    and ``linear_sgd_step`` with and without part 4's probe after one step."""
+    from skpathnet.engine import Inputs, Pathways, linear_sgd_step, step_probe
 
     xb, yb = X[:BATCH], y[:BATCH]
     network, head, _ = build_engine(X.shape[1], n_classes, seed)
@@ -629,8 +610,9 @@ def check_same_model(X, y, n_classes, genotype, seed):
     optimizer.step()
     network2, head2, _ = build_engine(X.shape[1], n_classes, seed)
     pathway2 = Pathways.gather(network2, [genotype])
+    with torch.no_grad(), step_probe(LapTimer()):
+        linear_sgd_step(pathway2, head2, Inputs(xb), yb, torch.arange(BATCH), LR)
     with torch.no_grad():
-        sgd_step_timed(pathway2, head2, xb, yb, LR, dict.fromkeys(PROFILE_KEYS, 0.0))
         ours = pathway.logits(xb, head)
         step = float((ours - net(xb, genotype)).abs().max())
         timed = float((ours - pathway2.logits(xb, head2)).abs().max())
@@ -638,15 +620,17 @@ def check_same_model(X, y, n_classes, genotype, seed):
 
 
 def profile_generation(X, y, n_classes, pairs, n_steps, seed):
-    """Split generations into parts, mirroring ``train_pathway`` (s per generation).
+    """Split generations into parts with the engine's own probe (s per generation).
 
-    After each generation a GEMM-only generation (:class:`GemmRunner`) runs,
-    so that the bound is measured under the same machine state. The first
-    pair is a warm-up.
+    Each generation is :class:`EngineRunner`'s (``train_pathways`` per
+    pathway, direct first layer) inside ``skpathnet.engine.step_probe`` with
+    a :class:`LapTimer`. After each generation a GEMM-only generation
+    (:class:`GemmRunner`) runs, so that the bound is measured under the same
+    machine state. The first pair is a warm-up.
     """
-    from skpathnet.engine import Pathways
+    from skpathnet.engine import step_probe
 
-    network, head, shuffle = build_engine(X.shape[1], n_classes, seed)
+    runner = EngineRunner(X, y, n_classes, n_steps, seed, first_layer="direct")
     gemm = GemmRunner(n_steps, seed)
     parts = dict.fromkeys(PROFILE_KEYS, 0.0)
     n_gen = 0
@@ -654,33 +638,10 @@ def profile_generation(X, y, n_classes, pairs, n_steps, seed):
     faults = 0
     for i, pair in enumerate(pairs):
         flt0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-        acc = dict.fromkeys(PROFILE_KEYS, 0.0)
-        g_start = time.perf_counter()
-        for genotype in pair:
-            t = time.perf_counter()
-            pathway = Pathways.gather(network, [genotype])
-            n = len(X)
-            order = torch.randperm(n, generator=shuffle)
-            acc["gather + randperm"] += time.perf_counter() - t
-            position = 0
-            correct = torch.zeros((), dtype=torch.long)
-            with torch.no_grad():
-                for _ in range(n_steps):
-                    t0 = time.perf_counter()
-                    if position + BATCH > n:
-                        order = torch.randperm(n, generator=shuffle)
-                        position = 0
-                    idx = order[position : position + BATCH]
-                    position += BATCH
-                    xb = X.index_select(0, idx)
-                    target = y.index_select(0, idx)
-                    acc["index_select"] += time.perf_counter() - t0
-                    correct += sgd_step_timed(pathway, head, xb, target, LR, acc)
-            t = time.perf_counter()
-            pathway.scatter()
-            float(correct.item())
-            acc["scatter + item"] += time.perf_counter() - t
-        elapsed = time.perf_counter() - g_start
+        timer = LapTimer()
+        with step_probe(timer):
+            timer.restart()
+            elapsed = runner.generation(pair)
         flt = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - flt0
         t_gemm_gen = gemm.generation()
         if i > 0:
@@ -688,8 +649,8 @@ def profile_generation(X, y, n_classes, pairs, n_steps, seed):
             n_gen += 1
             total += elapsed
             gemm_total += t_gemm_gen
-            for key in PROFILE_KEYS:
-                parts[key] += acc[key]
+            for key, value in timer.parts().items():
+                parts[key] += value
     return (
         {k: v / n_gen for k, v in parts.items()}, total / n_gen, gemm_total / n_gen,
         faults / n_gen,
@@ -925,9 +886,10 @@ def main(argv=None):
         memory_child(args.memory_child, args.threads, args.seed, args.memory_module)
         return
 
-    from skpathnet._clips import flatten_clips
-    from skpathnet._scaling import fit_standardizer, standardize
+    from sklearn.preprocessing import StandardScaler
+
     from skpathnet.datasets import load_emodb
+    from skpathnet.utils import flatten_clips
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -972,8 +934,7 @@ def main(argv=None):
               f"{os.cpu_count()} cores).\n")
     segments, clip_index = flatten_clips(clips)
     classes, y_enc = np.unique(labels, return_inverse=True)
-    mean, scale = fit_standardizer(segments)
-    segments = standardize(segments, mean, scale, inplace=True)
+    segments = StandardScaler(copy=False).fit_transform(segments)
     X_real = torch.from_numpy(np.ascontiguousarray(segments, dtype=np.float32))
     y_real = torch.from_numpy(y_enc[clip_index].astype(np.int64))
     n_real, n_classes = len(X_real), len(classes)
@@ -1010,7 +971,7 @@ def main(argv=None):
     print(
         f"Engine vs naive logits, max |diff|: {diff_init:.2e} at init, "
         f"{diff_step:.2e} after one SGD step on the same batch (same model, same "
-        f"update); part 4's timed copy of sgd_step vs sgd_step: {diff_timed:.1e}. "
+        f"update); linear_sgd_step under part 4's probe vs without: {diff_timed:.1e}. "
         f"{rounds} timed rounds after a warm-up round; each round runs one generation "
         f"of every row (order rotating), so ratios are paired per round.\n"
     )
@@ -1179,8 +1140,10 @@ def main(argv=None):
                  f"{1e3 * gemm_gen:.1f}"))
     table(["part", "ms", "%", "ms / step", "GEMM-only ms"], rows)
     print(
-        "Measured by re-running train_pathways' loop (direct first layer) with a timed copy of sgd_step "
-        "(same operations, bit-identical result). 'forward: rest + loss gradient' = "
+        "Measured on the engine's own train_pathways (direct first layer) under "
+        "skpathnet.engine.step_probe, which marks the end of each phase of the step loop "
+        "(same operations, bit-identical result); each row is the time since the previous "
+        "mark. 'forward: rest + loss gradient' = "
         "relu, view-sum, /k, layers 2-3, head, argmax count, softmax - one-hot; "
         "'backward: rest' = head and layers 3-2 (input gradients and their fused "
         "addmm_ updates), bias updates, the layer-1 dz (repeat, ReLU mask). "

@@ -21,8 +21,9 @@ Methods, side by side on the same folds:
 - ``finetune``: :class:`FineTuneClassifier` trained on the source (two sources:
   cascaded, source 1 then source 2, Ng et al. 2015), then fine-tuned per fold.
 - ``finetune-scratch``: the same MLP trained on the target only.
-- ``linear``: standardised flattened segments -> ``SGDClassifier(log_loss)``,
-  segment posteriors averaged per clip (a classical baseline).
+- ``linear``: :class:`~skpathnet.baselines.SegmentLinearClassifier`, standardised
+  flattened segments -> ``SGDClassifier(log_loss)``, segment posteriors averaged
+  per clip (a classical baseline).
 
 Protocols:
 
@@ -67,22 +68,18 @@ from pathlib import Path
 
 import numpy as np
 from joblib import Memory
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import SGDClassifier
+from sklearn.base import clone
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut, RepeatedKFold
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from skpathnet import PathNetClassifier
-from skpathnet._clips import flatten_clips, make_clips, mean_per_clip
 from skpathnet.experiments import (
-    clip_report, evaluate_methods, extract_experiment, fit_sources, fold_mean_std,
-    load_experiment, write_json, _checkpoint,
+    checkpoint, clip_report, evaluate_methods, extract_experiment, fit_sources, fold_mean_std,
+    load_experiment, write_json,
 )
 from skpathnet.metrics import war_score
 from skpathnet.model_selection import FoldSlice
-from skpathnet.baselines import FineTuneClassifier
+from skpathnet.baselines import FineTuneClassifier, SegmentLinearClassifier
+from skpathnet.utils import flatten_clips, make_clips
 
 EXPERIMENTS = {
     "ravdess-emovo": {
@@ -121,49 +118,6 @@ PAPER = {
     "ravdess+emovo-emodb": {"pathnet-transfer": {"WAR": 0.97},
                             "pathnet-scratch": {"WAR": 0.89}, "finetune": {"WAR": 0.83}},
 }
-
-
-class SegmentLinearClassifier(ClassifierMixin, BaseEstimator):
-    """Classical baseline: a linear model on standardised flattened segments.
-
-    ``StandardScaler`` then ``SGDClassifier(loss="log_loss")`` (one-vs-rest)
-    on every segment with its clip's label; a clip's posterior is the mean
-    of its segments' posteriors.
-    """
-
-    def __init__(self, *, alpha=1e-3, max_iter=20, random_state=None):
-        self.alpha = alpha
-        self.max_iter = max_iter
-        self.random_state = random_state
-
-    def fit(self, X, y):
-        segments, clip_index = flatten_clips(X)
-        self.pipeline_ = make_pipeline(
-            StandardScaler(),
-            SGDClassifier(loss="log_loss", alpha=self.alpha, max_iter=self.max_iter,
-                          tol=1e-3, random_state=self.random_state),
-        )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            self.pipeline_.fit(segments.reshape(len(segments), -1), np.asarray(y)[clip_index])
-        self.classes_ = self.pipeline_.classes_
-        return self
-
-    def _segment_proba(self, X):
-        segments, clip_index = flatten_clips(X)
-        return self.pipeline_.predict_proba(segments.reshape(len(segments), -1)), clip_index
-
-    def predict_proba(self, X):
-        return mean_per_clip(*self._segment_proba(X))
-
-    def predict(self, X):
-        return self.classes_[self.predict_proba(X).argmax(1)]
-
-    def predict_proba_segments(self, X):
-        return self._segment_proba(X)[0]
-
-    def predict_segments(self, X):
-        return self.classes_[self.predict_proba_segments(X).argmax(1)]
 
 
 def explode(X, y):
@@ -342,9 +296,9 @@ def check_args(p, args):
         p.error(f"--skip-folds must be in [0, {args.kfold_splits * args.repeats}), the "
                 f"--kfold-splits x --repeats folds; got {args.skip_folds}")
     try:
-        _checkpoint.check_writable(args.out, what="--out folder")
+        checkpoint.check_writable(args.out, what="--out folder")
         if args.cache:
-            _checkpoint.check_writable(args.cache, what="--cache folder")
+            checkpoint.check_writable(args.cache, what="--cache folder")
     except OSError as exc:
         p.error(str(exc))
 
@@ -669,7 +623,7 @@ def main(argv=None):
     try:
         return run_all(args, names, log)
     except KeyboardInterrupt:
-        saved = "; ".join(f"{name}: {_checkpoint.describe_saved(parts_dir(args, name))}"
+        saved = "; ".join(f"{name}: {checkpoint.describe_saved(parts_dir(args, name))}"
                           for name in names if parts_dir(args, name).is_dir())
         print(f"bench_paper: interrupted; saved {saved or 'nothing'} under {args.out}; run "
               "the same command with --resume to continue.", file=sys.stderr)
@@ -689,9 +643,9 @@ def run_all(args, names, log):
         exp = EXPERIMENTS[name]
         corpora[name] = load_experiment(exp["sources"], exp["target"],
                                         data_home=args.data_home, log=log)
-        _checkpoint.open_checkpoint(
+        checkpoint.open_checkpoint(
             parts_dir(args, name),
-            {**run_config(args, name), "data": _checkpoint.fingerprint(corpora[name].bunches)},
+            {**run_config(args, name), "data": checkpoint.fingerprint(corpora[name].bunches)},
             resume=args.resume)
     for name in names:
         parts = parts_dir(args, name)
@@ -699,13 +653,13 @@ def run_all(args, names, log):
         estimators = build_estimators(args)
         transfer = [m for m in TRANSFER_METHODS if m in args.methods]
         transferred = fit_sources({m: estimators[m] for m in transfer}, data, log=log,
-                                  checkpoints={m: parts / f"source-{m}{_checkpoint.SUFFIX}"
+                                  checkpoints={m: parts / f"source-{m}{checkpoint.SUFFIX}"
                                                for m in transfer})
         for method, fit in transferred.items():
             log(f"  {method}: source train accuracy {source_scores(fit.estimator, data)}")
         for protocol in protocols:
             run(args, name, protocol, data, transferred, log)
-        _checkpoint.remove(parts)
+        checkpoint.remove(parts)
     log("done")
     return 0
 

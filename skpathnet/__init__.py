@@ -14,7 +14,7 @@ References
 
 from . import baselines, datasets, io, metrics, model_selection, plotting, transformers
 from ._classifier import PathNetClassifier
-from ._metrics import au_f1_scores, emotion_report, uap_score, uar_score, war_score
+from .utils._metrics import au_f1_scores, emotion_report, uap_score, uar_score, war_score
 from ._multitask import MultiTaskPathNetClassifier
 from .engine import FaceAugment, SpecAugment
 from .io import load, save
@@ -36,6 +36,8 @@ __all__ = [
     "emotion_report",
     "io",
     "load",
+    "metrics",
+    "model_selection",
     "plotting",
     "save",
     "transformers",

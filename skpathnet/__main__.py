@@ -20,7 +20,7 @@ from .experiments import (
     predict_files, pretrain,
 )
 from .io import export_onnx, load, read_info, save
-from ._threads import torch_threads
+from .utils import torch_threads
 
 DEFAULT_SOURCES = {"audio": ["ravdess"], "visual": ["ckplus"]}
 DEFAULT_TARGETS = {"audio": "emodb", "visual": "jaffe"}

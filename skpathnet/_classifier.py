@@ -10,13 +10,13 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 
-from ._clips import mean_per_clip
+from .utils._clips import mean_per_clip
 from .engine import (
     ConvModules, EvolutionSettings, FaceAugment, LinearModules, PathNetwork, Pathways,
     SpecAugment, TaskHead, TrainSettings, evolve, heldout_trainer, train_pathways, training_loss,
 )
-from ._scaling import fit_standardizer, standardize
-from ._threads import torch_threads
+from .utils._scaling import fit_standardizer, standardize
+from .utils._threads import torch_threads
 from ._transfer import TransferMixin
 from .utils._params import Boolean, Instance, Integer, Options, Real
 

@@ -8,7 +8,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ._classifier import PathNetClassifier
-from ._clips import mean_per_clip
+from .utils._clips import mean_per_clip
 from ._transfer import several_sources, split_sources
 from .utils._params import Real
 from .engine import MultiTargets, MultiTaskHeads, TaskHead, train_multitask

@@ -18,8 +18,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
-from ._clips import flatten_clips, is_clips, mean_per_clip, segment_shape
-from ._threads import torch_threads
+from .utils._clips import flatten_clips, is_clips, mean_per_clip, segment_shape
+from .utils._threads import torch_threads
 from .utils._params import validate_params
 
 __all__ = ["SourceTask", "TransferMixin", "several_sources", "split_sources"]
@@ -476,8 +476,12 @@ class TransferMixin:
         return X_checked, np.arange(len(X_checked)), owned
 
     @staticmethod
-    def _check_y(y, clip_index, *, train=True):
+    def _check_y(y, clip_index, *, train=True, name=None):
         """Check labels against X's clips; ``train``: at least two classes.
+
+        ``name`` is the labels' argument in messages, and its ``X`` that of
+        the samples (``"y_val"``: ``X_val``); default ``"y"`` for training
+        labels and ``"y_val"`` for held-out ones (``train=False``).
 
         Raises
         ------
@@ -486,14 +490,16 @@ class TransferMixin:
             gives their positions), is not classification labels, of
             another length than X, or (``train``) holds a single class.
         """
+        name = name or ("y" if train else "y_val")
+        x_name = "X" + name[1:]
         if y is None:
-            raise ValueError("requires y to be passed, but the target y is None.")
+            raise ValueError(f"requires {name} to be passed, but the target {name} is None.")
         y = column_or_1d(y, warn=True)
         if y.dtype == object or y.dtype.kind == "f":
             missing = np.flatnonzero([v is None or (isinstance(v, float) and v != v) for v in y])
             if len(missing):
                 raise ValueError(
-                    f"y holds {len(missing)} missing labels (None or NaN), at positions "
+                    f"{name} holds {len(missing)} missing labels (None or NaN), at positions "
                     f"{missing[:5].tolist()}{' ...' if len(missing) > 5 else ''}: every sample "
                     "needs a label. Drop those samples, or use MultiTaskPathNetClassifier, "
                     "which reads such labels as unlabelled."
@@ -503,12 +509,13 @@ class TransferMixin:
         if len(y) != n_clips:
             raise ValueError(
                 f"Found input variables with inconsistent numbers of samples: "
-                f"X has {n_clips} samples (clips), y has {len(y)}."
+                f"{x_name} has {n_clips} samples (clips), {name} has {len(y)}."
             )
         if train and len(np.unique(y)) < 2:
             raise ValueError(
                 f"Classifier can't train when only one class is present: every label "
-                f"of y is {np.asarray(y)[:1].tolist()[0]!r}. Pass samples of at least two classes."
+                f"of {name} is {np.asarray(y)[:1].tolist()[0]!r}. Pass samples of at least two "
+                "classes."
             )
         return y
 

@@ -8,6 +8,6 @@
   unlabelled entries.
 """
 
-from ._metrics import au_f1_scores, emotion_report, uap_score, uar_score, war_score
+from .utils._metrics import au_f1_scores, emotion_report, uap_score, uar_score, war_score
 
 __all__ = ["au_f1_scores", "emotion_report", "uap_score", "uar_score", "war_score"]

@@ -50,6 +50,19 @@ def write_tone_corpus(home, *, emodb_speakers=("03", "08")):
 
 
 @pytest.fixture
+def one_torch_thread():
+    """One torch thread for the test (``pytestmark = pytest.mark.usefixtures(...)``).
+
+    Engine calls bypass the estimators' ``n_threads``; 2 threads on 2 busy
+    cores are ~20x slower than 1.
+    """
+    from skpathnet.utils._threads import torch_threads
+
+    with torch_threads(1):
+        yield
+
+
+@pytest.fixture
 def tone_corpus():
     """:func:`write_tone_corpus`, for tests of the main job on a tiny synthetic corpus."""
     return write_tone_corpus
@@ -72,6 +85,44 @@ def blobs(n=120, n_features=12, n_classes=3, seed=0, *, shift=0.0, scale=3.0, sh
 def blobs_with(**defaults):
     """:func:`blobs` with other defaults, for a test module's usual data."""
     return functools.partial(blobs, **defaults)
+
+
+def clips_of(X, seed=0):
+    """Each sample of ``X`` (12 features) as a clip of 1-4 noisy segments shaped (k, 3, 2, 2)."""
+    from skpathnet.utils import make_clips
+
+    rng = np.random.RandomState(seed)
+    out = []
+    for row in X:
+        k = rng.randint(1, 5)
+        out.append((row + 0.1 * rng.normal(size=(k, row.size))).astype(np.float32)
+                   .reshape(k, 3, 2, 2))
+    return make_clips(out)
+
+
+def images(n=48, size=8, n_classes=3, seed=0):
+    """Images (n, 3, size, size): a bright square in colour channel ``class``."""
+    rng = np.random.RandomState(seed)
+    y = rng.randint(n_classes, size=n)
+    X = rng.normal(scale=0.3, size=(n, 3, size, size)).astype(np.float32)
+    for i, c in enumerate(y):
+        X[i, c, 2:5, 1:4] += 2.0
+    return X, y
+
+
+# Small PathNet settings shared by the test modules (one torch thread: the test
+# machine's cores are shared, and torch threads contend).
+#: A few generations of a small network: fits the blobs in well under a second.
+PATHNET_FAST = dict(n_generations=6, population_size=4, n_modules=6, n_active=2, n_units=8,
+                    learning_rate=0.2, n_steps=8, n_threads=1, random_state=0)
+#: The same network for wide data (n < d / 2: first_layer="auto" trains in the row space)
+#: and transfer, with small batches.
+PATHNET_WIDE = dict(n_generations=6, population_size=4, n_modules=6, n_active=2, n_units=8,
+                    learning_rate=0.05, n_steps=6, batch_size=16, n_threads=1, random_state=0)
+#: Convolutional modules on small images.
+PATHNET_CONV = dict(module="conv", n_channels=4, n_generations=6, population_size=3,
+                    n_modules=4, n_active=2, learning_rate=0.5, n_steps=8, batch_size=16,
+                    n_threads=1, random_state=0)
 
 
 def fitted_state(estimator):

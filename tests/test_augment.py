@@ -8,16 +8,15 @@ import pytest
 import torch
 from sklearn.base import clone
 
+from conftest import PATHNET_CONV as CONV
+from conftest import blobs, images
 from skpathnet import FaceAugment, PathNetClassifier, SpecAugment
-from skpathnet._clips import make_clips
-from skpathnet._threads import torch_threads
+from skpathnet.utils import make_clips
 from skpathnet.engine import (
     LinearModules, PathNetwork, Pathways, TaskHead, TrainSettings, augment_rows,
     face_augment, heldout_accuracy, heldout_trainer, minibatches, run_steps, spec_augment,
 )
 from skpathnet.engine import _sgd
-from test_classifier import blobs
-from test_engine import CONV, images
 
 CPU = torch.device("cpu")
 # direct first layer by default (n > d / 2 for 48 images of 3 x 8 x 8)
@@ -27,11 +26,7 @@ SPEC = SpecAugment(n_time_masks=2, time_mask=3, n_freq_masks=1, freq_mask=2, max
 FACE = FaceAugment(max_shift=1)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Engine calls bypass n_threads; 2 threads on 2 busy cores are much slower."""
-    with torch_threads(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # engine calls bypass n_threads
 
 
 def gen(seed=0):

@@ -7,26 +7,15 @@ from sklearn.base import clone
 from sklearn.model_selection import LeaveOneGroupOut, cross_validate
 from sklearn.utils import check_random_state
 
-from conftest import blobs
-from skpathnet._clips import make_clips, mean_per_clip
-from skpathnet._threads import torch_threads
+from conftest import blobs, clips_of
+from skpathnet.utils import make_clips, mean_per_clip
+from skpathnet.utils._threads import torch_threads
 from skpathnet.baselines import FineTuneClassifier
 from skpathnet.baselines._finetune import _seed
 
 # n_threads=1: the test machine's cores are shared, and torch threads contend.
 FAST = dict(max_epochs=15, learning_rate=0.1, hidden_units=(16, 16, 16), n_threads=1,
             random_state=0)
-
-
-def clips_of(X, seed=0):
-    """Split each sample into 1-4 noisy segments shaped (k, 3, 2, 2)."""
-    rng = np.random.RandomState(seed)
-    out = []
-    for row in X:
-        k = rng.randint(1, 5)
-        out.append((row + 0.1 * rng.normal(size=(k, row.size))).astype(np.float32)
-                   .reshape(k, 3, 2, 2))
-    return make_clips(out)
 
 
 def trunk_arrays(module):
@@ -69,13 +58,6 @@ def test_fit_learns_reproducibly_without_touching_torch_rng():
     assert a.net_.module_.head.out_features == 3
     c = FineTuneClassifier(**{**params, "random_state": 1}).fit(X[:90], y[:90])
     assert not np.array_equal(a.predict_proba(X), c.predict_proba(X))
-
-
-def test_image_batches_are_flattened():
-    X, y = blobs()
-    clf = FineTuneClassifier(**FAST).fit(X.reshape(-1, 3, 2, 2), y)
-    assert clf.n_features_in_ == 12
-    assert clf.predict(X.reshape(-1, 3, 2, 2)).shape == (len(X),)
 
 
 def test_clips_train_on_segments_and_average_per_clip():

@@ -6,26 +6,13 @@ import torch
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, cross_validate
 
-from conftest import blobs
+from conftest import PATHNET_FAST as FAST
+from conftest import blobs, clips_of
 from skpathnet import PathNetClassifier
-from skpathnet._clips import make_clips
 from skpathnet.engine import (
     Inputs, LinearModules, PathNetwork, Pathways, TaskHead, TrainSettings, autograd_sgd_step,
     linear_sgd_step, mutate, random_genotype, train_pathways,
 )
-
-FAST = dict(n_generations=6, population_size=4, n_modules=6, n_active=2, n_units=8,
-            learning_rate=0.2, n_steps=8, random_state=0)
-
-
-def clips_of(X, y, seed=0):
-    """Split each sample into 1-4 noisy segments shaped (k, 3, 2, 2)."""
-    rng = np.random.RandomState(seed)
-    out = []
-    for row in X:
-        k = rng.randint(1, 5)
-        out.append((row + 0.1 * rng.normal(size=(k, row.size))).astype(np.float32).reshape(k, 3, 2, 2))
-    return make_clips(out), y
 
 
 def test_defaults_are_the_papers():
@@ -99,16 +86,9 @@ def test_fit_learns_and_is_reproducible():
     assert 0 <= a.best_fitness_ <= 1
 
 
-def test_image_batches_are_flattened():
-    X, y = blobs(n_features=12)
-    clf = PathNetClassifier(**FAST).fit(X.reshape(-1, 3, 2, 2), y)
-    assert clf.n_features_in_ == 12
-    assert clf.predict(X.reshape(-1, 3, 2, 2)).shape == (len(X),)
-
-
 def test_clips_train_on_segments_and_average_per_clip():
     X, y = blobs()
-    clips, y = clips_of(X, y)
+    clips = clips_of(X)
     clf = PathNetClassifier(**FAST).fit(clips, y)
     counts = [len(c) for c in clips]
     proba = clf.predict_proba(clips)
@@ -127,7 +107,7 @@ def test_clips_train_on_segments_and_average_per_clip():
 
 def test_clips_and_labels_must_align():
     X, y = blobs()
-    clips, y = clips_of(X, y)
+    clips = clips_of(X)
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         PathNetClassifier(**FAST).fit(clips, y[:-1])
 
@@ -559,10 +539,10 @@ def test_heldout_accuracy_is_clip_level():
 
 def test_validation_fitness_with_clips_transfer_and_row_space():
     X, y = blobs()
-    clips, yc = clips_of(X, y)
+    clips = clips_of(X)
     clf = PathNetClassifier(**{**FAST, "n_generations": 20}, fitness="validation",
-                            weight_decay=0.01).fit(clips, yc)
-    assert clf.score(clips, yc) > 0.8
+                            weight_decay=0.01).fit(clips, y)
+    assert clf.score(clips, y) > 0.8
     Xw, yw = blobs(n=40, n_features=100)
     Xs, ys = blobs(n=40, n_features=100, seed=3)
     t = PathNetClassifier(**FAST, fitness="validation", weight_decay=0.01).fit_transfer(Xs, ys)

@@ -106,7 +106,7 @@ def test_a_dask_worker_bounds_torch_to_one_thread_per_task(client):
     def threads_inside_a_fit():
         import torch
 
-        from skpathnet._threads import torch_threads
+        from skpathnet.utils._threads import torch_threads
 
         torch.set_num_threads(3)  # as a worker on a many-core machine would have
         with torch_threads(None):

@@ -1,4 +1,6 @@
-"""The engine: row-space training of linear modules, convolutional modules."""
+"""The engine: row-space training of linear modules, convolutional modules, the step probe."""
+
+from contextlib import nullcontext
 
 import numpy as np
 import pytest
@@ -6,33 +8,25 @@ import torch
 import torch.nn.functional as F
 from sklearn.base import clone
 
+from conftest import PATHNET_CONV as CONV
+from conftest import PATHNET_WIDE as WIDE
+from conftest import blobs, images
 from skpathnet import FaceAugment, PathNetClassifier, SpecAugment
-from skpathnet._threads import torch_threads
 from skpathnet.engine import (
     ConvModules, Inputs, LinearModules, Params, PathNetwork,
     Pathways, TaskHead, TrainSettings, forward, minibatches, run_steps,
     train_pathways,
 )
 from skpathnet.plotting import plot_pathways
-from test_classifier import blobs
 
 CPU = torch.device("cpu")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Engine calls here bypass n_threads; 2 threads on 2 busy cores are ~20x slower."""
-    with torch_threads(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # engine calls bypass n_threads
 
 FROZEN = [np.array([1, 4]), np.array([0]), np.array([2, 3])]
 GENOTYPES = [np.array([[1, 2], [0, 5], [3, 4]]), np.array([[2, 3], [5, 1], [4, 4]])]
 # n < d / 2, so first_layer="auto" trains in the row space
-WIDE = dict(n_generations=6, population_size=4, n_modules=6, n_active=2, n_units=8,
-            learning_rate=0.05, n_steps=6, batch_size=16, n_threads=1, random_state=0)
-CONV = dict(module="conv", n_channels=4, n_generations=6, population_size=3, n_modules=4,
-            n_active=2, learning_rate=0.5, n_steps=8, batch_size=16, n_threads=1,
-            random_state=0)
 
 
 def _network(modules, with_frozen, seed=0, frozen_mode="always"):
@@ -45,16 +39,6 @@ def _network(modules, with_frozen, seed=0, frozen_mode="always"):
 
 def _stacked(net):
     return [t.clone() for p in net.layers for t in p]
-
-
-def images(n=48, size=8, n_classes=3, seed=0):
-    """Images (n, 3, size, size): a bright square in colour channel ``class``."""
-    rng = np.random.RandomState(seed)
-    y = rng.randint(n_classes, size=n)
-    X = rng.normal(scale=0.3, size=(n, 3, size, size)).astype(np.float32)
-    for i, c in enumerate(y):
-        X[i, c, 2:5, 1:4] += 2.0
-    return X, y
 
 
 # -- row space ------------------------------------------------------------------
@@ -261,7 +245,7 @@ def test_bad_module_params_raise(params, match):
 
 
 def test_conv_clips_average_segments():
-    from skpathnet._clips import make_clips
+    from skpathnet.utils import make_clips
 
     X, y = images(n=30)
     clips = make_clips([X[i : i + 2] for i in range(0, 30, 2)])
@@ -516,3 +500,56 @@ def test_frozen_genes_parallel_pathways_are_the_serial_ones_side_by_side(first_l
     if first_layer == "direct":
         for d, a in zip(delta, step(genotypes, autograd_sgd_step)[1]):
             torch.testing.assert_close(d, a, rtol=1e-4, atol=1e-6)
+
+
+# -- the step probe ---------------------------------------------------------------
+LINEAR_STEP = ["batch", "layer1_forward", "forward", "backward", "layer1_update", "backward"]
+AUTOGRAD_STEP = ["batch", "layer1_forward", "forward", "backward"]
+
+
+@pytest.mark.parametrize("modules, first_layer, step", [
+    (LinearModules(100, 8), "direct", LINEAR_STEP),
+    (LinearModules(100, 8), "row_space", LINEAR_STEP),
+    (ConvModules((4, 5, 5), 3, 3), "direct", AUTOGRAD_STEP),
+], ids=["linear", "row-space", "conv"])
+@pytest.mark.parametrize("genotypes", [GENOTYPES[:1], GENOTYPES], ids=["serial", "parallel"])
+def test_step_probe_sees_every_phase_and_changes_nothing(modules, first_layer, step, genotypes):
+    from skpathnet.engine import step_probe
+    from skpathnet.engine._probe import PHASES
+
+    X = torch.randn(40, 100, generator=torch.Generator().manual_seed(1))
+    y = torch.randint(0, 3, (40,), generator=torch.Generator().manual_seed(2))
+    settings = TrainSettings(n_steps=3, batch_size=16, learning_rate=0.1, momentum=0.5)
+    runs, phases = [], []
+    for probe in (None, phases.append):
+        net, head = _network(modules, with_frozen=True)
+        inputs = net.bind(X, first_layer=first_layer)
+        with nullcontext() if probe is None else step_probe(probe):
+            fitness = train_pathways(net, genotypes, head, inputs, y, settings,
+                                     torch.Generator().manual_seed(3))
+        runs.append((fitness, _stacked(net) + [head.weight, head.bias]))
+    (fitness_a, tensors_a), (fitness_b, tensors_b) = runs
+    assert fitness_a == fitness_b
+    assert all(torch.equal(a, b) for a, b in zip(tensors_a, tensors_b))  # bit for bit
+    assert phases == ["gather", *step * 3, "scatter"] and set(phases) <= set(PHASES)
+
+
+def test_step_probe_reaches_the_multitask_loop_and_is_gone_after_the_block():
+    from skpathnet import MultiTaskPathNetClassifier
+    from skpathnet.engine import step_probe
+
+    X, y = blobs(n=60)
+    aus = (X[:, :2] > 0).astype(np.int8)
+    params = dict(n_generations=2, population_size=2, n_modules=4, n_active=2, n_units=4,
+                  n_steps=2, n_threads=1, random_state=0)
+    phases = []
+    with step_probe(phases.append):
+        probed = MultiTaskPathNetClassifier(**params).fit(X, y, aus=aus)
+    plain = MultiTaskPathNetClassifier(**params).fit(X, y, aus=aus)
+    np.testing.assert_array_equal(probed.predict_proba(X), plain.predict_proba(X))
+    n_calls = phases.count("gather")
+    assert n_calls > 0 and phases.count("scatter") == n_calls
+    assert phases.count("batch") == phases.count("layer1_update") == 2 * n_calls
+    seen = len(phases)
+    plain.predict_proba(X)
+    assert len(phases) == seen

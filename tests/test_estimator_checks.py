@@ -3,7 +3,7 @@
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skpathnet import MultiTaskPathNetClassifier, PathNetClassifier
-from skpathnet.baselines import FineTuneClassifier
+from skpathnet.baselines import FineTuneClassifier, SegmentLinearClassifier
 from skpathnet.transformers import GroupStandardScaler
 
 # Fast settings: the checks fit dozens of times on tiny data.
@@ -35,7 +35,8 @@ def _expected_failures(estimator):
 # GroupStandardScaler(shrinkage=True) and tests its fit/transform with groups.
 @parametrize_with_checks(
     [PathNetClassifier(**FAST), MultiTaskPathNetClassifier(**FAST, n_threads=1),
-     FineTuneClassifier(**FINETUNE_FAST), GroupStandardScaler()],
+     FineTuneClassifier(**FINETUNE_FAST), SegmentLinearClassifier(random_state=0),
+     GroupStandardScaler()],
     expected_failed_checks=_expected_failures,
 )
 def test_sklearn_compatible_estimator(estimator, check):

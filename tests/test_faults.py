@@ -191,6 +191,23 @@ def test_single_class_fit_is_a_clear_error(kind):
 
 
 @pytest.mark.parametrize("kind", sorted(TINY))
+@pytest.mark.parametrize("fault, match", [
+    ("length", r"X_val has 8 samples \(clips\), y_val has 7\."),
+    ("missing", r"y_val holds 1 missing labels \(None or NaN\), at positions \[3\]"),
+])
+def test_bad_y_val_is_named_y_val(kind, fault, match):
+    X, y = blobs()
+    X_val, y_val = X[40:], y[40:]
+    if fault == "length":
+        y_val = y_val[:-1]
+    else:
+        y_val = y_val.astype(object)
+        y_val[3] = None
+    with pytest.raises(ValueError, match=match):
+        TINY[kind]().fit(X[:40], y[:40], X_val=X_val, y_val=y_val)
+
+
+@pytest.mark.parametrize("kind", sorted(TINY))
 def test_empty_fit_says_empty(kind):
     with pytest.raises(ValueError, match=r"X is empty \(0 samples\)"):
         TINY[kind]().fit([], [])

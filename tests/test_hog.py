@@ -11,7 +11,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skpathnet import PathNetClassifier
-from skpathnet._clips import make_clips
+from skpathnet.utils import make_clips
 from skpathnet.experiments import front_end
 from skpathnet.transformers import FaceCropper, FaceHOG, GroupStandardScaler
 from conftest import DATA_FREE_CHECKS, run_data_free_check

@@ -9,9 +9,9 @@ from sklearn.base import clone
 from sklearn.metrics import f1_score
 from sklearn.model_selection import GroupKFold, cross_validate
 
+from conftest import PATHNET_FAST
 from skpathnet import MultiTaskPathNetClassifier, PathNetClassifier, au_f1_scores
 from skpathnet._multitask import missing_labels
-from skpathnet._threads import torch_threads
 from skpathnet.datasets import load_ckplus
 from skpathnet.engine import (
     ConvModules, LinearModules, MultiTargets, MultiTaskCounts, MultiTaskHeads,
@@ -22,18 +22,13 @@ from skpathnet.engine import (
 )
 
 CPU = torch.device("cpu")
-FAST = dict(n_generations=6, population_size=4, n_modules=6, n_active=2, n_units=8,
-            learning_rate=0.2, n_steps=8, n_threads=1, random_state=0)
+FAST = PATHNET_FAST
 LEARN = {**FAST, "n_generations": 15}  # enough to learn the blobs
 GENOTYPES = [np.array([[1, 2], [0, 5], [3, 4]]), np.array([[2, 3], [5, 1], [4, 4]])]
 FROZEN = [np.array([1, 4]), np.array([0]), np.array([2, 3])]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Engine calls here bypass n_threads; 2 threads on 2 busy cores are ~20x slower."""
-    with torch_threads(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # engine calls bypass n_threads
 
 
 def multitask_data(n=120, n_features=12, seed=0):
@@ -492,9 +487,9 @@ def test_aus_reach_fit_through_cross_validate():
 
 
 def test_clips_share_the_clip_aus():
-    from test_classifier import clips_of
+    from conftest import clips_of
     X, y, aus = multitask_data(n=60)
-    clips, y = clips_of(X, y)
+    clips = clips_of(X)
     clf = MultiTaskPathNetClassifier(**FAST).fit(clips, y, aus=aus)
     assert clf.predict_proba_aus(clips).shape == (60, 3)
 

@@ -5,13 +5,13 @@ import pytest
 import torch
 from sklearn.base import clone
 
+from conftest import PATHNET_FAST as SERIAL_FAST
+from conftest import blobs
 from skpathnet import PathNetClassifier
 from skpathnet.engine import (
     LinearModules, PathNetwork, Pathways, TaskHead, TrainSettings, linear_sgd_step,
     train_pathways,
 )
-from test_classifier import FAST as SERIAL_FAST
-from test_classifier import blobs
 
 CPU = torch.device("cpu")
 FROZEN = [np.array([1, 4]), np.array([0]), np.array([2, 3])]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from skpathnet import MultiTaskPathNetClassifier, PathNetClassifier
-from skpathnet.baselines import FineTuneClassifier
+from skpathnet.baselines import FineTuneClassifier, SegmentLinearClassifier
 from skpathnet.transformers import FaceCropper, FaceHOG, GroupStandardScaler
 from skpathnet.utils._params import (
     AnyOf, Boolean, Integer, IntegerTuple, InvalidParameterError, Options, Real, validate_params,
@@ -12,12 +12,13 @@ from skpathnet.utils._params import (
 
 ESTIMATORS = [PathNetClassifier, MultiTaskPathNetClassifier, FineTuneClassifier]
 TRANSFORMERS = [FaceCropper, FaceHOG, GroupStandardScaler]
+OTHERS = [SegmentLinearClassifier]  # plain scikit-learn estimators
 # parameters with checks of their own: the device (torch), random_state (check_random_state),
 # n_jobs and memory (joblib); verbose and missing_label take any value
 UNCHECKED = {"device", "random_state", "verbose", "missing_label", "n_jobs", "memory"}
 
 
-@pytest.mark.parametrize("cls", ESTIMATORS + TRANSFORMERS)
+@pytest.mark.parametrize("cls", ESTIMATORS + TRANSFORMERS + OTHERS)
 def test_every_parameter_has_a_rule_and_the_defaults_pass(cls):
     est = cls()
     assert set(est.get_params()) - UNCHECKED == set(cls._parameter_constraints)
@@ -45,6 +46,7 @@ def test_every_parameter_has_a_rule_and_the_defaults_pass(cls):
     (FineTuneClassifier, "hidden_units", (8, True), "hidden_units must be a non-empty tuple"),
     (FineTuneClassifier, "standardize", 1, "standardize must be True or False; got 1"),
     (FineTuneClassifier, "n_threads", -1, "n_threads must be None or a positive integer"),
+    (SegmentLinearClassifier, "alpha", -1.0, "alpha must be a positive finite float"),
     (GroupStandardScaler, "min_class_coverage", True, r"must be a float in \[0, 1\]; got True"),
 ])
 def test_a_bad_value_is_named_and_is_a_value_and_a_type_error(cls, name, value, match):

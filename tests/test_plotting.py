@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
 
-from conftest import blobs_with  # noqa: E402
+from conftest import PATHNET_FAST, blobs_with  # noqa: E402
 from skpathnet import PathNetClassifier  # noqa: E402
 from skpathnet.plotting import (  # noqa: E402
     plot_confusion_matrix,
@@ -24,8 +24,7 @@ from skpathnet.plotting._pathways import (  # noqa: E402
     UNUSED_COLOR,
 )
 
-FAST = dict(n_generations=6, population_size=4, n_modules=6, n_active=2, n_units=8,
-            learning_rate=0.2, n_steps=8, n_threads=1, random_state=0)
+FAST = PATHNET_FAST
 
 
 blobs = blobs_with(n=90)

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from conftest import blobs
 from skpathnet import PathNetClassifier
 from skpathnet.baselines import FineTuneClassifier
 from skpathnet.experiments import (
@@ -24,10 +25,7 @@ def blob_experiment(n=40, n_features=6):
     """Two sources and a target of Gaussian blobs, as :func:`extract_experiment` gives them."""
     corpora = {}
     for seed, name in enumerate(["a", "b", "t"]):
-        rng = np.random.RandomState(seed)
-        centers = rng.normal(scale=3.0, size=(3, n_features))
-        y = rng.randint(3, size=n)
-        X = (centers[y] + rng.normal(size=(n, n_features))).astype(np.float32)
+        X, y = blobs(n, n_features, seed=seed)
         corpora[name] = Corpus(X, y, np.arange(n) % 4)
     return ExperimentData(["a", "b"], "t", "audio", corpora)
 

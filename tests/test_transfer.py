@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import blobs_with
+from conftest import PATHNET_WIDE, blobs_with
 from skpathnet import PathNetClassifier
 from skpathnet.baselines import FineTuneClassifier
 
@@ -31,8 +31,17 @@ def test_predict_source_rejects_a_bad_source_index(make, source):
 
 
 @pytest.mark.parametrize("make", sorted(TINY))
+def test_image_batches_are_flattened(make):
+    X, y = blobs()
+    clf = TINY[make]().fit(X.reshape(-1, 3, 2, 2), y)
+    assert clf.n_features_in_ == 12 and clf.input_shape_ == (3, 2, 2)
+    np.testing.assert_array_equal(clf.predict_proba(X.reshape(-1, 3, 2, 2)),
+                                  clf.predict_proba(X))
+
+
+@pytest.mark.parametrize("make", sorted(TINY))
 def test_clip_posteriors_are_segment_means(make):
-    from skpathnet._clips import make_clips
+    from skpathnet.utils import make_clips
     X, y = blobs()
     clf = TINY[make]().fit(X, y)
     clips = make_clips([X[i : i + 3].reshape(3, 3, 2, 2) for i in range(0, 30, 3)])
@@ -46,8 +55,7 @@ def test_clip_posteriors_are_segment_means(make):
 
 # -- frozen="always" | "genes" ------------------------------------------------------
 # 40 rows of 100 features: first_layer="auto" trains in the row space.
-TRANSFER = dict(n_generations=6, population_size=4, n_modules=6, n_active=2, n_units=8,
-                learning_rate=0.05, n_steps=6, batch_size=16, n_threads=1, random_state=0)
+TRANSFER = PATHNET_WIDE
 
 
 def _sources():

@@ -3,11 +3,12 @@
 - :class:`FineTuneClassifier`: conventional (and cascaded) fine-tuning of an
   MLP with the capacity of one PathNet pathway, which shows catastrophic
   forgetting of the source tasks.
-- Classical classifiers need no wrapper: see the Notes of
-  :class:`FineTuneClassifier` for scikit-learn's ``LogisticRegression`` or
-  ``SGDClassifier`` on flattened segments.
+- :class:`SegmentLinearClassifier`: the classical baseline, a linear model
+  (standardised, SGD logistic regression) on every segment, its posteriors
+  averaged per clip.
 """
 
 from ._finetune import FineTuneClassifier
+from ._linear import SegmentLinearClassifier
 
-__all__ = ["FineTuneClassifier"]
+__all__ = ["FineTuneClassifier", "SegmentLinearClassifier"]

@@ -10,9 +10,9 @@ from skorch.callbacks import Callback
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 
-from .._clips import mean_per_clip
-from .._scaling import fit_standardizer, standardize
-from .._threads import torch_threads
+from ..utils._clips import mean_per_clip
+from ..utils._scaling import fit_standardizer, standardize
+from ..utils._threads import torch_threads
 from .._transfer import TransferMixin
 from ..utils._params import Boolean, Integer, IntegerTuple, Options, Real
 
@@ -248,21 +248,10 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
     training uses every segment with its clip's label and
     :meth:`predict_proba` averages each clip's segment posteriors.
 
-    A classical (non-neural) baseline needs no class of its own: flatten
-    the segments and fit any scikit-learn classifier, e.g.::
-
-        from sklearn.linear_model import LogisticRegression
-        from skpathnet._clips import flatten_clips, mean_per_clip
-
-        segments, clip_index = flatten_clips(X_train)        # (n_seg, 12288)
-        clf = LogisticRegression(max_iter=1000).fit(segments, y_train[clip_index])
-        seg, idx = flatten_clips(X_test)
-        proba = mean_per_clip(clf.predict_proba(seg), idx)   # one row per clip
-        y_pred = clf.classes_[proba.argmax(1)]
-
-    (:class:`~sklearn.linear_model.SGDClassifier` with ``loss="log_loss"``
-    scales better to many segments; put a
-    :class:`~sklearn.preprocessing.StandardScaler` first.)
+    A classical (non-neural) baseline on the same inputs:
+    :class:`SegmentLinearClassifier` (a linear model on every segment, its
+    posteriors averaged per clip); any other scikit-learn classifier fits
+    the segments of :func:`skpathnet.utils.flatten_clips` the same way.
 
     References
     ----------
@@ -382,7 +371,7 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         val = None
         if X_val is not None:
             val_segments, val_index, val_owned = self._prepare_X(X_val, reset=False)
-            y_val = self._check_y(y_val, val_index, train=False)
+            y_val = self._check_y(y_val, val_index, train=False, name="y_val")
             # Encoded like y; labels unseen in training (-1) always count as misses.
             val_y = np.full(len(y_val), -1, dtype=np.int64)
             seen = np.isin(y_val, classes)

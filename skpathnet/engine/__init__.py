@@ -14,7 +14,9 @@
   :func:`mutate`, :func:`random_genotype`;
 - :mod:`._multitask`: several task heads on shared pathways with masked
   losses (:class:`MultiTaskHeads`, :class:`MultiTargets`,
-  :func:`train_multitask`).
+  :func:`train_multitask`);
+- :mod:`._probe`: :func:`step_probe`, an optional probe that the step loop
+  and the steps tell the end of each phase of a step, for profiling.
 """
 
 from ._augment import FaceAugment, SpecAugment, augment_rows, face_augment, spec_augment
@@ -26,6 +28,7 @@ from ._multitask import (
 from ._modules import ConvModules, LinearModules, Params, pooled_kernel
 from ._network import Inputs, PathNetwork, RowSpace, TaskHead, active_modules
 from ._pathway import GatheredLayer, LayerState, Pathways, forward
+from ._probe import step_probe
 from ._sgd import (
     TrainSettings, Velocities, autograd_sgd_step, heldout_accuracy, heldout_trainer,
     linear_backward, linear_sgd_step, minibatches, run_steps, sgd_update, step_for,
@@ -42,6 +45,7 @@ __all__ = [
     "multitask_autograd_step",
     "multitask_fitness", "multitask_loss", "multitask_sgd_step", "multitask_step_for", "mutate",
     "pooled_kernel", "random_genotype", "run_steps", "sgd_update", "spec_augment", "step_for",
+    "step_probe",
     "train_multitask",
     "train_pathways",
     "training_loss",

@@ -48,6 +48,7 @@ import torch.nn.functional as F
 from ._modules import LinearModules
 from ._network import TaskHead
 from ._pathway import Pathways, forward
+from ._probe import mark
 from ._sgd import apply_gradients, linear_backward, run_steps, sgd_update
 
 __all__ = [
@@ -259,7 +260,9 @@ def multitask_sgd_step(pathways, heads, inputs, targets, index, learning_rate, *
         grad.masked_fill_(~_repeat(pathways, targets.au_mask), 0.0)
         grad *= heads.au_weight / n_a
         grads.append((heads.aus, grad))
+    mark("forward")
     if not grads:
+        mark("backward")
         return counts
     dh = None
     for head, grad in grads:  # feature gradient with the heads before their update
@@ -274,6 +277,7 @@ def multitask_sgd_step(pathways, heads, inputs, targets, index, learning_rate, *
                    learning_rate, velocities)
     linear_backward(pathways, trace, dh, index, learning_rate, weight_decay=weight_decay,
                     velocities=velocities)
+    mark("backward")
     return counts
 
 
@@ -311,6 +315,7 @@ def multitask_autograd_step(pathways, heads, inputs, targets, index, learning_ra
                 au_logits = torch.addmm(heads.aus.bias, trace[-1].inputs, heads.aus.weight)
             loss = multitask_loss(pathways, logits, au_logits, targets,
                                   au_weight=heads.au_weight)
+            mark("forward")
             grads = None if loss is None else torch.autograd.grad(loss, params)
         finally:
             for p in params:
@@ -318,6 +323,7 @@ def multitask_autograd_step(pathways, heads, inputs, targets, index, learning_ra
     if grads is not None:
         apply_gradients(params, grads, learning_rate, weight_decay=weight_decay,
                         velocities=velocities)
+    mark("backward")
     return _counts(pathways, logits.detach(),
                    None if au_logits is None else au_logits.detach(), targets, batch)
 
@@ -394,9 +400,10 @@ def train_multitask(network, genotypes, heads, inputs, targets, settings, genera
     if settings.weight_decay and network.row_space is not None:
         network.enable_w0_scale()
     pathways = Pathways.gather(network, list(genotypes))
+    mark("gather")
     total, seen = run_steps(pathways, heads, inputs, targets, settings, generator,
                             step=step or multitask_step_for(pathways))
     pathways.scatter()
-    if seen == 0:
-        return [0.0] * len(genotypes)
-    return multitask_fitness(total)
+    fitness = [0.0] * len(genotypes) if seen == 0 else multitask_fitness(total)
+    mark("scatter")
+    return fitness

@@ -30,6 +30,7 @@ import torch
 
 from ._modules import Params
 from ._network import Inputs, active_modules
+from ._probe import mark
 
 __all__ = ["GatheredLayer", "LayerState", "Pathways", "forward"]
 
@@ -327,6 +328,7 @@ def _layer(pathways, index, h, inputs, batch, trace):
     if layer.trainable is not None:
         z = kind.apply(h, layer.trainable)
         if shared:
+            mark("layer1_forward")
             offset = pathways.offset_rows(inputs)
             if offset is not None:
                 z = z + offset

@@ -22,6 +22,7 @@ from ._augment import FaceAugment, SpecAugment, augment_rows
 from ._modules import LinearModules
 from ._network import Inputs
 from ._pathway import Pathways, forward
+from ._probe import mark
 
 __all__ = [
     "TrainSettings", "Velocities", "autograd_sgd_step", "heldout_accuracy", "heldout_trainer",
@@ -254,7 +255,11 @@ def linear_backward(pathways, trace, dh, index, learning_rate, *, weight_decay=0
         else:
             def add_grad(t, alpha, h_in=h_in, dz=dz):
                 t.addmm_(h_in.T, dz, alpha=alpha)
+        if shared:
+            mark("backward")
         sgd_update(weight, add_grad, learning_rate, velocities)
+        if shared:
+            mark("layer1_update")
         sgd_update(bias, lambda t, alpha, dz=dz: t.add_(dz.sum(0), alpha=alpha), learning_rate,
                    velocities)
 
@@ -302,6 +307,7 @@ def linear_sgd_step(pathways, head, inputs, target, index, learning_rate, *, wei
     grad = torch.softmax(logits, 1)
     grad[torch.arange(P * batch, device=grad.device), targets] -= 1.0
     grad /= batch
+    mark("forward")
     features = trace[-1].inputs
     dh = grad @ head.weight.T
     if weight_decay:
@@ -312,6 +318,7 @@ def linear_sgd_step(pathways, head, inputs, target, index, learning_rate, *, wei
                velocities)
     linear_backward(pathways, trace, dh, index, learning_rate, weight_decay=weight_decay,
                     velocities=velocities)
+    mark("backward")
     return correct
 
 
@@ -346,12 +353,14 @@ def autograd_sgd_step(pathways, head, inputs, target, index, learning_rate, *,
         try:
             logits = forward(pathways, head, inputs)
             loss = F.cross_entropy(logits, targets, reduction="sum") / batch
+            mark("forward")
             grads = torch.autograd.grad(loss, params)
         finally:
             for p in params:
                 p.requires_grad_(False)
     apply_gradients(params, grads, learning_rate, weight_decay=weight_decay,
                     velocities=velocities)
+    mark("backward")
     return _correct(pathways, logits.detach(), targets, batch)
 
 
@@ -455,8 +464,9 @@ def run_steps(pathways, head, inputs, y, settings, generator, *, step=None, rows
             batch = inputs.rows(idx)
             if augment is not None:
                 batch = augment(batch)
-            counts = step(pathways, head, batch, _target_rows(y, idx), idx,
-                          settings.learning_rate, **extra)
+            target = _target_rows(y, idx)
+            mark("batch")
+            counts = step(pathways, head, batch, target, idx, settings.learning_rate, **extra)
             total = counts if total is None else total + counts
             seen += len(idx)
     return (0 if total is None else total), seen
@@ -509,12 +519,15 @@ def train_pathways(network, genotypes, head, inputs, y, settings, generator, *, 
     if settings.weight_decay and network.row_space is not None:
         network.enable_w0_scale()
     pathways = Pathways.gather(network, list(genotypes))
+    mark("gather")
     correct, seen = run_steps(pathways, head, inputs, y, settings, generator, rows=rows)
     pathways.scatter()
     if seen == 0:
-        return [0.0] * len(genotypes)
-    correct = torch.as_tensor(correct).reshape(-1)
-    return [float(c) / seen for c in correct.tolist()]
+        fitness = [0.0] * len(genotypes)
+    else:
+        fitness = [float(c) / seen for c in torch.as_tensor(correct).reshape(-1).tolist()]
+    mark("scatter")
+    return fitness
 
 
 def heldout_accuracy(network, genotypes, head, inputs, y, groups=None):

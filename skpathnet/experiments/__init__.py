@@ -17,16 +17,19 @@ share this sub-package:
   :func:`predict_files`), the CLI's ``pretrain``, ``fit``, ``predict``.
 - :mod:`._cluster`: the same on a Dask cluster (:func:`dask_cluster`).
 - :mod:`._report`: the one JSON and Markdown writer.
-- :mod:`._checkpoint`: saving a long run as it goes, and resuming it.
+- :mod:`._checkpoint`: saving a long run as it goes, and resuming it; the
+  helpers a script calls around a run are public in :mod:`.checkpoint`
+  (``from skpathnet.experiments import checkpoint``).
 """
 
+from . import checkpoint
 from ._cluster import dask_cluster, on_cluster
 from ._corpora import (
     AUDIO_FEATURES, BEST_AUDIO, BEST_VISUAL, CORPORA, OPENSMILE_FEATURES, VISUAL_FEATURES,
     VISUAL_SHARED_EMOTIONS, describe_corpus, extract_features, front_end, load_corpus,
     speaker_norm_applies,
 )
-from ._evaluate import ClusterError, clip_report, evaluate, evaluate_methods
+from ._evaluate import ClusterError, Fold, clip_report, evaluate, evaluate_methods
 from ._report import (
     PairedDifference, fold_mean_std, format_markdown, paired_difference, save_results, write_json,
 )
@@ -41,13 +44,11 @@ from ._transfer import (
 
 __all__ = [
     "AUDIO_FEATURES", "BEST_AUDIO", "BEST_VISUAL", "CORPORA", "ClusterError", "Corpus",
-    "ExperimentCorpora", "ExperimentData", "Method", "OPENSMILE_FEATURES", "PairedDifference",
-    "Prediction",
-    "SourceFit",
-    "VISUAL_FEATURES", "VISUAL_SHARED_EMOTIONS", "clip_report", "collect_inputs", "dask_cluster",
-    "describe_corpus", "evaluate", "evaluate_methods", "extract_experiment", "extract_features",
-    "fit_final", "fit_sources", "fold_mean_std", "format_description", "format_markdown",
-    "format_predictions", "front_end", "load_corpus",
-    "load_experiment", "on_cluster", "paired_difference", "predict_files", "pretrain", "run_transfer_experiment",
-    "save_results", "speaker_norm_applies", "write_json",
+    "ExperimentCorpora", "ExperimentData", "Fold", "Method", "OPENSMILE_FEATURES",
+    "PairedDifference", "Prediction", "SourceFit", "VISUAL_FEATURES", "VISUAL_SHARED_EMOTIONS",
+    "checkpoint", "clip_report", "collect_inputs", "dask_cluster", "describe_corpus", "evaluate",
+    "evaluate_methods", "extract_experiment", "extract_features", "fit_final", "fit_sources",
+    "fold_mean_std", "format_description", "format_markdown", "format_predictions", "front_end",
+    "load_corpus", "load_experiment", "on_cluster", "paired_difference", "predict_files",
+    "pretrain", "run_transfer_experiment", "save_results", "speaker_norm_applies", "write_json",
 ]

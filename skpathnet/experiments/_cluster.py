@@ -8,7 +8,7 @@ submits its fold tasks to the same client as Dask futures
 reports a task lost with its worker. This module only connects to (or
 starts) the cluster, with a clear error when something is missing.
 Inside a worker, a PathNet fit with ``n_threads=None`` uses one torch thread
-per task (:func:`skpathnet._threads.torch_threads`), since Dask, unlike
+per task (:func:`skpathnet.utils._threads.torch_threads`), since Dask, unlike
 loky, does not bound the BLAS/OpenMP threads of the tasks it runs.
 """
 

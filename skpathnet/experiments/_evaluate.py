@@ -19,11 +19,11 @@ from sklearn.base import clone
 from sklearn.metrics import confusion_matrix, roc_auc_score
 from sklearn.model_selection import LeaveOneGroupOut
 
-from .._clips import is_clips
-from .._metrics import emotion_report, war_score
+from ..utils._clips import is_clips
+from ..utils._metrics import emotion_report, war_score
 from . import _checkpoint
 
-__all__ = ["ClusterError", "clip_report", "evaluate", "evaluate_methods"]
+__all__ = ["ClusterError", "Fold", "clip_report", "evaluate", "evaluate_methods"]
 
 
 class ClusterError(RuntimeError):
@@ -35,7 +35,20 @@ class ClusterError(RuntimeError):
 
 
 class Fold(NamedTuple):
-    """One fold task: which method, its number over the run, its samples."""
+    """One fold task: which method, its number over the run, its samples.
+
+    What :func:`evaluate_methods` sends to a worker (with the estimator) for
+    each fold; its size is part of a cluster run's overhead.
+
+    Attributes
+    ----------
+    method : str
+        The name of the estimator (``""`` for :func:`evaluate`).
+    number : int
+        The fold's number over the run (from ``first_fold``).
+    train, test : ndarray of int
+        Indices of the training and test samples.
+    """
 
     method: str
     number: int

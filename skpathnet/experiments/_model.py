@@ -30,7 +30,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 from .._classifier import PathNetClassifier
-from .._clips import is_clips
+from ..utils._clips import is_clips
 from ..datasets import AUDIO_EXTENSIONS, VISUAL_EXTENSIONS
 from ..transformers import GroupStandardScaler
 from ._corpora import (

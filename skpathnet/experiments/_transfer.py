@@ -33,7 +33,7 @@ from sklearn.base import clone
 from sklearn.model_selection import LeaveOneGroupOut
 
 from .._classifier import PathNetClassifier
-from .._clips import is_clips
+from ..utils._clips import is_clips
 from ..transformers import low_coverage_groups
 from . import _checkpoint
 from ._corpora import (

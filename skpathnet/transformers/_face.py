@@ -5,7 +5,7 @@ Haar cascade on every frame of a video, keeps one face box per frame (the
 previous frame's box when the detector finds no face or several) and resizes
 the face region to a 64 x 64 x 3 image. :class:`FaceCropper` does exactly
 that for video files, image files and in-memory image arrays, and returns one
-row per input (see :mod:`skpathnet._clips`).
+row per input (see :mod:`skpathnet.utils`).
 """
 
 import os
@@ -17,7 +17,7 @@ from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_memory
 
-from .._clips import make_clips
+from ..utils._clips import make_clips
 from ..utils._params import AnyOf, Integer, IntegerTuple, Options, Real, validate_params
 
 __all__ = ["FaceCropper"]

@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from .._clips import flatten_clips, is_clips, make_clips
+from ..utils._clips import flatten_clips, is_clips, make_clips
 from ..utils._params import Boolean, Real, check_param, validate_params
 
 __all__ = ["GroupStandardScaler", "LabelCoverageWarning", "low_coverage_groups"]

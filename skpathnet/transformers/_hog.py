@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from .._clips import is_clips, make_clips
+from ..utils._clips import is_clips, make_clips
 from ..utils._params import Integer, validate_params
 
 __all__ = ["FaceHOG"]

@@ -2,7 +2,7 @@
 
 An audio clip becomes a variable number of ``(3, 64, 64)`` images, as in
 Sec. 3.2 of Nguyen et al. (2020), who follow Zhang et al. (2018). The output
-follows the ragged per-clip convention of :mod:`skpathnet._clips`.
+follows the ragged per-clip convention of :mod:`skpathnet.utils`.
 """
 
 import numbers
@@ -10,7 +10,7 @@ import numbers
 import librosa
 import numpy as np
 
-from .._clips import make_clips
+from ..utils._clips import make_clips
 from ._audio import (
     AudioFrontEnd, check_band, check_number, extract_clips, frame_lengths, load_clip,
 )
