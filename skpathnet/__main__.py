@@ -10,15 +10,13 @@ from pathlib import Path
 from sklearn.model_selection import GroupKFold
 
 from .experiments import (
-    AUDIO_FEATURES, BEST_AUDIO, BEST_VISUAL, CORPORA, VISUAL_FEATURES, ClusterError, dask_cluster,
-    format_markdown, load_corpus, run_transfer_experiment, save_results,
+    AUDIO_FEATURES, BEST_AUDIO, BEST_VISUAL, CORPORA, VISUAL_FEATURES, ClusterError,
+    collect_inputs, dask_cluster, fit_final, format_description, format_markdown,
+    format_predictions, load_corpus, predict_files, pretrain, run_transfer_experiment,
+    save_results,
 )
-from .experiments._checkpoint import check_writable, describe_saved
-from .experiments._checkpoint import remove as remove_checkpoint
-from .experiments import (
-    collect_inputs, fit_final, format_description, format_predictions,
-    predict_files, pretrain,
-)
+from .experiments.checkpoint import check_writable, describe_saved
+from .experiments.checkpoint import remove as remove_checkpoint
 from .io import export_onnx, load, read_info, save
 from .utils import torch_threads
 

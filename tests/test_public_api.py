@@ -41,25 +41,11 @@ def private_imports(path, package="skpathnet"):
     return found
 
 
-# Known exceptions, each with its reason; a fix makes its test pass (non-strict xfail).
-KNOWN = {
-    "bench_speaker_norm.py": "applies a new speaker's shrunk statistics to its other clips "
-                             "with transformers._group_scaling._shrunk_stats, which has no "
-                             "public form yet (issue 28)",
-}
-
-
-@pytest.mark.parametrize("path", [
-    pytest.param(p, id=p.name, marks=[pytest.mark.xfail(reason=KNOWN[p.name], strict=False)]
-                 if p.name in KNOWN else [])
-    for p in SCRIPTS
-])
+@pytest.mark.parametrize("path", SCRIPTS, ids=[p.name for p in SCRIPTS])
 def test_benchmarks_import_only_public_names(path):
     assert private_imports(path) == []
 
 
-@pytest.mark.xfail(reason="__main__.py imports experiments._checkpoint; it is being rewritten "
-                   "to use skpathnet.experiments.checkpoint", strict=False)
 def test_command_line_imports_only_public_names():
     assert private_imports(ROOT / "skpathnet" / "__main__.py") == []
 
