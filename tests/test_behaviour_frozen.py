@@ -210,6 +210,43 @@ def case_finetune_cnn():
                           [_images(32, 2, 18)], _images(32, 3, 19))
 
 
+def case_cli():
+    """The command line on the tone corpus: evaluate's report, then pretrain, fit, predict."""
+    import contextlib
+    import csv
+    import io
+    import json
+    import tempfile
+
+    from conftest import write_tone_corpus
+    from skpathnet.__main__ import main
+
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()) as so, \
+            contextlib.redirect_stderr(io.StringIO()):
+        home = write_tone_corpus(Path(tmp) / "data")
+        common = ["--data-home", str(home), "--generations", "2", "--population", "2",
+                  "--cache", "", "--quiet", "--n-jobs", "1", "--threads", "1"]
+        assert main(["evaluate", "--source", "emovo", "--target", "emodb", *common,
+                     "--out", f"{tmp}/out"]) == 0
+        report = json.loads(next(Path(f"{tmp}/out").glob("*.json")).read_text())
+        for method, result in sorted(report["methods"].items()):
+            out[f"evaluate_{method}_proba"] = np.array(result["predictions"]["proba"])
+            out[f"evaluate_{method}_pred"] = np.array(result["predictions"]["y_pred"])
+        assert main(["pretrain", "--source", "emovo", *common, "--out", f"{tmp}/p.st"]) == 0
+        assert main(["fit", "--pretrained", f"{tmp}/p.st", "--target", "emodb", *common,
+                     "--out", f"{tmp}/m.st"]) == 0
+        so.truncate(0)
+        so.seek(0)
+        assert main(["predict", f"{tmp}/m.st", str(home / "emodb" / "wav"), "--quiet",
+                     "--n-jobs", "1", "--group-pattern", r"(?P<group>^\d\d)"]) == 0
+        rows = list(csv.DictReader(io.StringIO(so.getvalue())))
+    out["predict_label"] = np.array([r["label"] for r in rows])
+    out["predict_proba"] = np.array([[float(r["p_anger"]), float(r["p_sadness"])]
+                                     for r in rows])
+    return out
+
+
 CASES = {name[len("case_"):]: fn for name, fn in sorted(globals().items())
          if name.startswith("case_")}
 
