@@ -342,6 +342,15 @@ SEARCH_GRID = [
     # 29: entry 18's transfer lever on the two-layer winner (for --search-source, against
     # entry 23 there)
     {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_layers": 2, "frozen": "genes"},
+    # 30-35: around the two-layer winner for the 3,020 librosa functionals (issue 30; with
+    # --search-features functionals): weight decay, narrower modules, more steps, fewer
+    # active modules, a larger learning rate
+    {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_layers": 2, "weight_decay": 1e-3},
+    {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_layers": 2, "weight_decay": 1e-2},
+    {"n_steps": 100, "learning_rate": 0.1, "n_units": 32, "n_layers": 2},
+    {"n_steps": 200, "learning_rate": 0.1, "n_units": 64, "n_layers": 2},
+    {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_layers": 2, "n_active": 2},
+    {"n_steps": 100, "learning_rate": 0.2, "n_units": 64, "n_layers": 2},
 ]
 
 
@@ -353,7 +362,7 @@ def search(args, log):
     (EMOVO), so no target speaker is involved either way.
     """
     memory = Memory(args.cache, verbose=0) if args.cache else None
-    method = Method("egemaps", "pathnet", normalise=True)
+    method = Method(args.search_features, "pathnet", normalise=True)
     X, y, groups = features("ravdess", method, memory, args.n_jobs, log)
     source = None
     if args.search_source:
@@ -361,6 +370,8 @@ def search(args, log):
     only = range(len(SEARCH_GRID)) if args.search_only is None else args.search_only
     for index in only:
         params = SEARCH_GRID[index]
+        if args.generations is not None:
+            params = {**params, "n_generations": args.generations}
         estimator = PathNetClassifier(random_state=args.seed, n_threads=args.threads, **params)
         label = f"{index}: {params or 'paper'}"
         if source is not None:
@@ -435,6 +446,10 @@ def main(argv=None):
     parser.add_argument("--train-groups", type=int, default=None, metavar="K",
                         help="leave one speaker out, but train on only K random other "
                         "speakers per fold (the small-corpus regime; files *-trainK.json)")
+    parser.add_argument("--search-features", choices=["egemaps", "functionals"],
+                        default="egemaps",
+                        help="with --search: the front end (egemaps: the search that chose "
+                        "PATHNET_BEST; functionals: the librosa default's 3,020)")
     parser.add_argument("--search-source", choices=["emovo"], default=None,
                         help="with --search: transfer from this corpus (not a target) first")
     args = parser.parse_args(argv)
