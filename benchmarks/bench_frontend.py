@@ -56,6 +56,8 @@ VARIANTS = {
     "f0-yin": {"f0_method": "yin", "f0_hop_ms": 10.0},
     "f0-pyin-20ms": {"f0_hop_ms": 20.0},
     "f0-pyin-librosa-grid": {"f0_hop_ms": 10.0, "f0_resolution": 0.1},
+    # issue 30, round 3: eGeMAPS' spectral balance and voice quality descriptors on top
+    "voice-quality": {"voice_quality": True},
 }
 
 #: Linear SVM regularisation tried on the search corpus.

@@ -136,6 +136,9 @@ def test_cache_and_parallel_workers_give_the_same_rows(tmp_path):
     ({"f0_hop_ms": -1}, "f0_hop_ms=-1 is invalid"),
     ({"f0_resolution": 0}, "f0_resolution=0 is invalid"),
     ({"n_jobs": 1.5}, "n_jobs=1.5 is invalid"),
+    ({"voice_quality": "yes"}, "voice_quality='yes' is invalid"),
+    ({"voice_quality": True, "f0_method": "none"}, "voice_quality=True needs a pitch tracker"),
+    ({"voice_quality": True, "sr": 8000, "fmax": 4000.0}, "voice_quality=True needs sr >= 10000"),
 ])
 def test_invalid_parameters_are_named(params, message):
     with pytest.raises(ValueError, match=message):
@@ -211,3 +214,25 @@ def test_main_job_runs_without_opensmile(tmp_path, tone_corpus):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=env, cwd=tmp_path, timeout=120)
     assert done.returncode != 0 and 'skpathnet[opensmile]' in done.stderr
+
+
+def test_voice_quality_adds_142_features_after_the_others():
+    rng = np.random.default_rng(0)
+    clean = _tone(1.0, 200.0)
+    noisy = (clean + 0.2 * rng.standard_normal(clean.size)).astype(np.float32)
+    default = AcousticFunctionals().fit_transform([clean, noisy])
+    est = AcousticFunctionals(voice_quality=True)
+    X = est.fit_transform([clean, noisy])
+    names = list(est.get_feature_names_out())
+    assert X.shape == (2, 3020 + 142) and len(names) == X.shape[1]
+    np.testing.assert_array_equal(X[:, :3020], default)  # the default set is unchanged
+    assert names[3020] == "alpha_ratio_mean" and names[-1] == "shimmer_db_std"
+    hnr = _column(est, X, "hnr_mean")
+    assert hnr[0] > 20 and hnr[0] > hnr[1] + 10  # a clean tone is harmonic, noise is not
+    # a steady tone: no period or level jitter between frames
+    assert _column(est, X, "jitter_mean")[0] < 1e-3
+    assert _column(est, X, "shimmer_db_mean")[0] < 0.1
+    # 200 Hz: all energy below 1 kHz, none at 2-5 kHz beyond the noise
+    assert _column(est, X, "alpha_ratio_mean")[0] > 40
+    assert _column(est, X, "hammarberg_index_mean")[0] > _column(est, X,
+                                                                 "hammarberg_index_mean")[1]

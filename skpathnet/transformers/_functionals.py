@@ -58,6 +58,13 @@ YIN_GATE_DB = 30.0
 #: extractor's own code, not the helpers it calls, so a change to what a feature
 #: means must bump it.
 DEFINITION_VERSION = 2
+#: eGeMAPS' spectral balance descriptors (Eyben et al. 2016, Sec. 3.1), their
+#: bands in Hz: the alpha ratio (energy 50-1000 Hz over 1-5 kHz), the Hammarberg
+#: index (strongest bin 0-2 kHz over 2-5 kHz) and the spectral slopes 0-500 Hz
+#: and 500-1500 Hz. With ``voice_quality``; they need ``sr`` of at least 10 kHz.
+ALPHA_BANDS = ((50.0, 1000.0), (1000.0, 5000.0))
+HAMMARBERG_BANDS = ((0.0, 2000.0), (2000.0, 5000.0))
+SLOPE_BANDS = ((0.0, 500.0), (500.0, 1500.0))
 #: Reference of the pitch in semitones: 27.5 Hz (A0), as eGeMAPS'
 #: F0semitoneFrom27.5Hz (Eyben et al. 2016, Sec. 3.1).
 F0_REFERENCE_HZ = 27.5
@@ -139,6 +146,19 @@ class AcousticFunctionals(AudioFrontEnd):
     f0_resolution : float, default=0.5
         pYIN's pitch grid in semitones (librosa's default: 0.1); coarser is
         faster. Ignored by YIN.
+    voice_quality : bool, default=False
+        Also eGeMAPS' [3]_ spectral balance and voice quality descriptors:
+        the alpha ratio, Hammarberg index and spectral slopes 0-500 Hz and
+        500-1500 Hz as LLDs (18 functionals each, their deltas 12), the
+        harmonics-to-noise ratio of every voiced pitch frame (18
+        functionals; from the normalised autocorrelation at the pitch
+        period) and the frame-level jitter and shimmer (mean and standard
+        deviation of the relative period difference and of the peak level
+        difference in dB between consecutive voiced pitch frames): 142
+        features after the others. eGeMAPS measures jitter and shimmer per
+        glottal cycle; these are per pitch frame (``f0_hop_ms``), a coarser
+        measure of the same irregularity. Needs a pitch tracker and
+        ``sr >= 10000``.
     n_jobs : int or None, default=None
         Clips processed in parallel with joblib; None means 1 unless in a
         :func:`joblib.parallel_backend` context, -1 means all processors.
@@ -197,7 +217,8 @@ class AcousticFunctionals(AudioFrontEnd):
 
     def __init__(self, *, sr=16000, input_sr=None, n_mels=64, n_mfcc=20, fmin=20.0,
                  fmax=8000.0, window_ms=25.0, hop_ms=10.0, deltas=True, f0_method="pyin",
-                 f0_min=60.0, f0_max=500.0, f0_hop_ms=40.0, f0_resolution=0.5, n_jobs=None,
+                 f0_min=60.0, f0_max=500.0, f0_hop_ms=40.0, f0_resolution=0.5,
+                 voice_quality=False, n_jobs=None,
                  memory=None):
         self.sr = sr
         self.input_sr = input_sr
@@ -213,6 +234,7 @@ class AcousticFunctionals(AudioFrontEnd):
         self.f0_max = f0_max
         self.f0_hop_ms = f0_hop_ms
         self.f0_resolution = f0_resolution
+        self.voice_quality = voice_quality
         self.n_jobs = n_jobs
         self.memory = memory
 
@@ -265,6 +287,11 @@ class AcousticFunctionals(AudioFrontEnd):
         if params["f0_method"] != "none":
             names += [f"f0_semitone_{func}" for func in shape]
         names += ["voiced_fraction", "log_duration"]
+        if params["voice_quality"]:
+            names += [f"{lld}_{func}" for lld in _BALANCE_NAMES for func in shape]
+            names += [f"{lld}_delta_{func}" for lld in _BALANCE_NAMES for func in FUNCTIONALS]
+            names += [f"hnr_{func}" for func in shape]
+            names += ["jitter_mean", "jitter_std", "shimmer_db_mean", "shimmer_db_std"]
         return np.asarray(names, dtype=object)
 
     def _extraction_params(self):
@@ -310,6 +337,15 @@ class AcousticFunctionals(AudioFrontEnd):
                 f"tracker's frame of {f0_frame} samples at sr={sr}; use f0_min >= "
                 f"{math.ceil(2 * sr / f0_frame)} Hz."
             )
+        if not isinstance(self.voice_quality, (bool, np.bool_)):
+            raise ValueError(
+                f"voice_quality={self.voice_quality!r} is invalid: expected True or False.")
+        if self.voice_quality and self.f0_method == "none":
+            raise ValueError('voice_quality=True needs a pitch tracker: f0_method="pyin" or '
+                             '"yin", not "none".')
+        if self.voice_quality and sr < 2 * ALPHA_BANDS[1][1]:
+            raise ValueError(f"voice_quality=True needs sr >= {2 * ALPHA_BANDS[1][1]:g} (its "
+                             f"bands reach {ALPHA_BANDS[1][1]:g} Hz); got sr={sr}.")
         if not (self.n_jobs is None or isinstance(self.n_jobs, numbers.Integral)):
             raise ValueError(f"n_jobs={self.n_jobs!r} is invalid: expected an int or None.")
         return dict(
@@ -317,7 +353,8 @@ class AcousticFunctionals(AudioFrontEnd):
             win_length=win_length, hop_length=hop_length, n_fft=n_fft, deltas=bool(self.deltas),
             f0_method=self.f0_method, f0_min=f0_min, f0_max=f0_max,
             f0_hop=max(1, round(sr * f0_hop_ms / 1000)), f0_frame=f0_frame,
-            f0_resolution=f0_resolution, version=DEFINITION_VERSION,
+            f0_resolution=f0_resolution, voice_quality=bool(self.voice_quality),
+            version=DEFINITION_VERSION,
         )
 
 
@@ -385,7 +422,7 @@ def contour_functionals(contours, frame_seconds, *, shape=False):
 
 def _extract_functionals(clip, name, stamp, *, sr, input_sr, n_mels, n_mfcc, fmin, fmax,
                          win_length, hop_length, n_fft, deltas, f0_method, f0_min, f0_max,
-                         f0_hop, f0_frame, f0_resolution, version):
+                         f0_hop, f0_frame, f0_resolution, voice_quality, version):
     """Features of one clip: float64 ndarray of shape (n_features,).
 
     ``name`` only phrases error messages; ``stamp`` and ``version``
@@ -439,7 +476,67 @@ def _extract_functionals(clip, name, stamp, *, sr, input_sr, n_mels, n_mfcc, fmi
     else:
         voiced_fraction = 0.0
     parts.append([voiced_fraction, math.log(y.size / sr)])
+    if voice_quality:
+        balance = _spectral_balance(power, librosa.fft_frequencies(sr=sr, n_fft=n_fft))
+        parts.append(contour_functionals(balance, frame_seconds, shape=True).ravel())
+        parts.append(contour_functionals(
+            librosa.feature.delta(balance, width=DELTA_WIDTH, mode="nearest"),
+            frame_seconds).ravel())
+        parts.append(_voice_quality(y, semitones, voiced, sr=sr, hop=f0_hop, frame=f0_frame))
     return np.nan_to_num(np.concatenate(parts), nan=0.0, posinf=0.0, neginf=0.0)
+
+
+_BALANCE_NAMES = ("alpha_ratio", "hammarberg_index", "spectral_slope0_500",
+                  "spectral_slope500_1500")
+
+
+def _spectral_balance(power, freqs):
+    """eGeMAPS' spectral balance LLDs per frame: shape (4, n_frames), dB and dB/kHz."""
+    eps = 1e-10
+
+    def band(lo, hi):
+        return (freqs >= lo) & (freqs < hi)
+
+    (a_lo, a_hi), (h_lo, h_hi) = ALPHA_BANDS, HAMMARBERG_BANDS
+    rows = [10 * np.log10((power[band(*a_lo)].sum(0) + eps) / (power[band(*a_hi)].sum(0) + eps)),
+            10 * np.log10((power[band(*h_lo)].max(0) + eps) / (power[band(*h_hi)].max(0) + eps))]
+    for lo, hi in SLOPE_BANDS:  # least-squares slope of the dB spectrum, dB per kHz
+        f = freqs[band(lo, hi)] / 1000.0
+        level = 10 * np.log10(power[band(lo, hi)] + eps)
+        fc = f - f.mean()
+        rows.append(fc @ (level - level.mean(0)) / (fc @ fc))
+    return np.vstack(rows)
+
+
+def _voice_quality(y, semitones, voiced, *, sr, hop, frame):
+    """HNR functionals over voiced pitch frames, then jitter and shimmer: 22 values."""
+    f0 = F0_REFERENCE_HZ * 2.0 ** (semitones / 12.0)
+    frames = librosa.util.frame(np.pad(y, frame // 2), frame_length=frame, hop_length=hop)
+    n = min(frames.shape[1], len(voiced))
+    hnr, periods, peaks, index = [], [], [], []
+    for t in np.flatnonzero(voiced[:n]):
+        x = frames[:, t] - frames[:, t].mean()
+        lag = int(round(sr / f0[t]))
+        energy = float(x @ x)
+        if not 0 < lag < frame // 2 or energy <= 0:
+            continue
+        # normalised autocorrelation at the period, corrected for the shorter overlap
+        r = float(x[:-lag] @ x[lag:]) / energy * frame / (frame - lag)
+        r = min(max(r, 1e-4), 1 - 1e-4)
+        hnr.append(10 * math.log10(r / (1 - r)))
+        periods.append(1.0 / f0[t])
+        peaks.append(20 * math.log10(max(np.abs(x).max(), 1e-10)))
+        index.append(t)
+    shape = len(FUNCTIONALS) + len(SHAPE_FUNCTIONALS)
+    out = [contour_functionals(np.asarray(hnr)[None], hop / sr, shape=True).ravel()
+           if len(hnr) >= 2 else np.zeros(shape)]
+    adjacent = np.flatnonzero(np.diff(index) == 1)  # consecutive voiced frames
+    periods, peaks = np.asarray(periods), np.asarray(peaks)
+    jitter = np.abs(np.diff(periods))[adjacent] / periods.mean() if len(adjacent) else []
+    shimmer = np.abs(np.diff(peaks))[adjacent] if len(adjacent) else []
+    for values in (jitter, shimmer):
+        out.append([np.mean(values), np.std(values)] if len(values) else [0.0, 0.0])
+    return np.concatenate(out)
 
 
 def _pitch(y, *, sr, method, f0_min, f0_max, hop, frame, resolution):
