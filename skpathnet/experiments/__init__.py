@@ -16,6 +16,9 @@ share this sub-package:
   label new recordings (:func:`pretrain`, :func:`fit_final`,
   :func:`predict_files`), the CLI's ``pretrain``, ``fit``, ``predict``.
 - :mod:`._cluster`: the same on a Dask cluster (:func:`dask_cluster`).
+- :mod:`._sequence`: task sequences over corpora (T1 -> T2 -> ...), scored
+  by the accuracy matrix, backward and forward transfer
+  (:func:`run_task_sequence`, :func:`task_sequence`).
 - :mod:`._report`: the one JSON and Markdown writer.
 - :mod:`._checkpoint`: saving a long run as it goes, and resuming it.
 """
@@ -34,6 +37,10 @@ from ._model import (
     Prediction, collect_inputs, fit_final, format_description,
     format_predictions, predict_files, pretrain,
 )
+from ._sequence import (
+    SequenceTask, format_sequence_markdown, run_task_sequence, save_sequence_results,
+    sequence_tasks, speaker_split, task_sequence,
+)
 from ._transfer import (
     Corpus, ExperimentCorpora, ExperimentData, Method, SourceFit, extract_experiment, fit_sources,
     load_experiment, run_transfer_experiment,
@@ -43,11 +50,13 @@ __all__ = [
     "AUDIO_FEATURES", "BEST_AUDIO", "BEST_VISUAL", "CORPORA", "ClusterError", "Corpus",
     "ExperimentCorpora", "ExperimentData", "Method", "OPENSMILE_FEATURES", "PairedDifference",
     "Prediction",
-    "SourceFit",
+    "SequenceTask", "SourceFit",
     "VISUAL_FEATURES", "VISUAL_SHARED_EMOTIONS", "clip_report", "collect_inputs", "dask_cluster",
     "describe_corpus", "evaluate", "evaluate_methods", "extract_experiment", "extract_features",
     "fit_final", "fit_sources", "fold_mean_std", "format_description", "format_markdown",
     "format_predictions", "front_end", "load_corpus",
     "load_experiment", "on_cluster", "paired_difference", "predict_files", "pretrain", "run_transfer_experiment",
     "save_results", "speaker_norm_applies", "write_json",
+    "format_sequence_markdown", "run_task_sequence", "save_sequence_results", "sequence_tasks",
+    "speaker_split", "task_sequence",
 ]
