@@ -15,8 +15,8 @@ from conftest import blobs, fitted_state  # noqa: E402
 from skpathnet import PathNetClassifier  # noqa: E402
 from skpathnet.baselines import FineTuneClassifier  # noqa: E402
 from skpathnet.experiments import (  # noqa: E402
-    Corpus, format_sequence_markdown, run_task_sequence, save_sequence_results,
-    sequence_tasks, speaker_split, task_sequence,
+    Corpus, SequenceData, format_sequence_markdown, prepare_sequence, run_task_sequence,
+    save_sequence_results, sequence_tasks, speaker_split, task_sequence,
 )
 from skpathnet.metrics import accuracy_matrix, backward_transfer, forward_transfer  # noqa: E402
 from skpathnet.plotting import plot_accuracy_matrix  # noqa: E402
@@ -147,6 +147,14 @@ def test_run_task_sequence_on_tone_corpora_and_its_report(tmp_path, tone_corpus)
     assert [p.name for p in paths] == ["seq.json", "seq.md", "seq.png"]
     assert json.loads(paths[0].read_text())["methods"]["finetune"]["R"][0][1] is None
     assert paths[2].stat().st_size > 0
+    # prepared once (e.g. to choose a parameter on the training speakers), then run
+    prepared = prepare_sequence(["emodb", "emovo"], features="functionals", speaker_norm=False,
+                                test_size=0.5, data_home=str(home), n_jobs=1, log=None)
+    assert isinstance(prepared, SequenceData) and prepared.describe() == tasks
+    again = run_task_sequence(prepared, methods={"pathnet": PathNetClassifier(**TINY_PATHNET)},
+                              log=None)
+    assert again["methods"]["pathnet"]["R"] == results["methods"]["pathnet"]["R"]
+    assert again["split"] == results["split"] and again["sequence"] == ["emodb", "emovo"]
     for bad, match in ((["emodb"], "at least 2"), (["emodb", "emodb"], "once"),
                        (["emodb", "jaffe"], None)):
         with pytest.raises((ValueError, FileNotFoundError), match=match):

@@ -38,8 +38,8 @@ from ._model import (
     format_predictions, predict_files, pretrain,
 )
 from ._sequence import (
-    SequenceTask, format_sequence_markdown, run_task_sequence, save_sequence_results,
-    sequence_tasks, speaker_split, task_sequence,
+    SequenceData, SequenceTask, format_sequence_markdown, prepare_sequence, run_task_sequence,
+    save_sequence_results, sequence_tasks, speaker_split, task_sequence,
 )
 from ._transfer import (
     Corpus, ExperimentCorpora, ExperimentData, Method, SourceFit, extract_experiment, fit_sources,
@@ -50,13 +50,13 @@ __all__ = [
     "AUDIO_FEATURES", "BEST_AUDIO", "BEST_VISUAL", "CORPORA", "ClusterError", "Corpus",
     "ExperimentCorpora", "ExperimentData", "Method", "OPENSMILE_FEATURES", "PairedDifference",
     "Prediction",
-    "SequenceTask", "SourceFit",
+    "SequenceData", "SequenceTask", "SourceFit",
     "VISUAL_FEATURES", "VISUAL_SHARED_EMOTIONS", "clip_report", "collect_inputs", "dask_cluster",
     "describe_corpus", "evaluate", "evaluate_methods", "extract_experiment", "extract_features",
     "fit_final", "fit_sources", "fold_mean_std", "format_description", "format_markdown",
     "format_predictions", "front_end", "load_corpus",
     "load_experiment", "on_cluster", "paired_difference", "predict_files", "pretrain", "run_transfer_experiment",
     "save_results", "speaker_norm_applies", "write_json",
-    "format_sequence_markdown", "run_task_sequence", "save_sequence_results", "sequence_tasks",
-    "speaker_split", "task_sequence",
+    "format_sequence_markdown", "prepare_sequence", "run_task_sequence", "save_sequence_results",
+    "sequence_tasks", "speaker_split", "task_sequence",
 ]

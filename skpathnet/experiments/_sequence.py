@@ -15,7 +15,9 @@ transfer (:func:`~skpathnet.metrics.forward_transfer`).
 
 - :func:`speaker_split`, :func:`sequence_tasks`: the splits;
 - :func:`task_sequence`: any methods on prepared tasks (no I/O);
-- :func:`run_task_sequence`: corpora -> features -> splits ->
+- :func:`prepare_sequence`: corpora -> features -> splits
+  (:class:`SequenceData`);
+- :func:`run_task_sequence`: :func:`prepare_sequence` then
   :func:`task_sequence`, with the run's settings;
 - :func:`format_sequence_markdown`, :func:`save_sequence_results`: the
   report (JSON, Markdown, heat maps of ``R``).
@@ -23,6 +25,7 @@ transfer (:func:`~skpathnet.metrics.forward_transfer`).
 
 import inspect
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -39,8 +42,9 @@ from ._corpora import CORPORA, VISUAL_SHARED_EMOTIONS, check_speaker_norm, load_
 from ._report import write_json
 from ._transfer import ExperimentCorpora, extract_experiment
 
-__all__ = ["SequenceTask", "format_sequence_markdown", "run_task_sequence",
-           "save_sequence_results", "sequence_tasks", "speaker_split", "task_sequence"]
+__all__ = ["SequenceData", "SequenceTask", "format_sequence_markdown", "prepare_sequence",
+           "run_task_sequence", "save_sequence_results", "sequence_tasks", "speaker_split",
+           "task_sequence"]
 
 
 class SequenceTask(NamedTuple):
@@ -227,13 +231,30 @@ def task_sequence(tasks, methods, *, scratch=True, log=None):
     return out
 
 
-def run_task_sequence(corpora, *, methods, features="functionals", speaker_norm="auto",
-                      test_size=0.25, split_seed=0, scratch=True, data_home=None, cache=None,
-                      n_jobs=None, log=print):
-    """Learn a sequence of corpora with each method; accuracy matrix, BWT and FWT.
+@dataclass
+class SequenceData:
+    """The tasks of a sequence with how they were made (:func:`prepare_sequence`)."""
 
-    Each corpus is split once by speaker (:func:`speaker_split`, the same
-    ``split_seed`` for all), then :func:`task_sequence` runs every method.
+    tasks: list  # of SequenceTask, in learning order
+    modality: str
+    features: str
+    speaker_norm: object  # True, False or "auto", as given
+    normalised: list  # names of the speaker-normalised corpora
+    split: str  # how each corpus was split
+
+    def describe(self):
+        """Per task: name, clip counts, training and test speakers, classes (JSON-able)."""
+        return [{"name": task.name, "n_train": int(len(task.train)),
+                 "n_test": int(len(task.test)),
+                 "train_groups": sorted(str(g) for g in np.unique(task.groups[task.train])),
+                 "test_groups": sorted(str(g) for g in np.unique(task.groups[task.test])),
+                 "classes": [str(c) for c in np.unique(task.y)]} for task in self.tasks]
+
+
+def prepare_sequence(corpora, *, features="functionals", speaker_norm="auto", test_size=0.25,
+                     split_seed=0, data_home=None, cache=None, n_jobs=None, log=print):
+    """The tasks of a sequence of corpora: features, then one speaker split per corpus.
+
     Visual built-in corpora keep the six emotions they share
     (:data:`~skpathnet.experiments.VISUAL_SHARED_EMOTIONS`), as in the
     transfer experiments.
@@ -244,8 +265,6 @@ def run_task_sequence(corpora, *, methods, features="functionals", speaker_norm=
         Corpora in learning order (keys of
         :data:`~skpathnet.experiments.CORPORA`, manifests or folders), at
         least two, each once, of one modality.
-    methods : dict of str to estimator
-        As for :func:`task_sequence`.
     features : str, default="functionals"
         Front end (:func:`~skpathnet.experiments.front_end`).
     speaker_norm : bool or "auto", default="auto"
@@ -253,22 +272,17 @@ def run_task_sequence(corpora, *, methods, features="functionals", speaker_norm=
         (:func:`~skpathnet.experiments.extract_features`); each speaker with
         its own statistics, so the split does not change it.
     test_size : float, default=0.25
-        Share of each corpus's speakers in its test split.
+        Share of each corpus's speakers in its test split
+        (:func:`speaker_split`).
     split_seed : int, default=0
         Seed of every corpus's speaker split.
-    scratch : bool, default=True
-        Learn each task alone too (FWT's baseline).
     data_home, cache, n_jobs
         Corpora folder, joblib feature cache folder, feature workers.
     log : callable, default=print
 
     Returns
     -------
-    results : dict
-        JSON-able: ``sequence``, ``modality``, ``features``,
-        ``speaker_norm``, ``normalised``, ``split`` (how, and per task its
-        training and test speakers and clip counts), ``methods`` (the
-        output of :func:`task_sequence`) and ``seconds``.
+    data : SequenceData
 
     Raises
     ------
@@ -284,7 +298,6 @@ def run_task_sequence(corpora, *, methods, features="functionals", speaker_norm=
     if not 0 < test_size < 1:
         raise ValueError(f"test_size must be in (0, 1); got {test_size!r}.")
     speaker_norm = check_speaker_norm(speaker_norm)
-    t_start = time.perf_counter()
     bunches = {}
     for name in corpora:
         visual = name in CORPORA and CORPORA[name][1] == "visual"
@@ -299,25 +312,68 @@ def run_task_sequence(corpora, *, methods, features="functionals", speaker_norm=
                               n_jobs=n_jobs, memory=Memory(cache, verbose=0) if cache else None,
                               log=log)
     tasks = sequence_tasks(data.corpora, corpora, test_size=test_size, random_state=split_seed)
-    split = []
-    for task in tasks:
-        test_groups = sorted(str(g) for g in np.unique(task.groups[task.test]))
-        split.append({"name": task.name, "n_train": int(len(task.train)),
-                      "n_test": int(len(task.test)),
-                      "train_groups": sorted(str(g) for g in np.unique(task.groups[task.train])),
-                      "test_groups": test_groups,
-                      "classes": [str(c) for c in np.unique(task.y)]})
-        log(f"{task.name}: {len(task.train)} training clips, {len(task.test)} test clips "
-            f"(test speakers/subjects {', '.join(test_groups)})")
-    methods_out = task_sequence(tasks, methods, scratch=scratch, log=log)
+    prepared = SequenceData(tasks, listed.modality, features, speaker_norm,
+                            list(data.normalised),
+                            f"GroupShuffleSplit(n_splits=1, test_size={test_size}, "
+                            f"random_state={split_seed}) per corpus")
+    for task in prepared.describe():
+        _log(log, f"{task['name']}: {task['n_train']} training clips, {task['n_test']} test "
+                  f"clips (test speakers/subjects {', '.join(task['test_groups'])})")
+    return prepared
+
+
+def run_task_sequence(corpora, *, methods, features="functionals", speaker_norm="auto",
+                      test_size=0.25, split_seed=0, scratch=True, data_home=None, cache=None,
+                      n_jobs=None, log=print):
+    """Learn a sequence of corpora with each method; accuracy matrix, BWT and FWT.
+
+    :func:`prepare_sequence` (features, one speaker split per corpus, the
+    same ``split_seed`` for all), then :func:`task_sequence` runs every
+    method on the same splits.
+
+    Parameters
+    ----------
+    corpora : sequence of str, or SequenceData
+        Corpora in learning order (see :func:`prepare_sequence`), or tasks
+        it prepared already (e.g. to choose a parameter on their training
+        speakers first); ``features``, ``speaker_norm``, ``test_size``,
+        ``split_seed``, ``data_home``, ``cache`` and ``n_jobs`` are then
+        those it was prepared with, and ignored here.
+    methods : dict of str to estimator
+        As for :func:`task_sequence`.
+    features, speaker_norm, test_size, split_seed, data_home, cache, n_jobs
+        As for :func:`prepare_sequence`.
+    scratch : bool, default=True
+        Learn each task alone too (FWT's baseline).
+    log : callable, default=print
+
+    Returns
+    -------
+    results : dict
+        JSON-able: ``sequence``, ``modality``, ``features``,
+        ``speaker_norm``, ``normalised``, ``split`` (``how``, and per task
+        its training and test speakers and clip counts), ``methods`` (the
+        output of :func:`task_sequence`) and ``seconds``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`prepare_sequence`.
+    """
+    t_start = time.perf_counter()
+    data = corpora
+    if not isinstance(data, SequenceData):
+        data = prepare_sequence(corpora, features=features, speaker_norm=speaker_norm,
+                                test_size=test_size, split_seed=split_seed,
+                                data_home=data_home, cache=cache, n_jobs=n_jobs, log=log)
+    methods_out = task_sequence(data.tasks, methods, scratch=scratch, log=log)
     return {
-        "sequence": corpora,
-        "modality": listed.modality,
-        "features": features,
-        "speaker_norm": speaker_norm,
+        "sequence": [task.name for task in data.tasks],
+        "modality": data.modality,
+        "features": data.features,
+        "speaker_norm": data.speaker_norm,
         "normalised": list(data.normalised),
-        "split": {"how": f"GroupShuffleSplit(n_splits=1, test_size={test_size}, "
-                         f"random_state={split_seed}) per corpus", "tasks": split},
+        "split": {"how": data.split, "tasks": data.describe()},
         "methods": methods_out,
         "seconds": time.perf_counter() - t_start,
     }
