@@ -1,5 +1,6 @@
 """Conventional fine-tuning transfer, with the capacity of one PathNet pathway."""
 
+import numbers
 from dataclasses import dataclass
 from typing import Optional
 
@@ -27,6 +28,24 @@ class HeadState:
 
 
 @dataclass
+class EWCAnchor:
+    """What Elastic Weight Consolidation keeps of one learnt task (Kirkpatrick et al. 2017).
+
+    Attributes
+    ----------
+    fisher : dict of str to Tensor
+        Per trunk parameter (by its name in ``trunk.named_parameters()``),
+        the diagonal of the Fisher information on the task's training
+        segments (:func:`fisher_diagonal`), CPU float32.
+    params : dict of str to Tensor
+        The trunk parameters' values after the task, ``theta*`` (CPU).
+    """
+
+    fisher: dict
+    params: dict
+
+
+@dataclass
 class TrunkState:
     """What ``fit_transfer`` leaves: the trunk after the last source, and each head.
 
@@ -43,6 +62,10 @@ class TrunkState:
         The trunk's state dict (CPU tensors).
     tasks : list of HeadState
         Each source's output layer and scaler.
+    ewc : list of (EWCAnchor or None), or None, default=None
+        Per source, its EWC anchor when it was learnt with ``ewc_lambda >
+        0`` (else None); None when no source was. Files written before EWC
+        existed read as None.
     """
 
     n_features: int
@@ -51,6 +74,7 @@ class TrunkState:
     architecture: dict
     trunk: dict
     tasks: list
+    ewc: Optional[list] = None
 
 
 @dataclass
@@ -76,6 +100,149 @@ class _MLP(torch.nn.Module):
 
     def forward(self, X):
         return self.head(self.trunk(X))
+
+
+#: Per-sample gradients held at once by :func:`fisher_diagonal` (floats): 64 MiB.
+_FISHER_FLOATS = 1 << 24
+
+
+def fisher_diagonal(module, X):
+    """Diagonal of the Fisher information of ``module.trunk``'s parameters on the rows ``X``.
+
+    ``F = 1 / n * sum over rows x of sum over classes c of p(c | x) *
+    (d log p(c | x) / d theta) ** 2``, the expectation under the model's own
+    predictive distribution (the Fisher information, not the "empirical
+    Fisher" of the true labels; Kirkpatrick et al. 2017, PNAS, where EWC's
+    penalty weights each parameter by it), for every trunk parameter
+    ``theta``; the output layer (``module.head``) is the task's own and not
+    penalised. Exact, from per-row gradients of every class's
+    log-probability: for a trunk of linear layers (the MLP) each row's
+    weight gradient is the outer product of the layer's output gradient and
+    its input, so the weighted sum of their squares is one matrix product
+    per class (Goodfellow 2015, "Efficient per-example gradient
+    computations"); any other trunk (the CNN) through
+    :func:`torch.func.vmap` of :func:`torch.func.grad`, in chunks of at
+    most ``2 ** 24`` gradient floats. Uses no random numbers.
+
+    Parameters
+    ----------
+    module : _MLP or _CNN
+        The trained network (``trunk`` and ``head``), on ``X``'s device.
+    X : Tensor of shape (n_rows, n_features), float32
+        The task's standardised training segments.
+
+    Returns
+    -------
+    fisher : dict of str to Tensor
+        By parameter name (``module.trunk.named_parameters()``), each of
+        the parameter's shape, on its device.
+    """
+    was_training = module.training
+    module.eval()
+    try:
+        linear = all(isinstance(layer, torch.nn.Linear) or not any(True for _ in
+                     layer.parameters()) for layer in module.trunk)
+        fisher = (_fisher_linear if linear else _fisher_vmap)(module, X)
+    finally:
+        module.train(was_training)
+    return {name: f / len(X) for name, f in fisher.items()}
+
+
+def _fisher_linear(module, X, chunk=4096):
+    """Sums over rows of :func:`fisher_diagonal` for a trunk of Linear and parameter-free layers."""
+    trunk, head = module.trunk, module.head
+    fisher = {name: torch.zeros_like(p) for name, p in trunk.named_parameters()}
+    for start in range(0, len(X), chunk):
+        h, saved = X[start : start + chunk], []
+        for name, layer in trunk.named_children():
+            if isinstance(layer, torch.nn.Linear):
+                a = h.detach()
+                h = layer(h)
+                saved.append((name, layer, a, h))
+            else:
+                h = layer(h)
+        log_p = torch.log_softmax(head(h), 1)
+        proba = log_p.detach().exp()
+        outputs = [z for *_, z in saved]
+        for c in range(log_p.shape[1]):
+            deltas = torch.autograd.grad(log_p[:, c].sum(), outputs, retain_graph=True)
+            for (name, layer, a, _), delta in zip(saved, deltas):
+                weighted = delta.square() * proba[:, c : c + 1]
+                fisher[f"{name}.weight"] += weighted.T @ a.square()
+                if layer.bias is not None:
+                    fisher[f"{name}.bias"] += weighted.sum(0)
+    return fisher
+
+
+def _fisher_vmap(module, X):
+    """Sums over rows of :func:`fisher_diagonal` for any trunk, by per-row gradients."""
+    from torch.func import functional_call, grad, vmap
+
+    trunk, head = module.trunk, module.head
+    params = {name: p.detach() for name, p in trunk.named_parameters()}
+    n_params = sum(p.numel() for p in params.values())
+    chunk = max(1, min(len(X), _FISHER_FLOATS // max(n_params, 1)))
+    fisher = {name: torch.zeros_like(p) for name, p in params.items()}
+    with torch.no_grad():
+        for c in range(head.out_features):
+            def log_prob(theta, x, c=c):
+                out = head(functional_call(trunk, theta, (x.unsqueeze(0),)))
+                return torch.log_softmax(out, 1)[0, c]
+
+            per_row = vmap(grad(log_prob), in_dims=(None, 0))
+            for start in range(0, len(X), chunk):
+                x = X[start : start + chunk]
+                weight = torch.softmax(module(x), 1)[:, c]
+                for name, g in per_row(params, x).items():
+                    fisher[name] += torch.tensordot(weight, g.square(), dims=1)
+    return fisher
+
+
+def ewc_penalty(trunk, anchors, ewc_lambda):
+    """EWC's penalty ``ewc_lambda / 2 * sum_k sum_p F_k[p] * (theta_p - theta*_k[p]) ** 2``.
+
+    One quadratic term per earlier task ``k`` (:class:`EWCAnchor`, on the
+    trunk's device), as in Kirkpatrick et al. (2017, PNAS, Eq. 3 and the
+    sum over tasks that follows it). A 0-d tensor with gradients.
+    """
+    total = 0.0
+    for name, p in trunk.named_parameters():
+        for anchor in anchors:
+            total = total + (anchor.fisher[name] * (p - anchor.params[name]).square()).sum()
+    return 0.5 * ewc_lambda * total
+
+
+class _EWCNet(NeuralNetClassifier):
+    """skorch's classifier whose training loss adds the EWC penalty of earlier tasks.
+
+    The penalty enters through :meth:`get_loss`, skorch's hook for a custom
+    loss (its docs, "Customization": the ``get_*`` methods are safe to
+    override); with ``ewc_lambda=0`` or no anchors the loss is the
+    criterion's alone, unchanged.
+    """
+
+    def __init__(self, *args, ewc_lambda=0.0, ewc_anchors=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ewc_lambda = ewc_lambda
+        self.ewc_anchors = ewc_anchors
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        if training and self.ewc_lambda > 0 and self.ewc_anchors:
+            loss = loss + ewc_penalty(self.module_.trunk, self.ewc_anchors, self.ewc_lambda)
+        return loss
+
+
+class _FisherAtEnd(Callback):
+    """At the end of training, the task's :class:`EWCAnchor` from its training rows."""
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        module = net.module_
+        device = next(module.parameters()).device
+        X_t = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(device)
+        fisher = fisher_diagonal(module, X_t)
+        self.anchor_ = EWCAnchor({k: v.detach().cpu() for k, v in fisher.items()},
+                                 _state(module.trunk))
 
 
 class _ValScore(Callback):
@@ -164,6 +331,15 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
     training measures catastrophic forgetting, which PathNet's frozen
     pathways avoid.
 
+    With ``ewc_lambda > 0``, Elastic Weight Consolidation [4]_ softens that
+    forgetting: after each source task the diagonal Fisher information of
+    the trunk parameters on its training segments (:func:`fisher_diagonal`)
+    and the parameters' values ``theta*`` are kept, and every later task
+    (the next sources and the target) minimises its cross-entropy plus
+    ``ewc_lambda / 2 * sum_k sum_p F_k[p] (theta_p - theta*_k[p]) ** 2``
+    over the earlier tasks ``k`` (:func:`ewc_penalty`, through skorch's
+    ``get_loss``).
+
     Parameters
     ----------
     architecture : {"mlp", "cnn"}, default="mlp"
@@ -213,6 +389,22 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         fixed ``n_threads``).
     verbose : int, default=0
         0: silent; 1: skorch's table of per-epoch losses.
+    ewc_lambda : float, default=0.0
+        Strength of the Elastic Weight Consolidation penalty [4]_ (see
+        above); 0.0: plain (cascaded) fine-tuning, bit for bit as without
+        this parameter, and no Fisher information is computed. A source
+        task learnt with ``ewc_lambda > 0`` keeps its Fisher information
+        and parameters (in the transferred state: model files and
+        :func:`sklearn.base.clone` keep them); a task learnt with 0 keeps
+        none, and no later task is held to it. Its scale depends on the
+        Fisher's (a mean over training segments, so about
+        ``1 / n_parameters`` of the squared gradient norm): choose it on
+        source tasks, e.g. by the final mean accuracy of a two-task
+        sequence on held-out speakers (``benchmarks/bench_sequence.py``).
+        The penalty's curvature is ``ewc_lambda * F``: plain SGD diverges on
+        a parameter where ``learning_rate * ewc_lambda * F`` exceeds 2, so
+        too large a value ruins the fit rather than freezing it.
+        ``history_``'s ``train_loss`` then includes the penalty.
 
     Attributes
     ----------
@@ -263,6 +455,9 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
        Emotion Recognition", arXiv:2006.13211, 2020.
     .. [3] J. Yosinski, J. Clune, Y. Bengio and H. Lipson, "How transferable
        are features in deep neural networks?", NeurIPS, 2014.
+    .. [4] J. Kirkpatrick, R. Pascanu, N. Rabinowitz, J. Veness, G. Desjardins,
+       A. A. Rusu et al., "Overcoming catastrophic forgetting in neural
+       networks", PNAS 114(13), pp. 3521-3526, 2017.
 
     Examples
     --------
@@ -289,6 +484,7 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         n_threads=None,
         random_state=None,
         verbose=0,
+        ewc_lambda=0.0,
     ):
         self.architecture = architecture
         self.hidden_units = hidden_units
@@ -300,6 +496,7 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         self.n_threads = n_threads
         self.random_state = random_state
         self.verbose = verbose
+        self.ewc_lambda = ewc_lambda
 
     # What each parameter may be (skpathnet.utils._params).
     _parameter_constraints = {
@@ -310,6 +507,7 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         "batch_size": Integer(1),
         "standardize": Boolean(),
         "n_threads": Integer(1, none=True),
+        "ewc_lambda": Real(0),
     }
     # Attributes written by fit_transfer: they travel through sklearn.clone.
     _transfer_attrs = ("source_classes_", "source_history_", "_source_state")
@@ -379,14 +577,15 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
             val = (val_segments, val_index, val_owned, val_y)
         net, scaler, history = self._fit_stage(
             segments, y_seg, len(classes), _seed(rng), trunk=trunk, owned=owned, val=val,
+            anchors=self._anchors(None if source is None else source.ewc),
         )
         return {"net_": net, "history_": history, "_target_scaler": scaler}
 
-    def fit_transfer(self, source_X, source_y):
+    def fit_transfer(self, source_X, source_y, *, append=False):
         """Train on source corpora, one after another, and keep the trunk.
 
-        Calling ``fit_transfer`` again replaces the previous sources, and
-        any target fit is discarded.
+        Calling ``fit_transfer`` again replaces the previous sources (unless
+        ``append``), and any target fit is discarded.
 
         Parameters
         ----------
@@ -398,6 +597,20 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         source_y : array-like of shape (n_samples,), or list of them
             Labels of each source corpus. A list whose items are themselves
             arrays or lists means several corpora.
+        append : bool, default=False
+            Continue the cascade: keep the sources already transferred (e.g.
+            of a model read by :func:`skpathnet.load`) and fine-tune their
+            last trunk on these, numbered after them (``source_classes_``,
+            ``predict_source(source=k)``), as
+            :meth:`PathNetClassifier.fit_transfer
+            <skpathnet.PathNetClassifier.fit_transfer>` does. The earlier
+            sources' EWC anchors hold the new ones with ``ewc_lambda > 0``.
+            A target fit is discarded and its trunk is not continued: the
+            cascade goes on from the last source's trunk. With an integer
+            ``random_state`` the new sources draw from
+            ``SeedSequence([random_state, n_earlier_sources])``, not the
+            first sources' draws again. Without earlier sources it is the
+            same as False.
 
         Returns
         -------
@@ -409,33 +622,69 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
             If a source is empty, malformed, non-finite or has a single
             class, the sources have different numbers of features per
             segment, or source_X and source_y list different numbers of
-            corpora. Every source is checked before any is trained, and the
-            message names the source ("source 2 of 2: ...").
+            corpora; with ``append``, if the new sources do not fit the
+            transferred trunk (features per segment, segment shape of the
+            CNN, ``architecture``, ``hidden_units``). Every source is
+            checked before any is trained, and the message names the source
+            ("source 2 of 2: ...").
         KeyboardInterrupt
             Re-raised if training is interrupted; the previous sources and
             target fit are then kept unchanged (as on any error).
         """
         rng = check_random_state(self.random_state)
+        previous = getattr(self, "_source_state", None) if append else None
         trunk = None
-        tasks, classes_list, histories = [], [], []
+        tasks, classes_list, histories, anchors = [], [], [], []
+        if previous is not None:
+            trunk, tasks = previous.trunk, list(previous.tasks)
+            classes_list, histories = list(self.source_classes_), list(self.source_history_)
+            anchors = list(previous.ewc or [None] * len(tasks))
+            if isinstance(self.random_state, numbers.Integral):
+                seed = np.random.SeedSequence([int(self.random_state), len(tasks)])
+                rng = np.random.RandomState(seed.generate_state(1)[0])
+        fisher = self.ewc_lambda > 0
         with self._atomic_fit():
             for source in self._source_tasks(source_X, source_y):
+                if previous is not None and source.index == 0:
+                    self._check_append(source.segments, previous)
+                callbacks = [("ewc_fisher", _FisherAtEnd())] if fisher else []
                 net, scaler, history = self._fit_stage(
                     source.segments, source.y_seg, len(source.classes), _seed(rng), trunk=trunk,
-                    owned=source.owned,
+                    owned=source.owned, anchors=self._anchors(anchors), callbacks=callbacks,
                 )
                 trunk = _state(net.module_.trunk)
                 tasks.append(HeadState(_state(net.module_.head), scaler))
+                anchors.append(callbacks[0][1].anchor_ if fisher else None)
                 classes_list.append(source.classes)
                 histories.append(history)
         # Every source trained: replace the previous sources and drop any target fit.
         self._forget(self._transfer_attrs + self._target_attrs)
         self.source_classes_ = classes_list
         self.source_history_ = histories
-        self._source_state = TrunkState(self.n_features_in_, self._network_input(),
-                                        tuple(self.hidden_units), self._architecture(), trunk,
-                                        tasks)
+        self._source_state = TrunkState(
+            self.n_features_in_, self._network_input(), tuple(self.hidden_units),
+            self._architecture(), trunk, tasks,
+            ewc=anchors if any(a is not None for a in anchors) else None)
         return self
+
+    def _check_append(self, segments, previous):
+        """Check that the first new source of ``append=True`` fits the transferred trunk."""
+        try:
+            self._check_transferred(segments.shape[1])
+            if self._network_input() != previous.input:
+                raise ValueError(
+                    f"X has segments of shape {tuple(self.input_shape_)}, but the transferred "
+                    f"trunk expects {previous.input}."
+                )
+        except ValueError as exc:
+            raise ValueError(f"append=True: the new sources do not fit the transferred "
+                             f"trunk: {exc}") from exc
+
+    def _anchors(self, anchors):
+        """The EWC anchors a new task is held to: none unless ``ewc_lambda > 0``."""
+        if not self.ewc_lambda > 0 or not anchors:
+            return []
+        return [a for a in anchors if a is not None]
 
     def _architecture(self):
         """The parameters that shape the transferred trunk."""
@@ -446,25 +695,30 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         """The network's first argument: features per segment, or the segment shape (CNN)."""
         return tuple(self.input_shape_) if self.architecture == "cnn" else self.n_features_in_
 
-    def _fit_stage(self, segments, y_seg, n_classes, seed, *, trunk, owned, val=None):
+    def _fit_stage(self, segments, y_seg, n_classes, seed, *, trunk, owned, val=None,
+                   anchors=(), callbacks=()):
         """Train one task; return ``(net, scaler, history)``.
 
         ``trunk`` (a trunk state dict or None) initialises the trunk; the
-        output layer is always new. Torch is seeded with ``seed`` inside a
-        forked random state.
+        output layer is always new. ``anchors``: the :class:`EWCAnchor` of
+        the earlier tasks whose penalty the loss adds (``ewc_lambda``);
+        ``callbacks``: more ``(name, callback)`` for the skorch net. Torch is
+        seeded with ``seed`` inside a forked random state.
         """
         device = self._device()
         scaler = None
         if self.standardize:
             scaler = fit_standardizer(segments)
             segments = standardize(segments, *scaler, inplace=owned)
-        callbacks = []
+        callbacks = list(callbacks)
         if val is not None:
             val_segments, val_index, val_owned, val_y = val
             if scaler is not None:
                 val_segments = standardize(val_segments, *scaler, inplace=val_owned)
             callbacks.append(("val_score", _ValScore(val_segments, val_index, val_y)))
-        net = self._new_net(n_classes, callbacks, device)
+        net = self._new_net(n_classes, callbacks, device, anchors=[
+            EWCAnchor(*({k: v.to(device) for k, v in part.items()}
+                        for part in (a.fisher, a.params))) for a in anchors])
         y_seg = np.asarray(y_seg, dtype=np.int64)
         with torch.random.fork_rng(devices=[]):
             # Only the CPU generator is used (initialisation, shuffling).
@@ -484,11 +738,11 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
         ]
         return net, scaler, history
 
-    def _new_net(self, n_classes, callbacks, device):
-        """The skorch net of one task (not initialised)."""
+    def _new_net(self, n_classes, callbacks, device, anchors=()):
+        """The skorch net of one task (not initialised); ``anchors`` on ``device``."""
         options = {} if self.verbose else {"callbacks__print_log": None}
         first = "input_shape" if self.architecture == "cnn" else "n_features"
-        return NeuralNetClassifier(
+        return _EWCNet(
             _NETWORKS[self.architecture],
             **{f"module__{first}": self._network_input()},
             module__hidden_units=tuple(int(u) for u in self.hidden_units),
@@ -505,6 +759,8 @@ class FineTuneClassifier(TransferMixin, ClassifierMixin, BaseEstimator):
             callbacks__valid_acc=None,
             device=str(device),
             verbose=int(self.verbose),
+            ewc_lambda=float(self.ewc_lambda),
+            ewc_anchors=list(anchors),
             **options,
         )
 

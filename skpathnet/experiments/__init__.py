@@ -16,6 +16,9 @@ share this sub-package:
   label new recordings (:func:`pretrain`, :func:`fit_final`,
   :func:`predict_files`), the CLI's ``pretrain``, ``fit``, ``predict``.
 - :mod:`._cluster`: the same on a Dask cluster (:func:`dask_cluster`).
+- :mod:`._sequence`: task sequences over corpora (T1 -> T2 -> ...), scored
+  by the accuracy matrix, backward and forward transfer
+  (:func:`run_task_sequence`, :func:`task_sequence`).
 - :mod:`._report`: the one JSON and Markdown writer.
 - :mod:`._checkpoint`: saving a long run as it goes, and resuming it; the
   helpers a script calls around a run are public in :mod:`.checkpoint`
@@ -37,6 +40,10 @@ from ._model import (
     Prediction, collect_inputs, fit_final, format_description,
     format_predictions, predict_files, pretrain,
 )
+from ._sequence import (
+    SequenceData, SequenceTask, format_sequence_markdown, plot_sequence, prepare_sequence,
+    run_task_sequence, save_sequence_results, sequence_tasks, speaker_split, task_sequence,
+)
 from ._transfer import (
     Corpus, ExperimentCorpora, ExperimentData, Method, SourceFit, extract_experiment, fit_sources,
     load_experiment, run_transfer_experiment,
@@ -45,10 +52,14 @@ from ._transfer import (
 __all__ = [
     "AUDIO_FEATURES", "BEST_AUDIO", "BEST_VISUAL", "CORPORA", "ClusterError", "Corpus",
     "ExperimentCorpora", "ExperimentData", "Fold", "Method", "OPENSMILE_FEATURES",
-    "PairedDifference", "Prediction", "SourceFit", "VISUAL_FEATURES", "VISUAL_SHARED_EMOTIONS",
-    "checkpoint", "clip_report", "collect_inputs", "dask_cluster", "describe_corpus", "evaluate",
-    "evaluate_methods", "extract_experiment", "extract_features", "fit_final", "fit_sources",
-    "fold_mean_std", "format_description", "format_markdown", "format_predictions", "front_end",
-    "load_corpus", "load_experiment", "on_cluster", "paired_difference", "predict_files",
-    "pretrain", "run_transfer_experiment", "save_results", "speaker_norm_applies", "write_json",
+    "PairedDifference", "Prediction", "SequenceData", "SequenceTask", "SourceFit",
+    "VISUAL_FEATURES", "VISUAL_SHARED_EMOTIONS", "checkpoint", "clip_report", "collect_inputs",
+    "dask_cluster", "describe_corpus", "evaluate", "evaluate_methods", "extract_experiment",
+    "extract_features", "fit_final", "fit_sources", "fold_mean_std", "format_description",
+    "format_markdown", "format_predictions", "format_sequence_markdown", "front_end",
+    "load_corpus", "load_experiment", "on_cluster", "paired_difference", "plot_sequence", "predict_files",
+    "prepare_sequence", "pretrain", "run_task_sequence", "run_transfer_experiment",
+    "save_results", "save_sequence_results", "sequence_tasks", "speaker_norm_applies",
+    "speaker_split",
+    "task_sequence", "write_json",
 ]

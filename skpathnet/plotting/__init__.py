@@ -10,14 +10,18 @@ imported only when a function needs a new figure.
   without transfer (Fig. 15).
 - :func:`plot_pathways`: the layer x module grid with source, frozen and
   target pathways (Figs. 19-23).
+- :func:`plot_accuracy_matrix`: the accuracy matrix of a task sequence
+  (:func:`skpathnet.metrics.accuracy_matrix`) as a heat map.
 """
 
+from ._accuracy_matrix import plot_accuracy_matrix
 from ._confusion import plot_confusion_matrix
 from ._curves import plot_generation_curves
 from ._pathways import plot_pathways
 from ._roc import plot_roc_curves
 
 __all__ = [
+    "plot_accuracy_matrix",
     "plot_confusion_matrix",
     "plot_generation_curves",
     "plot_pathways",
