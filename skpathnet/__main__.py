@@ -491,17 +491,10 @@ def _pretrain(args):
         features, speaker_norm, params, pretrained = _training_setup(args, sources=sources)
     except (OSError, ValueError) as exc:
         return _error(exc)
-    try:
-        model, info = pretrain(
-            sources, features=features, speaker_norm=speaker_norm, params=params,
-            data_home=args.data_home, n_jobs=args.n_jobs, cache=args.cache or None,
-            corpus_options=_user_options(args), pretrained=pretrained, log=print)
-        return _save_model(args, model, info)
-    except KeyboardInterrupt:
-        print("skpathnet: interrupted; no model file was written.", file=sys.stderr)
-        return 130
-    except (OSError, ValueError, ImportError, TypeError) as exc:
-        return _error(exc)
+    return _train_and_save(args, lambda: pretrain(
+        sources, features=features, speaker_norm=speaker_norm, params=params,
+        data_home=args.data_home, n_jobs=args.n_jobs, cache=args.cache or None,
+        corpus_options=_user_options(args), pretrained=pretrained, log=print))
 
 
 def _fit(args):
@@ -511,7 +504,7 @@ def _fit(args):
             args, sources=args.source, target=args.target)
     except (OSError, ValueError) as exc:
         return _error(exc)
-    try:
+    def train():
         model, info = fit_final(
             args.target, sources=args.source, pretrained=pretrained, features=features,
             speaker_norm=speaker_norm, params=params, evaluate_model=args.evaluate,
@@ -522,7 +515,15 @@ def _fit(args):
             e = info["evaluation"]
             print(f"evaluation ({e['protocol']}, {e['n_folds']} folds): clip WAR "
                   f"{e['clip_WAR']:.3f}, UAR {e['clip_UAR']:.3f}")
-        return _save_model(args, model, info)
+        return model, info
+
+    return _train_and_save(args, train)
+
+
+def _train_and_save(args, train):
+    """Run ``train() -> (model, info)`` and save the model to ``--out``; the exit status."""
+    try:
+        return _save_model(args, *train())
     except KeyboardInterrupt:
         print("skpathnet: interrupted; no model file was written.", file=sys.stderr)
         return 130

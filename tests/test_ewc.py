@@ -73,14 +73,7 @@ def test_fisher_fast_path_equals_per_row_gradients():
     fast = fisher_diagonal(module, X)
     slow = {k: v / len(X) for k, v in _fisher_vmap(module, X).items()}
     # and by hand: one backward pass per row and class
-    by_hand = {k: torch.zeros_like(v) for k, v in fast.items()}
-    for x in X:
-        proba = torch.softmax(module(x[None]), 1)[0].detach()
-        for c in range(3):
-            module.zero_grad()
-            torch.log_softmax(module(x[None]), 1)[0, c].backward()
-            for name, p in module.trunk.named_parameters():
-                by_hand[name] += proba[c] * p.grad.square() / len(X)
+    by_hand = _fisher_by_hand(module, X, 3)
     for name in by_hand:
         torch.testing.assert_close(fast[name], by_hand[name], rtol=1e-5, atol=1e-9)
         torch.testing.assert_close(slow[name], by_hand[name], rtol=1e-5, atol=1e-9)
@@ -92,14 +85,7 @@ def test_fisher_of_the_cnn_by_hand():
     module = _CNN((3, 4, 4), (2,), 3)
     X = torch.randn(6, 48)
     fisher = fisher_diagonal(module, X)
-    by_hand = {k: torch.zeros_like(v) for k, v in fisher.items()}
-    for x in X:
-        proba = torch.softmax(module(x[None]), 1)[0].detach()
-        for c in range(3):
-            module.zero_grad()
-            torch.log_softmax(module(x[None]), 1)[0, c].backward()
-            for name, p in module.trunk.named_parameters():
-                by_hand[name] += proba[c] * p.grad.square() / len(X)
+    by_hand = _fisher_by_hand(module, X, 3)
     for name in by_hand:
         torch.testing.assert_close(fisher[name], by_hand[name], rtol=1e-5, atol=1e-9)
 
@@ -242,3 +228,16 @@ def test_ewc_state_is_kept_by_clone_and_model_files(tmp_path):
     np.testing.assert_array_equal(
         clone(loaded).fit_transfer(X2, y2, append=True).predict_proba_source(X2, source=1),
         clone(clf).fit_transfer(X2, y2, append=True).predict_proba_source(X2, source=1))
+
+
+def _fisher_by_hand(module, X, n_classes):
+    """The trunk's diagonal Fisher: one backward pass per row and class, weighted by p(c|x)."""
+    by_hand = {k: torch.zeros_like(p) for k, p in module.trunk.named_parameters()}
+    for x in X:
+        proba = torch.softmax(module(x[None]), 1)[0].detach()
+        for c in range(n_classes):
+            module.zero_grad()
+            torch.log_softmax(module(x[None]), 1)[0, c].backward()
+            for name, p in module.trunk.named_parameters():
+                by_hand[name] += proba[c] * p.grad.square() / len(X)
+    return by_hand
