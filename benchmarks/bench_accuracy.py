@@ -351,6 +351,11 @@ SEARCH_GRID = [
     {"n_steps": 200, "learning_rate": 0.1, "n_units": 64, "n_layers": 2},
     {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_layers": 2, "n_active": 2},
     {"n_steps": 100, "learning_rate": 0.2, "n_units": 64, "n_layers": 2},
+    # 36-37: the source's best pathway seeding the target population (issue 31; for
+    # --search-source), with the frozen modules always active or where genes select them
+    {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_layers": 2, "seed_pathway": True},
+    {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_layers": 2, "frozen": "genes",
+     "seed_pathway": True},
 ]
 
 

@@ -177,6 +177,7 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
         "final_steps": Integer(0),
         "validation_fraction": Real(0, 1, low_open=True, high_open=True),
         "standardize": Boolean(),
+        "seed_pathway": Boolean(),
         "n_threads": Integer(1, none=True),
     }
 
@@ -209,6 +210,7 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
         final_steps=0,
         validation_fraction=0.2,
         standardize=True,
+        seed_pathway=False,
         device="cpu",
         n_threads=None,
         random_state=None,
@@ -240,6 +242,7 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
         self.final_steps = final_steps
         self.validation_fraction = validation_fraction
         self.standardize = standardize
+        self.seed_pathway = seed_pathway
         self.device = device
         self.n_threads = n_threads
         self.random_state = random_state
@@ -317,6 +320,7 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
             frozen=self._frozen_layers(),
             task=len(getattr(self, "source_paths_", ())),
             on_generation=on_generation,
+            initial=self._initial_pathways(),
         )
         extras = {name: value[0] for name, value in self._extra_attrs([extra]).items()}
         return {"best_path_": task.path, "best_fitness_": task.fitness,
@@ -423,9 +427,22 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
                                          self._architecture(), frozen, tasks)
         return self
 
+    def _initial_pathways(self):
+        """With ``seed_pathway`` and transferred sources: the last source's best genotype."""
+        if not self.seed_pathway or not getattr(self, "source_paths_", None):
+            return ()
+        path = self.source_paths_[-1]
+        if path.shape[1] != self.n_active:
+            raise ValueError(
+                f"seed_pathway=True starts the target population with the last source's best "
+                f"pathway, of n_active={path.shape[1]} modules per layer, but n_active="
+                f"{self.n_active!r}; keep n_active={path.shape[1]} or seed_pathway=False."
+            )
+        return (path,)
+
     def _train_task(
         self, segments, y_seg, n_classes, rng, *, owned, frozen, task, extra_seg=None,
-        clip_index=None, on_generation=None, keep_network=False,
+        clip_index=None, on_generation=None, keep_network=False, initial=(),
     ):
         """Evolve one task on standardised segments; return its best pathway.
 
@@ -501,7 +518,7 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
             on_generation=None if on_generation is None
             else on_generation(network, self._class_head(head), scaler),
             task=task, verbose=self.verbose, train=train, final_train=final_train,
-            tie_break=tie_break,
+            tie_break=tie_break, initial=initial,
         )
         del inputs, train
         state = TaskState(pathway=Pathways.gather(network, [best]).state(), scaler=scaler,
@@ -896,6 +913,13 @@ class PathNetClassifier(_BasePathNet):
         Standardise each input feature with the training set's mean and
         standard deviation (each source uses its own statistics). Not part of
         the papers; log-mel inputs in dB otherwise make SGD at 0.02 unstable.
+    seed_pathway : bool, default=False
+        After :meth:`fit_transfer`, start the target's population with the
+        last source's best genotype in its first slot (the others random),
+        so that the source pathway's module choice competes from the first
+        tournament. Not part of the papers (issue 31's transfer levers); it
+        needs the ``n_active`` of ``fit_transfer``. Measured on the search
+        corpus: ``benchmarks/RESULTS.md``.
     device : {"cpu", "cuda"} or str, default="cpu"
         Torch device for the network and the training data.
     n_threads : int or None, default=None

@@ -81,8 +81,8 @@ class MultiTaskPathNetClassifier(PathNetClassifier):
     n_layers, n_modules, n_active, n_units, module, n_channels, kernel_size, \
 global_pooling, first_layer, population_size, n_generations, learning_rate, batch_size, \
 n_steps, mutation_rate, mutation_shift, frozen, tournament, weight_decay, momentum, \
-augmentation, fitness, tie_break, final_steps, validation_fraction, standardize, device, \
-n_threads, random_state, verbose
+augmentation, fitness, tie_break, final_steps, validation_fraction, standardize, \
+seed_pathway, device, n_threads, random_state, verbose
         As in :class:`PathNetClassifier` (same defaults, the papers'). The
         SGD levers (``weight_decay``, ``momentum``, ``augmentation``) apply
         to the shared pathways and every head. ``fitness="validation"`` and
@@ -183,6 +183,7 @@ frozen_modules_
         final_steps=0,
         validation_fraction=0.2,
         standardize=True,
+        seed_pathway=False,
         device="cpu",
         n_threads=None,
         random_state=None,
@@ -200,7 +201,8 @@ frozen_modules_
             tournament=tournament, weight_decay=weight_decay, momentum=momentum,
             augmentation=augmentation, fitness=fitness, tie_break=tie_break,
             final_steps=final_steps, validation_fraction=validation_fraction,
-            standardize=standardize, device=device, n_threads=n_threads,
+            standardize=standardize, seed_pathway=seed_pathway, device=device,
+            n_threads=n_threads,
             random_state=random_state, verbose=verbose,
         )
         self.au_weight = au_weight

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 from conftest import PATHNET_WIDE, blobs_with
 from skpathnet import PathNetClassifier
@@ -141,3 +142,27 @@ def test_bad_frozen_raises_and_leaves_the_estimator_unchanged(value):
         with pytest.raises(ValueError, match=r'frozen must be "always" .* or "genes" .*; got'):
             fit(Xs, ys)
         assert fitted_state(clf) == before
+
+
+def test_seed_pathway_puts_the_last_sources_best_pathway_in_the_first_slot():
+    from conftest import blobs
+
+    (Xs, ys), (X, y) = blobs(60, 6, 2, seed=1), blobs(60, 6, 3, seed=2)
+    params = dict(n_generations=3, population_size=2, n_modules=6, n_active=2, n_units=8,
+                  random_state=0)
+    seeded = PathNetClassifier(seed_pathway=True, **params).fit_transfer(Xs, ys).fit(X, y)
+    source_path = seeded.source_paths_[-1]
+    first = seeded.history_[0]
+    slot = list(first["indices"]).index(0)  # both slots of a population of 2 are drawn
+    np.testing.assert_array_equal(first["genotypes"][slot], source_path)
+    # without it, the same random numbers: only slot 0 differs
+    plain = PathNetClassifier(**params).fit_transfer(Xs, ys).fit(X, y)
+    assert plain.history_[0]["indices"] == first["indices"]
+    np.testing.assert_array_equal(plain.history_[0]["genotypes"][1 - slot],
+                                  first["genotypes"][1 - slot])
+    # from scratch it changes nothing
+    scratch = [PathNetClassifier(seed_pathway=s, **params).fit(X, y).predict_proba(X)
+               for s in (False, True)]
+    np.testing.assert_array_equal(*scratch)
+    with pytest.raises(ValueError, match="seed_pathway=True .* n_active=2 .* keep n_active=2"):
+        clone(seeded).set_params(n_active=3).fit(X, y)

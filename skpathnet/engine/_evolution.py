@@ -108,7 +108,7 @@ def mutate(genotype, n_modules, rng, *, rate=None, max_shift=2):
 
 
 def evolve(network, head, inputs, y, settings, *, rng, generator, on_generation=None,
-           task=0, verbose=False, train=None, final_train=None, tie_break=None):
+           task=0, verbose=False, train=None, final_train=None, tie_break=None, initial=()):
     """Evolve pathways by binary tournaments; return the best one.
 
     Parameters
@@ -149,6 +149,10 @@ def evolve(network, head, inputs, y, settings, *, rng, generator, on_generation=
         :func:`~._sgd.training_loss`) and the record gets ``tie_break``
         (the two values). None: the first pathway drawn wins a tie (the
         ``>=`` of the papers' "greater fitness").
+    initial : sequence of ndarray of shape (n_layers, n_active), default=()
+        Genotypes placed in the first population slots instead of random
+        ones (e.g. a source task's best pathway); the random draws are made
+        all the same, so the rest of the run uses the same random numbers.
 
     Returns
     -------
@@ -169,6 +173,15 @@ def evolve(network, head, inputs, y, settings, *, rng, generator, on_generation=
     population = [
         random_genotype(n_layers, s.n_active, n_modules, rng) for _ in range(s.population_size)
     ]
+    if len(initial) > s.population_size:
+        raise ValueError(f"{len(initial)} initial genotypes for a population of "
+                         f"{s.population_size}.")
+    for slot, genotype in enumerate(initial):
+        genotype = np.asarray(genotype, dtype=np.int64)
+        if genotype.shape != population[slot].shape:
+            raise ValueError(f"an initial genotype has shape {genotype.shape}, the population's "
+                             f"{population[slot].shape} (n_layers, n_active).")
+        population[slot] = genotype.copy()
     fitness = np.full(s.population_size, -np.inf)
     history = []
     for generation in tqdm(
