@@ -4,7 +4,8 @@ The main job (``skpathnet transfer``) and the scripts under ``benchmarks/``
 share this sub-package:
 
 - :mod:`._corpora`: built-in and users' corpora, front ends, features
-  (:func:`load_corpus`, :func:`extract_features`).
+  (:func:`load_corpus`, :func:`extract_features`), and every other corpus of
+  a target's modality as its sources (:func:`other_corpora`).
 - :mod:`._evaluate`: group-wise cross-validation of one or several
   estimators on the same folds, with per-fold and pooled metrics, each fold
   saved as it finishes (:func:`evaluate`, :func:`evaluate_methods`).
@@ -27,7 +28,7 @@ from ._cluster import dask_cluster, on_cluster
 from ._corpora import (
     AUDIO_FEATURES, BEST_AUDIO, BEST_VISUAL, CORPORA, OPENSMILE_FEATURES, VISUAL_FEATURES,
     VISUAL_SHARED_EMOTIONS, describe_corpus, extract_features, front_end, load_corpus,
-    speaker_norm_applies,
+    other_corpora, speaker_norm_applies,
 )
 from ._evaluate import ClusterError, Fold, clip_report, evaluate, evaluate_methods
 from ._report import (
@@ -39,7 +40,7 @@ from ._model import (
 )
 from ._transfer import (
     Corpus, ExperimentCorpora, ExperimentData, Method, SourceFit, extract_experiment, fit_sources,
-    load_experiment, run_transfer_experiment,
+    load_experiment, resolve_sources, run_transfer_experiment,
 )
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "checkpoint", "clip_report", "collect_inputs", "dask_cluster", "describe_corpus", "evaluate",
     "evaluate_methods", "extract_experiment", "extract_features", "fit_final", "fit_sources",
     "fold_mean_std", "format_description", "format_markdown", "format_predictions", "front_end",
-    "load_corpus", "load_experiment", "on_cluster", "paired_difference", "predict_files",
-    "pretrain", "run_transfer_experiment", "save_results", "speaker_norm_applies", "write_json",
+    "load_corpus", "load_experiment", "on_cluster", "other_corpora", "paired_difference",
+    "predict_files", "pretrain", "resolve_sources", "run_transfer_experiment", "save_results",
+    "speaker_norm_applies", "write_json",
 ]
