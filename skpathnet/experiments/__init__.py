@@ -13,6 +13,9 @@ share this sub-package:
   source phase: :func:`load_experiment`, :func:`extract_experiment`,
   :func:`fit_sources`) and sources -> target transfer against scratch or any
   methods (:func:`run_transfer_experiment`).
+- :mod:`._curve`: learning curves, transfer against scratch, fine-tuning and
+  a linear SVM as the target trains on fewer speakers or clips, on the same
+  draws (:func:`run_curve_experiment`, :func:`learning_curve`).
 - :mod:`._model`: from a report to a model: pretrain, fit a final model,
   label new recordings (:func:`pretrain`, :func:`fit_final`,
   :func:`predict_files`), the CLI's ``pretrain``, ``fit``, ``predict``.
@@ -29,6 +32,10 @@ from ._corpora import (
     AUDIO_FEATURES, BEST_AUDIO, BEST_VISUAL, CORPORA, OPENSMILE_FEATURES, VISUAL_FEATURES,
     VISUAL_SHARED_EMOTIONS, describe_corpus, extract_features, front_end, load_corpus,
     other_corpora, speaker_norm_applies,
+)
+from ._curve import (
+    CURVE_SIZES, curve_methods, format_curve_markdown, learning_curve, linear_svm,
+    run_curve_experiment, save_curve_results,
 )
 from ._evaluate import ClusterError, Fold, clip_report, evaluate, evaluate_methods
 from ._report import (
@@ -53,4 +60,7 @@ __all__ = [
     "load_corpus", "load_experiment", "on_cluster", "other_corpora", "paired_difference",
     "predict_files", "pretrain", "resolve_sources", "run_transfer_experiment", "save_results",
     "speaker_norm_applies", "write_json",
+    # learning curves (_curve)
+    "CURVE_SIZES", "curve_methods", "format_curve_markdown", "learning_curve", "linear_svm",
+    "run_curve_experiment", "save_curve_results",
 ]

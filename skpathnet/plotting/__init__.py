@@ -10,16 +10,20 @@ imported only when a function needs a new figure.
   without transfer (Fig. 15).
 - :func:`plot_pathways`: the layer x module grid with source, frozen and
   target pathways (Figs. 19-23).
+- :func:`plot_learning_curve`: accuracy against the target's training size,
+  one line per method (:func:`~skpathnet.experiments.run_curve_experiment`).
 """
 
 from ._confusion import plot_confusion_matrix
 from ._curves import plot_generation_curves
+from ._learning import plot_learning_curve
 from ._pathways import plot_pathways
 from ._roc import plot_roc_curves
 
 __all__ = [
     "plot_confusion_matrix",
     "plot_generation_curves",
+    "plot_learning_curve",
     "plot_pathways",
     "plot_roc_curves",
 ]
