@@ -189,3 +189,40 @@ def write_png(path, *, size=16, seed=0):
     image = np.random.default_rng(seed).integers(0, 256, (size, size), dtype=np.uint8)
     path.write_bytes(cv2.imencode(".png", image)[1].tobytes())
     return path
+
+
+def tiny_methods(*, pathnet=None, finetune=None):
+    """The learning curve's four methods (:func:`~skpathnet.experiments.curve_methods`), tiny.
+
+    PathNet of 2 generations of 2 pathways over 4 modules of 4 units, fine-tuning of 2
+    epochs of one 4-unit layer, one torch thread: seconds, not minutes.
+    """
+    from skpathnet.experiments import curve_methods
+
+    return curve_methods(
+        {"n_generations": 2, "population_size": 2, "n_modules": 4, "n_active": 2,
+         "n_units": 4, "n_steps": 4, **(pathnet or {})},
+        finetune={"max_epochs": 2, "hidden_units": (4,), **(finetune or {})},
+        n_threads=1)
+
+
+def grouped_experiment(n_groups=5, per_group=12, n_features=6, n_classes=3):
+    """Two blob sources and a blob target of ``n_groups`` speakers, as ExperimentData.
+
+    Each target speaker has ``per_group`` clips cycling over the classes, so every
+    speaker holds every class; the sources have 4 speakers of 40 clips.
+    """
+    from skpathnet.experiments import Corpus, ExperimentData
+
+    corpora = {}
+    for seed, name in enumerate(["a", "b"]):
+        X, y = blobs(40, n_features, n_classes, seed)
+        corpora[name] = Corpus(X, y, np.arange(40) % 4)
+    n = n_groups * per_group
+    rng = np.random.RandomState(7)
+    centers = rng.normal(scale=3.0, size=(n_classes, n_features))
+    y = np.arange(n) % n_classes
+    X = (centers[y] + rng.normal(size=(n, n_features))).astype(np.float32)
+    groups = np.repeat([f"s{k}" for k in range(n_groups)], per_group)
+    corpora["t"] = Corpus(X, y, groups)
+    return ExperimentData(["a", "b"], "t", "audio", corpora)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.model_selection import GroupKFold, KFold, RepeatedKFold
 
-from skpathnet.model_selection import FewTrainingGroups, FoldSlice
+from skpathnet.model_selection import FewTrainingClips, FewTrainingGroups, FoldSlice
 
 GROUPS = np.repeat(np.array(["a", "b", "c", "d", "e"]), 3)
 
@@ -35,6 +35,52 @@ def test_few_training_groups_names_a_bad_n_train(n_train, match):
     with pytest.raises(ValueError, match=match):
         list(FewTrainingGroups(n_train).split(None, None, GROUPS))
 
+
+
+#: 5 groups x 6 clips; classes 0, 1, 2 twice each per group, but group "e" has no class 2
+CLIP_Y = np.array([0, 0, 1, 1, 2, 2] * 4 + [0, 0, 1, 1, 1, 0])
+CLIP_GROUPS = np.repeat(np.array(["a", "b", "c", "d", "e"]), 6)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 100])
+def test_few_training_clips_leave_one_out_and_train_on_n_per_class(n):
+    cv = FewTrainingClips(n, random_state=3)
+    splits = list(cv.split(np.zeros((30, 1)), CLIP_Y, CLIP_GROUPS))
+    assert cv.get_n_splits(groups=CLIP_GROUPS) == len(splits) == 5
+    for name, (train, test) in zip("abcde", splits):
+        assert test.tolist() == np.flatnonzero(CLIP_GROUPS == name).tolist()
+        assert name not in set(CLIP_GROUPS[train]) and (np.diff(train) > 0).all()
+        others = CLIP_GROUPS != name
+        for label in (0, 1, 2):  # n per class, or every clip where there are fewer
+            available = int(np.sum(others & (CLIP_Y == label)))
+            assert np.sum(CLIP_Y[train] == label) == min(n, available)
+    # every method sees the same draw
+    again = list(cv.split(None, CLIP_Y, CLIP_GROUPS))
+    assert all((a[0] == b[0]).all() for a, b in zip(splits, again))
+    assert repr(cv) == f"FewTrainingClips(n_per_class={n}, random_state=3)"
+
+
+def test_few_training_clips_draws_are_nested_and_seeded():
+    def train_sets(n, seed):
+        return [set(train) for train, _ in
+                FewTrainingClips(n, random_state=seed).split(None, CLIP_Y, CLIP_GROUPS)]
+
+    for small, large in zip(train_sets(1, 0), train_sets(2, 0)):
+        assert small < large  # the same seed draws the first clips of the same permutation
+    assert train_sets(1, 0) != train_sets(1, 1)
+
+
+@pytest.mark.parametrize("kwargs, call, match", [
+    ({"n_per_class": 0}, (CLIP_Y, CLIP_GROUPS), "n_per_class must be a positive integer; got 0"),
+    ({"n_per_class": 1.5}, (CLIP_Y, CLIP_GROUPS), "n_per_class must be a positive integer"),
+    ({"n_per_class": 1}, (None, CLIP_GROUPS), "needs y"),
+    ({"n_per_class": 1}, (CLIP_Y, None), "needs y"),
+    ({"n_per_class": 1}, (CLIP_Y[:4], CLIP_GROUPS), r"differ in length \(4 and 30\)"),
+    ({"n_per_class": 1}, (CLIP_Y, np.zeros(30)), "at least 2 groups; got 1"),
+])
+def test_few_training_clips_names_a_bad_input(kwargs, call, match):
+    with pytest.raises(ValueError, match=match):
+        list(FewTrainingClips(**kwargs).split(None, *call))
 
 @pytest.mark.parametrize("start, stop", [(0, 3), (2, None), (1, 4), (0, None), (4, 9)])
 def test_fold_slice_is_a_slice_of_the_folds(start, stop):

@@ -4,7 +4,8 @@ The main job (``skpathnet transfer``) and the scripts under ``benchmarks/``
 share this sub-package:
 
 - :mod:`._corpora`: built-in and users' corpora, front ends, features
-  (:func:`load_corpus`, :func:`extract_features`).
+  (:func:`load_corpus`, :func:`extract_features`), and every other corpus of
+  a target's modality as its sources (:func:`other_corpora`).
 - :mod:`._evaluate`: group-wise cross-validation of one or several
   estimators on the same folds, with per-fold and pooled metrics, each fold
   saved as it finishes (:func:`evaluate`, :func:`evaluate_methods`).
@@ -12,6 +13,9 @@ share this sub-package:
   source phase: :func:`load_experiment`, :func:`extract_experiment`,
   :func:`fit_sources`) and sources -> target transfer against scratch or any
   methods (:func:`run_transfer_experiment`).
+- :mod:`._curve`: learning curves, transfer against scratch, fine-tuning and
+  a linear SVM as the target trains on fewer speakers or clips, on the same
+  draws (:func:`run_curve_experiment`, :func:`learning_curve`).
 - :mod:`._model`: from a report to a model: pretrain, fit a final model,
   label new recordings (:func:`pretrain`, :func:`fit_final`,
   :func:`predict_files`), the CLI's ``pretrain``, ``fit``, ``predict``.
@@ -30,7 +34,11 @@ from ._cluster import dask_cluster, on_cluster
 from ._corpora import (
     AUDIO_FEATURES, BEST_AUDIO, BEST_VISUAL, CORPORA, OPENSMILE_FEATURES, VISUAL_FEATURES,
     VISUAL_SHARED_EMOTIONS, describe_corpus, extract_features, front_end, load_corpus,
-    speaker_norm_applies,
+    other_corpora, speaker_norm_applies,
+)
+from ._curve import (
+    CURVE_SIZES, curve_methods, format_curve_markdown, learning_curve, linear_svm,
+    run_curve_experiment, save_curve_results,
 )
 from ._evaluate import ClusterError, Fold, clip_report, evaluate, evaluate_methods
 from ._report import (
@@ -46,7 +54,7 @@ from ._sequence import (
 )
 from ._transfer import (
     Corpus, ExperimentCorpora, ExperimentData, Method, SourceFit, extract_experiment, fit_sources,
-    load_experiment, run_transfer_experiment,
+    load_experiment, resolve_sources, run_transfer_experiment,
 )
 
 __all__ = [
@@ -57,9 +65,11 @@ __all__ = [
     "dask_cluster", "describe_corpus", "evaluate", "evaluate_methods", "extract_experiment",
     "extract_features", "fit_final", "fit_sources", "fold_mean_std", "format_description",
     "format_markdown", "format_predictions", "format_sequence_markdown", "front_end",
-    "load_corpus", "load_experiment", "on_cluster", "paired_difference", "plot_sequence", "predict_files",
-    "prepare_sequence", "pretrain", "run_task_sequence", "run_transfer_experiment",
-    "save_results", "save_sequence_results", "sequence_tasks", "speaker_norm_applies",
-    "speaker_split",
-    "task_sequence", "write_json",
+    "load_corpus", "load_experiment", "on_cluster", "other_corpora", "paired_difference",
+    "plot_sequence", "predict_files", "prepare_sequence", "pretrain", "resolve_sources",
+    "run_task_sequence", "run_transfer_experiment", "save_results", "save_sequence_results",
+    "sequence_tasks", "speaker_norm_applies", "speaker_split", "task_sequence", "write_json",
+    # learning curves (_curve)
+    "CURVE_SIZES", "curve_methods", "format_curve_markdown", "learning_curve", "linear_svm",
+    "run_curve_experiment", "save_curve_results",
 ]

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 
 from ..datasets import (
-    load_ckplus, load_emodb, load_emovo, load_enterface, load_folder, load_jaffe, load_manifest,
-    load_ravdess, load_savee,
+    get_data_home, load_ckplus, load_emodb, load_emovo, load_enterface, load_folder, load_jaffe,
+    load_manifest, load_ravdess, load_savee,
 )
 from sklearn.pipeline import make_pipeline
 
@@ -18,7 +18,7 @@ from ..transformers import (
 
 __all__ = ["AUDIO_FEATURES", "BEST_AUDIO", "BEST_VISUAL", "CORPORA", "OPENSMILE_FEATURES",
            "VISUAL_FEATURES", "VISUAL_SHARED_EMOTIONS", "describe_corpus", "extract_features",
-           "front_end", "load_corpus", "speaker_norm_applies"]
+           "front_end", "load_corpus", "other_corpora", "speaker_norm_applies"]
 
 #: Built-in corpus name -> (loader, modality). SAVEE and eNTERFACE'05 are
 #: audio-visual: ``savee`` / ``enterface`` are their speech, ``savee-visual`` /
@@ -143,6 +143,74 @@ def load_corpus(name, *, data_home=None, labels=None, label_pattern=None, group_
         )
     bunch["name"] = path.stem if path.is_file() else path.name
     return bunch
+
+
+def other_corpora(target, *, modality=None, data_home=None):
+    """Leave-one-corpus-out sources: every other built-in corpus of the target's modality here.
+
+    The sources a user would pretrain on for ``target``: each key of
+    :data:`CORPORA` of the same modality whose files are under the data
+    home (its loader finds them), except ``target`` itself; each keeps its
+    own label set (PathNet and fine-tuning learn one output layer per
+    source). Largest corpus first (most clips; ties in :data:`CORPORA`
+    order): sources are learnt in order, so the first one lays down the
+    first frozen pathway that every later source and the target build on.
+
+    Parameters
+    ----------
+    target : str
+        A key of :data:`CORPORA`, or a user's corpus (then give
+        ``modality``).
+    modality : {"audio", "visual"}, default=None
+        The sources' modality; None: the built-in target's.
+    data_home : str, default=None
+        Folder of the built-in corpora (default: ``SKPATHNET_DATA``).
+
+    Returns
+    -------
+    sources : list of str
+        Keys of :data:`CORPORA`, largest first.
+
+    Raises
+    ------
+    ValueError
+        If ``modality`` is neither given nor known from ``target``, or no
+        other corpus of that modality is under the data home.
+    FileNotFoundError
+        If there is no data home (neither ``data_home`` nor ``SKPATHNET_DATA``).
+
+    Examples
+    --------
+    >>> from skpathnet.experiments import other_corpora
+    >>> other_corpora("emodb")  # doctest: +SKIP
+    ['ravdess', 'emovo']
+    """
+    if modality is None:
+        if target not in CORPORA:
+            raise ValueError(
+                f"{target!r} is not a built-in corpus: give the modality ('audio' or 'visual') "
+                "of the sources to gather for it."
+            )
+        modality = CORPORA[target][1]
+    if modality not in ("audio", "visual"):
+        raise ValueError(f"modality must be 'audio' or 'visual'; got {modality!r}.")
+    home = get_data_home(data_home)  # no data home at all is an error, not "no corpus"
+    sizes = {}
+    for name, (loader, kind) in CORPORA.items():
+        if kind != modality or name == target:
+            continue
+        try:
+            sizes[name] = len(loader(home).target)
+        except FileNotFoundError:
+            continue
+    if not sizes:
+        what = "speech" if modality == "audio" else "face"
+        raise ValueError(
+            f"no {what} corpus but {target!r} under {str(home)!r} (looked for "
+            + ", ".join(n for n, (_, k) in CORPORA.items() if k == modality and n != target)
+            + "): put at least one there to use the other corpora as sources."
+        )
+    return sorted(sizes, key=lambda name: -sizes[name])  # stable: CORPORA order for ties
 
 
 def describe_corpus(bunch):

@@ -296,6 +296,8 @@ def _score_fold(estimator, X, y, groups, fold, labels, counts, inspect):
         proba = model.predict_proba(X[test])
     else:  # e.g. a linear SVM: one decision score per class (ranks for ROC/AUC)
         proba = model.decision_function(X[test])
+        if proba.ndim == 1:  # two classes: one score, positive for classes_[1]
+            proba = np.column_stack([-proba, proba])
     if counts is not None and hasattr(model, "predict_segments"):
         spred = model.predict_segments(X[test])
         strue = np.repeat(y[test], counts[test])

@@ -38,13 +38,14 @@ from ..transformers import low_coverage_groups
 from . import _checkpoint
 from ._corpora import (
     CORPORA, VISUAL_SHARED_EMOTIONS, check_speaker_norm, describe_corpus, extract_features,
-    load_corpus, speaker_norm_applies,
+    load_corpus, other_corpora, speaker_norm_applies,
 )
 from ._evaluate import evaluate_methods
 from ._integrity import shared_files, single_group_classes
 
 __all__ = ["Corpus", "ExperimentCorpora", "ExperimentData", "Method", "SourceFit",
-           "extract_experiment", "fit_sources", "load_experiment", "run_transfer_experiment"]
+           "extract_experiment", "fit_sources", "load_experiment", "resolve_sources",
+           "run_transfer_experiment"]
 
 
 @dataclass(frozen=True)
@@ -302,6 +303,44 @@ def _log(log, message):
         log(message)
 
 
+def resolve_sources(sources, target, *, data_home=None, log=None, load=None):
+    """``sources`` as a list of corpus names; ``"all"``: :func:`other_corpora` of ``target``.
+
+    Parameters
+    ----------
+    sources : list of str or "all"
+    target : str
+    data_home : str, default=None
+    log : callable, default=None
+        Told which corpora ``"all"`` stands for.
+    load : dict, default=None
+        :func:`load_corpus` arguments for a user's ``target``, loaded to
+        learn its modality when ``"all"`` needs it.
+
+    Returns
+    -------
+    sources : list of str
+
+    Raises
+    ------
+    ValueError
+        If ``sources`` is a string other than ``"all"``, or ``"all"`` finds
+        no other corpus (:func:`other_corpora`).
+    """
+    if not isinstance(sources, str):
+        return list(sources)
+    if sources != "all":
+        raise ValueError(f"sources must be a list of corpora or 'all'; got {sources!r}.")
+    modality = None
+    if target not in CORPORA:  # a user's corpus: its files say its modality
+        modality = load_corpus(target, data_home=data_home, **(load or {})).modality
+    modality = modality or CORPORA[target][1]
+    found = other_corpora(target, modality=modality, data_home=data_home)
+    _log(log, f"sources: every other {'speech' if modality == 'audio' else 'face'} corpus "
+              f"here, largest first: {', '.join(found)}")
+    return found
+
+
 def run_transfer_experiment(
     sources,
     target,
@@ -337,9 +376,12 @@ def run_transfer_experiment(
 
     Parameters
     ----------
-    sources : list of str
+    sources : list of str or "all"
         Source corpora, learnt in order: keys of :data:`CORPORA`, manifest
-        files or folders (:func:`load_corpus`).
+        files or folders (:func:`load_corpus`). ``"all"``: every other
+        built-in corpus of the target's modality under the data home,
+        largest first (leave-one-corpus-out, :func:`other_corpora`); the
+        results' ``sources`` list them.
     target : str
         Target corpus name.
     params : dict, default=None
@@ -429,6 +471,10 @@ def run_transfer_experiment(
     speaker_norm = check_speaker_norm(speaker_norm)
     memory = Memory(cache, verbose=0) if cache else None
     t_start = time.perf_counter()
+    sources = resolve_sources(
+        sources, target, data_home=data_home, log=log,
+        load=dict(label_pattern=label_pattern, group_pattern=group_pattern, label_map=label_map,
+                  keep_labels=keep_labels, fold_groups=fold_groups, modality=modality))
     # Every corpus is listed (cheap) before any feature is extracted (expensive).
     corpora = load_experiment(sources, target, data_home=data_home,
                               label_pattern=label_pattern, group_pattern=group_pattern,

@@ -1,4 +1,4 @@
-"""Cross-validators for small emotion corpora: few training speakers, a slice of folds."""
+"""Cross-validators for small emotion corpora: few training speakers or clips, a slice of folds."""
 
 import itertools
 from dataclasses import dataclass
@@ -7,7 +7,7 @@ import numpy as np
 
 from ..utils._params import Integer, validate_params
 
-__all__ = ["FewTrainingGroups", "FoldSlice"]
+__all__ = ["FewTrainingClips", "FewTrainingGroups", "FoldSlice"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,77 @@ class FewTrainingGroups:
         for name in names:
             train = rng.permutation(names[names != name])[:self.n_train]
             yield np.flatnonzero(np.isin(groups, train)), np.flatnonzero(groups == name)
+
+
+@dataclass(frozen=True)
+class FewTrainingClips:
+    """Leave one group out, training on only ``n_per_class`` clips of each class of the others.
+
+    The small-corpus regime counted in clips rather than speakers: each test
+    group (speaker, subject) is scored by a model trained on ``n_per_class``
+    clips per class drawn at random from the clips of all the other groups
+    (all of a class's clips where it has fewer). The draws come from one
+    ``RandomState(random_state)``, test groups in sorted order and classes
+    in sorted order within each, so every estimator scored with the same
+    splitter, labels and groups gets the same training clips. Each draw is
+    the first ``n_per_class`` clips of a permutation of the class's clips,
+    whatever ``n_per_class``: with the same ``random_state``, the training
+    clips of a smaller ``n_per_class`` are part of those of a larger one
+    (nested draws, as :class:`FewTrainingGroups`' training groups are).
+
+    Parameters
+    ----------
+    n_per_class : int
+        Training clips per class and split, at least 1.
+    random_state : int, default=0
+        Seed of the draws.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpathnet.model_selection import FewTrainingClips
+    >>> groups = np.repeat(["a", "b", "c"], 4)
+    >>> y = np.tile([0, 0, 1, 1], 3)
+    >>> train, test = next(FewTrainingClips(1).split(y, y, groups))
+    >>> test.tolist(), sorted(y[train].tolist()), sorted(set(groups[train].tolist()))
+    ([0, 1, 2, 3], [0, 1], ['b', 'c'])
+    """
+
+    n_per_class: int
+    random_state: int = 0
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        """The number of groups (one split each)."""
+        return len(np.unique(groups))
+
+    def split(self, X, y=None, groups=None):
+        """Yield ``(train, test)`` row indices, one split per group in sorted order.
+
+        ``train`` is sorted; ``test`` is every row of the test group.
+
+        Raises
+        ------
+        ValueError
+            If ``n_per_class`` is not a positive integer, ``y`` or
+            ``groups`` is missing, they differ in length, or there are fewer
+            than two groups.
+        """
+        validate_params(self, {"n_per_class": Integer(1)})
+        if y is None or groups is None:
+            raise ValueError("FewTrainingClips.split needs y (the classes to draw clips of) "
+                             "and groups (the test groups).")
+        y, groups = np.asarray(y), np.asarray(groups)
+        if len(y) != len(groups):
+            raise ValueError(f"y and groups differ in length ({len(y)} and {len(groups)}).")
+        names = np.unique(groups)
+        if len(names) < 2:
+            raise ValueError(f"FewTrainingClips needs at least 2 groups; got {len(names)}.")
+        rng = np.random.RandomState(self.random_state)
+        for name in names:
+            others = np.flatnonzero(groups != name)
+            train = [rng.permutation(others[y[others] == label])[:self.n_per_class]
+                     for label in np.unique(y[others])]
+            yield np.sort(np.concatenate(train)), np.flatnonzero(groups == name)
 
 
 class FoldSlice:

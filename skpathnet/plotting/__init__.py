@@ -12,11 +12,14 @@ imported only when a function needs a new figure.
   target pathways (Figs. 19-23).
 - :func:`plot_accuracy_matrix`: the accuracy matrix of a task sequence
   (:func:`skpathnet.metrics.accuracy_matrix`) as a heat map.
+- :func:`plot_learning_curve`: accuracy against the target's training size,
+  one line per method (:func:`~skpathnet.experiments.run_curve_experiment`).
 """
 
 from ._accuracy_matrix import plot_accuracy_matrix
 from ._confusion import plot_confusion_matrix
 from ._curves import plot_generation_curves
+from ._learning import plot_learning_curve
 from ._pathways import plot_pathways
 from ._roc import plot_roc_curves
 
@@ -24,6 +27,7 @@ __all__ = [
     "plot_accuracy_matrix",
     "plot_confusion_matrix",
     "plot_generation_curves",
+    "plot_learning_curve",
     "plot_pathways",
     "plot_roc_curves",
 ]

@@ -1,0 +1,119 @@
+"""Learning-curve benchmark (issue 31): when does transfer pay as the target shrinks?
+
+Leave one speaker of the target out and train on ``K`` other speakers drawn
+at random (``--unit speakers``, K = 1, 2, 4, all) or on ``n`` clips per
+emotion drawn from all the others (``--unit clips``, n = 1, 2, 5, 10, all),
+several seeded draws per size; PathNet with transfer from every other
+corpus of the modality (``--sources all``, leave-one-corpus-out), PathNet
+from scratch, cascaded fine-tuning and a linear SVM, all on the same draws,
+through :func:`skpathnet.experiments.run_curve_experiment`. Defaults: the
+main job's front end (librosa functionals), speaker normalisation "auto"
+and PathNet settings (``BEST_AUDIO``, 40 generations).
+
+Usage::
+
+    SKPATHNET_DATA=../shared/data python -u benchmarks/bench_curve.py --target emodb \\
+        --threads 1 --cache .skpathnet_cache
+    python -u benchmarks/bench_curve.py --target emovo --draws 2 --threads 1
+    python -u benchmarks/bench_curve.py --target emodb --unit clips --sizes 1 5 all
+
+Writes ``benchmarks/results/curve/<target>-<unit>.json`` (no per-clip
+predictions), ``.md`` (the tables for RESULTS.md) and ``.png`` (pooled clip
+WAR against the training size, log x axis); ``--checkpoint`` saves every fold
+as it finishes and ``--resume`` continues an interrupted run.
+"""
+
+import argparse
+import time
+from pathlib import Path
+
+from skpathnet.experiments import (
+    BEST_AUDIO, BEST_VISUAL, CORPORA, curve_methods, format_curve_markdown, run_curve_experiment,
+    save_curve_results,
+)
+
+HERE = Path(__file__).parent
+OUT = HERE / "results" / "curve"
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--target", default="emodb", help="target corpus (default: emodb)")
+    parser.add_argument("--sources", nargs="+", default=["all"],
+                        help="source corpora, learnt in order; 'all' (default): every other "
+                             "corpus of the target's modality under the data home")
+    parser.add_argument("--unit", choices=("speakers", "clips"), default="speakers")
+    parser.add_argument("--sizes", nargs="+", default=None,
+                        help="sizes (integers or 'all'); default: 1 2 4 all speakers, "
+                             "1 2 5 10 all clips per emotion")
+    parser.add_argument("--draws", type=int, default=3, help="seeded draws per size")
+    parser.add_argument("--methods", nargs="+", default=None,
+                        choices=("transfer", "scratch", "finetune", "svm"),
+                        help="default: all four")
+    parser.add_argument("--generations", type=int, default=40,
+                        help="PathNet generations (default 40: the main job's)")
+    parser.add_argument("--features", default=None,
+                        help="front end; default: the modality's best (functionals, hog)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the networks and of the first draw")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per network")
+    parser.add_argument("--n-jobs", type=int, default=1, help="feature-extraction workers")
+    parser.add_argument("--fold-jobs", type=int, default=None, help="folds fitted at once")
+    parser.add_argument("--cache", default=".skpathnet_cache", help="feature cache ('' : none)")
+    parser.add_argument("--data-home", default=None)
+    parser.add_argument("--checkpoint", default=None, help="folder saving every fold")
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--out", default=str(OUT))
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    visual = args.target in CORPORA and CORPORA[args.target][1] == "visual"
+    best = BEST_VISUAL if visual else BEST_AUDIO
+    sizes = None if args.sizes is None else [s if s == "all" else int(s) for s in args.sizes]
+    methods = curve_methods({**best["params"], "n_generations": args.generations},
+                            random_state=args.seed, n_threads=args.threads)
+    if args.methods:
+        methods = {name: methods[name] for name in args.methods}
+    sources = "all" if args.sources == ["all"] else args.sources
+    t0 = time.perf_counter()
+
+    def log(line):
+        print(f"[{time.perf_counter() - t0:6.0f} s] {line}", flush=True)
+
+    results = run_curve_experiment(
+        sources, args.target, unit=args.unit, sizes=sizes, n_draws=args.draws, methods=methods,
+        random_state=args.seed, features=args.features or best["features"],
+        speaker_norm=best["speaker_norm"], data_home=args.data_home,
+        cache=args.cache or None, n_jobs=args.n_jobs, fold_jobs=args.fold_jobs,
+        checkpoint=args.checkpoint, resume=args.resume, log=log)
+    results["threads"] = args.threads
+    stem = f"{args.target}-{args.unit}"
+    json_path, md_path = save_curve_results(results, args.out, stem, predictions=False)
+    png = Path(args.out) / f"{stem}.png"
+    save_figure(results, png)
+    print(format_curve_markdown(results))
+    log(f"wrote {json_path}, {md_path}, {png}")
+    return results
+
+
+def save_figure(results, path):
+    """Pooled clip WAR and UAR against the training size, side by side, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from skpathnet.plotting import plot_learning_curve
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, metric in zip(axes, ("WAR", "UAR")):
+        plot_learning_curve(results, metric=metric, ax=ax)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()

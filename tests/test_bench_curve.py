@@ -1,0 +1,36 @@
+"""benchmarks/bench_curve.py: a thin command line over run_curve_experiment."""
+
+import json
+
+import pytest
+
+from conftest import load_benchmark
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return load_benchmark("bench_curve")
+
+
+def test_defaults_are_the_issues_run(bench):
+    args = bench.build_parser().parse_args([])
+    assert (args.target, args.sources, args.unit, args.draws, args.generations) == (
+        "emodb", ["all"], "speakers", 3, 40)
+    assert args.sizes is None and args.methods is None and args.threads == 1
+
+
+def test_a_tiny_run_writes_json_markdown_and_figure(bench, tmp_path, tone_corpus):
+    home = tone_corpus(tmp_path / "data", emodb_speakers=("03", "08", "09"))
+    out = tmp_path / "out"
+    results = bench.main([
+        "--target", "emodb", "--sizes", "1", "all", "--draws", "2", "--generations", "1",
+        "--methods", "transfer", "scratch", "svm", "--data-home", str(home), "--cache", "",
+        "--out", str(out)])
+    assert results["sources"] == ["emovo"] and results["sizes"] == [1, "all"]
+    assert results["params"]["scratch"]["n_units"] == 64  # BEST_AUDIO
+    assert results["params"]["scratch"]["n_generations"] == 1
+    saved = json.loads((out / "emodb-speakers.json").read_text())
+    assert list(saved["curve"][0]["methods"]) == ["transfer", "scratch", "svm"]
+    assert "predictions" not in saved["curve"][0]["methods"]["svm"]
+    assert "| 1 | transfer - scratch |" in (out / "emodb-speakers.md").read_text()
+    assert (out / "emodb-speakers.png").stat().st_size > 0
