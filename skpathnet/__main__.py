@@ -11,8 +11,9 @@ from sklearn.model_selection import GroupKFold
 
 from .experiments import (
     AUDIO_FEATURES, BEST_AUDIO, BEST_VISUAL, CORPORA, VISUAL_FEATURES, ClusterError,
-    collect_inputs, dask_cluster, fit_final, format_description, format_markdown,
-    format_predictions, load_corpus, predict_files, pretrain, run_transfer_experiment,
+    collect_inputs, dask_cluster, fit_final, format_curve_markdown, format_description,
+    format_markdown, format_predictions, load_corpus, other_corpora, predict_files, pretrain,
+    resolve_sources, run_curve_experiment, run_transfer_experiment, save_curve_results,
     save_results,
 )
 from .experiments.checkpoint import check_writable, describe_saved
@@ -39,7 +40,8 @@ def build_parser():
     _corpus_options(p)
     p.add_argument("--source", nargs="+", metavar="CORPUS",
                    help="source corpora, learnt in order: built-in names "
-                   f"({', '.join(sorted(CORPORA))}), manifest CSV files or folders "
+                   f"({', '.join(sorted(CORPORA))}), manifest CSV files or folders, or "
+                   "'all': every other built-in corpus of the target's modality "
                    "(default: ravdess; visual: ckplus)")
     p.add_argument("--target", metavar="CORPUS",
                    help="target corpus, as for --source (default: emodb; visual: jaffe)")
@@ -69,8 +71,8 @@ def build_parser():
         "(a library of frozen pathways) to a file")
     _corpus_options(p)
     p.add_argument("--source", nargs="+", metavar="CORPUS",
-                   help="source corpora, learnt in order, as for evaluate (default: ravdess; "
-                   "visual: ckplus)")
+                   help="source corpora, learnt in order, as for evaluate, or 'all': every "
+                   "built-in corpus of the modality (default: ravdess; visual: ckplus)")
     p.add_argument("--pretrained", metavar="FILE", default=None,
                    help="a pretrained model to add these sources to (its frozen pathways "
                    "stay; its front end and settings are kept)")
@@ -83,7 +85,8 @@ def build_parser():
     _corpus_options(p)
     origin = p.add_mutually_exclusive_group()
     origin.add_argument("--source", nargs="+", metavar="CORPUS",
-                        help="source corpora to learn first (transfer)")
+                        help="source corpora to learn first (transfer), or 'all': every other "
+                        "built-in corpus of the target's modality")
     origin.add_argument("--pretrained", metavar="FILE", default=None,
                         help="a model file from `skpathnet pretrain`: transfer with no source "
                         "data on this machine (its front end and settings are used)")
@@ -96,6 +99,28 @@ def build_parser():
     _overlap_option(p)
     _training_options(p)
     _model_out_option(p)
+
+    p = sub.add_parser(
+        "curve", help="learning curve: transfer, scratch, fine-tuning and a linear SVM as "
+        "the target trains on K speakers (or n clips per emotion), leave-one-speaker-out")
+    _corpus_options(p)
+    p.add_argument("--source", nargs="+", metavar="CORPUS", default=["all"],
+                   help="source corpora, learnt in order, or 'all': every other built-in "
+                   "corpus of the target's modality (default: all)")
+    p.add_argument("--target", metavar="CORPUS", required=True,
+                   help="the target corpus: a built-in name, a manifest CSV or a folder")
+    p.add_argument("--unit", choices=["speakers", "clips"], default="speakers",
+                   help="train on K other speakers, or on n clips per emotion drawn from them")
+    p.add_argument("--sizes", nargs="+", metavar="N", default=None,
+                   help="training sizes, positive integers or 'all' (default: 1 2 4 all "
+                   "speakers; 1 2 5 10 all clips per emotion)")
+    p.add_argument("--draws", type=_positive_int, default=3,
+                   help="seeded draws of the training speakers/clips per size (default: 3)")
+    _overlap_option(p)
+    _training_options(p)
+    p.add_argument("--out", default="results", help="folder for the JSON, Markdown and PNG")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the reports of an earlier run of these settings")
 
     p = sub.add_parser("predict", help="label audio, video or image files with a model file")
     p.add_argument("model", metavar="MODEL", help="a model file from `skpathnet fit`")
@@ -345,7 +370,7 @@ def main(argv=None):
     """
     args = build_parser().parse_args(argv)
     command = {"evaluate": _evaluate, "transfer": _evaluate, "pretrain": _pretrain,
-               "fit": _fit, "predict": _predict, "describe": _describe,
+               "fit": _fit, "curve": _curve, "predict": _predict, "describe": _describe,
                "export-onnx": _export_onnx}[args.command]
     return command(args)
 
@@ -374,6 +399,7 @@ def _evaluate(args):
     what was saved and returns 130, and the command it prints continues it.
     """
     try:
+        _resolve_all(args)
         args.modality, sources, target = resolve_corpora(args)
         check_writable(args.out, what="--out folder")
         if args.cache:
@@ -453,9 +479,28 @@ def _read_pretrained(path):
     return model, info
 
 
+def _resolve_all(args):
+    """``--source all``: every other built-in corpus of the target's modality (of the
+    modality for ``pretrain``), present under the data home."""
+    if args.source is None or "all" not in args.source:
+        return
+    if args.source != ["all"]:
+        raise ValueError("--source all stands for every other corpus: give it alone.")
+    target = getattr(args, "target", None)
+    if target is None:
+        modality = args.modality or "audio"
+        args.source = other_corpora("", modality=modality, data_home=args.data_home)
+    else:
+        args.source = resolve_sources("all", target, data_home=args.data_home,
+                                      load=_user_options(args))
+    print(f"--source all: {' + '.join(args.source)}")
+
+
 def _training_setup(args, *, sources, target=None):
     """``(features, speaker_norm, params, pretrained)``, every input checked (cheap)."""
     args.source, args.target = sources, target
+    _resolve_all(args)
+    sources = args.source
     args.modality, _, _ = resolve_corpora(args)
     if args.cache:
         check_writable(args.cache, what="--cache folder")
@@ -489,6 +534,7 @@ def _pretrain(args):
                              "with --source CORPUS ...")
         sources = args.source or DEFAULT_SOURCES[args.modality or "audio"]
         features, speaker_norm, params, pretrained = _training_setup(args, sources=sources)
+        sources = args.source  # "all" resolved
     except (OSError, ValueError) as exc:
         return _error(exc)
     return _train_and_save(args, lambda: pretrain(
@@ -600,6 +646,59 @@ def _export_onnx(args):
           + (f"compute the features with the model's {' and '.join(steps)} first."
              if steps else "give it the model's input features."))
     return 0
+
+
+def _curve(args):
+    """``skpathnet curve``: the learning curve of a target, JSON, Markdown and PNG."""
+    try:
+        _resolve_all(args)
+        args.modality, sources, target = resolve_corpora(args)
+        check_writable(args.out, what="--out folder")
+        if args.cache:
+            check_writable(args.cache, what="--cache folder")
+        sizes = None if args.sizes is None else [_size(v) for v in args.sizes]
+    except (OSError, ValueError) as exc:
+        return _error(exc)
+    features, speaker_norm, params = configuration(args)
+    params = _train_params(args, params, verbose=False)
+    stem = (f"curve-{'+'.join(map(_label, sources))}-to-{_label(target)}-{args.unit}-"
+            f"g{params['n_generations']}")
+    reports = [Path(args.out) / f"{stem}{ext}" for ext in (".json", ".md", ".png")]
+    if not args.overwrite and any(p.exists() for p in reports):
+        return _error(f"{' and '.join(str(p) for p in reports if p.exists())} already hold "
+                      "an earlier run of these settings; pass --overwrite or another --out.")
+    try:
+        results = run_curve_experiment(
+            sources, target, unit=args.unit, sizes=sizes, n_draws=args.draws, params={
+                k: v for k, v in params.items() if k not in ("random_state", "n_threads")},
+            random_state=args.seed, n_threads=args.threads, features=features,
+            speaker_norm=speaker_norm, data_home=args.data_home, n_jobs=args.n_jobs,
+            cache=args.cache or None, allow_overlap=args.allow_overlap, log=print)
+        json_path, md_path = save_curve_results(results, args.out, stem, predictions=False)
+    except KeyboardInterrupt:
+        print("skpathnet: interrupted; no report was written.", file=sys.stderr)
+        return 130
+    except (OSError, ValueError, ImportError) as exc:
+        return _error(exc)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from .plotting import plot_learning_curve
+
+    ax = plot_learning_curve(results)
+    ax.figure.savefig(reports[2], dpi=100, bbox_inches="tight")
+    print(format_curve_markdown(results))
+    print(f"saved {json_path}, {md_path} and {reports[2]}")
+    return 0
+
+
+def _size(text):
+    """A training size of ``--sizes``: a positive integer or "all"."""
+    if text == "all":
+        return text
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"--sizes takes positive integers or 'all'; got {text!r}.")
+    return int(text)
 
 
 def _describe(args):

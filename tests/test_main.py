@@ -1,6 +1,7 @@
 """The main job: `python -m skpathnet transfer`, end to end on tiny settings."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -195,3 +196,46 @@ def test_visual_job_on_a_users_folder_of_images(data_home, tmp_path, capsys):
     assert "faces: 8 files, 2 classes (happiness 4, sadness 4), 2 subjects" in \
         capsys.readouterr().out
     assert (tmp_path / "out" / "jaffe-to-faces-hog-norm-g1.json").exists()
+
+
+def test_source_all_and_curve_command(tmp_path, tone_corpus, capsys, monkeypatch):
+    """--source all resolves to the other corpora; curve checks --sizes, then writes 3 files."""
+    import skpathnet.__main__ as cli
+
+    home = tone_corpus(tmp_path / "data")
+    common = ["--data-home", str(home), "--generations", "1", "--population", "2",
+              "--cache", "", "--quiet", "--n-jobs", "1"]
+    assert main(["curve", "--target", "emodb", "--sizes", "0", *common,
+                 "--out", str(tmp_path / "c")]) == 2
+    assert "--sizes takes positive integers or 'all'; got '0'" in capsys.readouterr().err
+    assert main(["evaluate", "--source", "all", "emovo", "--target", "emodb", *common]) == 2
+    assert "--source all stands for every other corpus: give it alone" in \
+        capsys.readouterr().err
+
+    seen = {}
+
+    def fake_run(sources, target, **kwargs):  # the experiment itself: tests/test_curve.py
+        seen.update(sources=sources, target=target, **kwargs)
+        return {"unit": "speakers", "sources": sources, "target": target, "modality": "audio",
+                "curve": [], "methods": [], "reference": "transfer"}
+
+    monkeypatch.setattr(cli, "run_curve_experiment", fake_run)
+    monkeypatch.setattr(cli, "format_curve_markdown", lambda results: "table")
+
+    def fake_save(results, out_dir, stem, *, predictions=True):
+        paths = [Path(out_dir) / f"{stem}{ext}" for ext in (".json", ".md")]
+        for path in paths:
+            path.write_text("{}")
+        return paths
+
+    monkeypatch.setattr(cli, "save_curve_results", fake_save)
+    monkeypatch.setattr("skpathnet.plotting.plot_learning_curve",
+                        lambda results: __import__("matplotlib.pyplot").pyplot.gca())
+    out = tmp_path / "curve"
+    assert main(["curve", "--target", "emodb", "--sizes", "1", "all", "--draws", "2", *common,
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "--source all: emovo" in printed
+    assert seen["sources"] == ["emovo"] and seen["sizes"] == [1, "all"]
+    assert seen["n_draws"] == 2 and seen["features"] == "functionals"
+    assert sorted(p.suffix for p in out.iterdir()) == [".json", ".md", ".png"]
