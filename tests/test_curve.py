@@ -213,7 +213,10 @@ def test_run_curve_experiment_end_to_end_resumes(tmp_path, tone_corpus):
     # a second run with the same settings continues the saved one
     with pytest.raises(ValueError, match="--resume"):
         run_curve_experiment("all", "emodb", log=lines.append, **settings)
+    # the saved settings read the same in another process: no object's memory address
+    assert " at 0x" not in (parts / "config.json").read_text()
     lines.clear()
+    settings["methods"] = tiny_methods()  # new objects, as in the process that resumes
     again = run_curve_experiment("all", "emodb", resume=True, log=lines.append, **settings)
     assert any(line.startswith(f"resuming from {parts}") for line in lines)
     assert sum("loaded from" in line for line in lines) == 2

@@ -29,9 +29,10 @@ from pathlib import Path
 
 import numpy as np
 from joblib import Memory
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.model_selection import LeaveOneGroupOut
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from .._classifier import PathNetClassifier
@@ -57,11 +58,21 @@ CURVE_SIZES = {"speakers": (1, 2, 4, "all"), "clips": (1, 2, 5, 10, "all")}
 _WHAT = {"speakers": "training speakers", "clips": "training clips per emotion"}
 
 
-def _clip_rows(X):
-    """One row per clip: clips (face crops, segments) become their segments' mean, flattened."""
-    if is_clips(X):
-        return np.stack([np.asarray(clip, dtype=np.float32).mean(0).ravel() for clip in X])
-    return X
+class _ClipRows(TransformerMixin, BaseEstimator):
+    """One row per clip: clips (face crops, segments) become their segments' mean, flattened.
+
+    A class rather than a ``FunctionTransformer``, whose repr holds the
+    function's memory address: a checkpoint's settings must read the same
+    in the process that resumes it.
+    """
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        if is_clips(X):
+            return np.stack([np.asarray(clip, dtype=np.float32).mean(0).ravel() for clip in X])
+        return X
 
 
 def linear_svm(C=1e-2):
@@ -80,8 +91,7 @@ def linear_svm(C=1e-2):
     -------
     pipeline : sklearn.pipeline.Pipeline
     """
-    return make_pipeline(FunctionTransformer(_clip_rows), StandardScaler(),
-                         SVC(kernel="linear", C=C))
+    return make_pipeline(_ClipRows(), StandardScaler(), SVC(kernel="linear", C=C))
 
 
 def curve_methods(params=None, *, finetune=None, svm_C=1e-2, random_state=0, n_threads=None):
