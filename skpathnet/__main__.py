@@ -459,15 +459,16 @@ def _evaluate(args):
     return 0
 
 
-def _check_model_out(args):
-    """Refuse an existing ``--out`` without ``--overwrite``; check its folder is writable."""
+def _check_out_file(args, example="model.safetensors"):
+    """Refuse an existing ``--out`` without ``--overwrite`` and a folder; check that its
+    folder is writable. ``example``: the file name the folder message suggests."""
     out = Path(args.out)
     if out.exists() and not args.overwrite:
         raise ValueError(f"{str(out)!r} exists; pass --overwrite to replace it, or give "
                          "another --out file.")
     if out.is_dir():
         raise ValueError(f"--out {str(out)!r} is a folder; give a file name, e.g. "
-                         f"{str(out / 'model.safetensors')!r}.")
+                         f"{str(out / example)!r}.")
     check_writable(out.parent if str(out.parent) else Path("."), what="--out folder")
 
 
@@ -504,7 +505,7 @@ def _training_setup(args, *, sources, target=None):
     args.modality, _, _ = resolve_corpora(args)
     if args.cache:
         check_writable(args.cache, what="--cache folder")
-    _check_model_out(args)
+    _check_out_file(args)
     features, speaker_norm, params = configuration(args)
     pretrained = None
     if args.pretrained:
@@ -516,9 +517,6 @@ def _training_setup(args, *, sources, target=None):
 
 
 def _save_model(args, model, info):
-    for name, step in model.steps[:-1]:  # no cache folder or worker count of this machine
-        step.set_params(**{k: None for k in step.get_params()
-                           if k.split("__")[-1] in ("memory", "n_jobs")})
     info = {**info, "command": "skpathnet " + " ".join(sys.argv[1:])}
     save(model, args.out, info=info)
     size = Path(args.out).stat().st_size
@@ -581,12 +579,7 @@ def _predict(args):
     """``skpathnet predict``: one row per input file, CSV or JSON."""
     try:
         if args.out is not None:
-            if Path(args.out).is_dir():
-                raise ValueError(f"--out {args.out!r} is a folder; give a file name, e.g. "
-                                 f"{str(Path(args.out) / 'predictions.csv')!r}.")
-            if Path(args.out).exists() and not args.overwrite:
-                raise ValueError(f"{args.out!r} exists; pass --overwrite to replace it.")
-            check_writable(Path(args.out).parent, what="--out folder")
+            _check_out_file(args, "predictions.csv")
         info = read_info(args.model)
         if info.get("kind") != "model":
             raise ValueError(
@@ -632,7 +625,7 @@ def _predict(args):
 def _export_onnx(args):
     """``skpathnet export-onnx``: the best pathway as ONNX, checked with onnxruntime."""
     try:
-        _check_model_out(args)
+        _check_out_file(args)
         model = load(args.model)
         info = read_info(args.model)
         diff = export_onnx(model, args.out)

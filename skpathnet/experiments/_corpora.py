@@ -213,6 +213,48 @@ def other_corpora(target, *, modality=None, data_home=None):
     return sorted(sizes, key=lambda name: -sizes[name])  # stable: CORPORA order for ties
 
 
+def load_corpora(names, *, data_home=None, corpus_options=None, what="the corpora"):
+    """Load several corpora (:func:`load_corpus`) and check that they share one modality.
+
+    The built-in visual corpora keep the six emotions they share
+    (:data:`VISUAL_SHARED_EMOTIONS`). A name given twice is loaded once.
+
+    Parameters
+    ----------
+    names : sequence of str
+    data_home : str, default=None
+    corpus_options : dict, default=None
+        Keywords of :func:`load_corpus` for users' corpora
+        (``label_pattern``, ``group_pattern``, ``label_map``,
+        ``keep_labels``, ``fold_groups``, ``modality``).
+    what : str, default="the corpora"
+        How the error message names them.
+
+    Returns
+    -------
+    bunches : dict of str to Bunch
+        In the order of ``names``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`load_corpus`, or if the corpora mix speech and faces
+        (the message lists each corpus with its modality).
+    FileNotFoundError
+        If a built-in corpus is missing.
+    """
+    bunches = {}
+    for name in dict.fromkeys(names):
+        visual = name in CORPORA and CORPORA[name][1] == "visual"
+        bunches[name] = load_corpus(name, data_home=data_home,
+                                    labels=VISUAL_SHARED_EMOTIONS if visual else None,
+                                    **(corpus_options or {}))
+    if len({b.modality for b in bunches.values()}) != 1:
+        raise ValueError(f"{what} mix speech and faces: " + ", ".join(
+            f"{n} ({b.modality})" for n, b in bunches.items()) + ".")
+    return bunches
+
+
 def describe_corpus(bunch):
     """One line: files, classes with counts, and speakers/subjects of a loaded corpus."""
     labels, counts = np.unique(bunch.target, return_counts=True)

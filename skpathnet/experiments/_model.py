@@ -34,8 +34,8 @@ from ..utils._clips import is_clips
 from ..datasets import AUDIO_EXTENSIONS, VISUAL_EXTENSIONS
 from ..transformers import GroupStandardScaler
 from ._corpora import (
-    CORPORA, VISUAL_SHARED_EMOTIONS, check_speaker_norm, describe_corpus, extract_features,
-    front_end, load_corpus, speaker_norm_applies,
+    check_speaker_norm, describe_corpus, extract_features, front_end, load_corpora,
+    speaker_norm_applies,
 )
 from ._evaluate import evaluate
 from ._integrity import file_digest
@@ -77,21 +77,6 @@ class Prediction(NamedTuple):
 # --------------------------------------------------------------------------- training
 
 
-def _load_corpora(names, *, data_home, corpus_options):
-    """The corpora ``names`` (:func:`load_corpus`), of one modality."""
-    bunches = {}
-    for name in dict.fromkeys(names):
-        visual = name in CORPORA and CORPORA[name][1] == "visual"
-        bunches[name] = load_corpus(name, data_home=data_home,
-                                    labels=VISUAL_SHARED_EMOTIONS if visual else None,
-                                    **(corpus_options or {}))
-    modalities = {b.modality for b in bunches.values()}
-    if len(modalities) != 1:
-        raise ValueError("the corpora mix speech and faces: " + ", ".join(
-            f"{n} ({b.modality})" for n, b in bunches.items()) + ".")
-    return bunches
-
-
 def _features(name, bunch, features, speaker_norm, n_jobs, memory, log):
     """``(X, normalised)`` of one corpus, logged."""
     t0 = time.perf_counter()
@@ -115,16 +100,13 @@ def _describe_corpus(name, bunch, normalised, *, digests=False):
     return out
 
 
-def _front_end(name, features, modality):
-    """The front end to save: no cache, no workers (set when predicting)."""
-    return front_end(name, features=features, modality=modality)
-
-
-def _serial(front):
-    """``front`` (a clone) with every ``n_jobs`` of it and its steps set to None."""
+def _portable(front):
+    """A clone of ``front`` with every ``memory`` and ``n_jobs`` of it and its steps set to
+    None: what a model file keeps (no cache folder or worker count of this machine), and
+    what reads one file at a time when predicting."""
     front = clone(front)
-    return front.set_params(**{k: None for k in front.get_params() if k.split("__")[-1]
-                               == "n_jobs"})
+    return front.set_params(**{k: None for k in front.get_params()
+                               if k.split("__")[-1] in ("memory", "n_jobs")})
 
 
 def pretrain(sources, *, features, speaker_norm, params, data_home=None, n_jobs=None,
@@ -178,7 +160,7 @@ def pretrain(sources, *, features, speaker_norm, params, data_home=None, n_jobs=
         model, old = pretrained
         features, speaker_norm = old["features"], old["speaker_norm"]
     speaker_norm = check_speaker_norm(speaker_norm)
-    bunches = _load_corpora(sources, data_home=data_home, corpus_options=corpus_options)
+    bunches = load_corpora(sources, data_home=data_home, corpus_options=corpus_options)
     modality = next(iter(bunches.values())).modality
     if pretrained is not None:
         if old["modality"] != modality:
@@ -204,8 +186,9 @@ def pretrain(sources, *, features, speaker_norm, params, data_home=None, n_jobs=
     info = {"kind": "pretrained", "modality": modality, "features": features,
             "speaker_norm": speaker_norm, "sources": previous + described,
             "source_seconds": time.perf_counter() - t0}
-    front = model[0] if pretrained is not None else _front_end(sources[0], features, modality)
-    return Pipeline([("front_end", front), ("pathnet", clf)]), info
+    front = model[0] if pretrained is not None else front_end(sources[0], features=features,
+                                                                  modality=modality)
+    return Pipeline([("front_end", _portable(front)), ("pathnet", clf)]), info
 
 
 def fit_final(target, *, sources=None, pretrained=None, features=None, speaker_norm="auto",
@@ -274,7 +257,7 @@ def fit_final(target, *, sources=None, pretrained=None, features=None, speaker_n
                                   **(corpus_options or {}))
         bunches = corpora.bunches
     else:
-        bunches = _load_corpora([target], data_home=data_home, corpus_options=corpus_options)
+        bunches = load_corpora([target], data_home=data_home, corpus_options=corpus_options)
     bunch = bunches[target]
     modality = bunch.modality
     if pretrained is not None:
@@ -311,7 +294,7 @@ def fit_final(target, *, sources=None, pretrained=None, features=None, speaker_n
     _log(log, f"fit on all of {target} ({len(y)} clips) ...")
     final = clone(clf).fit(X, y)
     info["fit_seconds"] = time.perf_counter() - t0
-    steps = [("front_end", _front_end(target, features, modality))]
+    steps = [("front_end", _portable(front_end(target, features=features, modality=modality)))]
     if scaler is not None:
         steps.append(("speaker_norm", scaler))
     steps.append(("pathnet", final))
@@ -505,7 +488,7 @@ def predict_files(model, files, *, groups=None, n_jobs=None, progress=False):
             "(e.g. '^(?P<group>[^/]+)/' for <speaker>/<file>), a manifest with a 'group' "
             "column, or --one-speaker if every input is the same speaker."
         )
-    front = _serial(front)
+    front = _portable(front)
     jobs = Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(_featurise)(front, f) for f in files)
     if progress:

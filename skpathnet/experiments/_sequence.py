@@ -38,7 +38,7 @@ from ..utils._clips import is_clips
 from ..metrics import (
     accuracy_matrix, backward_transfer, forward_transfer, uar_score, war_score,
 )
-from ._corpora import CORPORA, VISUAL_SHARED_EMOTIONS, check_speaker_norm, load_corpus
+from ._corpora import check_speaker_norm, load_corpora
 from ._report import write_json
 from ._transfer import ExperimentCorpora, extract_experiment
 
@@ -299,16 +299,9 @@ def prepare_sequence(corpora, *, features="functionals", speaker_norm="auto", te
     if not 0 < test_size < 1:
         raise ValueError(f"test_size must be in (0, 1); got {test_size!r}.")
     speaker_norm = check_speaker_norm(speaker_norm)
-    bunches = {}
-    for name in corpora:
-        visual = name in CORPORA and CORPORA[name][1] == "visual"
-        bunches[name] = load_corpus(name, data_home=data_home,
-                                    labels=VISUAL_SHARED_EMOTIONS if visual else None)
-    modalities = {b.modality for b in bunches.values()}
-    if len(modalities) != 1:
-        raise ValueError("the corpora of a sequence mix speech and faces: "
-                         + ", ".join(f"{n} ({b.modality})" for n, b in bunches.items()) + ".")
-    listed = ExperimentCorpora(corpora[:-1], corpora[-1], modalities.pop(), bunches)
+    bunches = load_corpora(corpora, data_home=data_home, what="the corpora of a sequence")
+    modality = next(iter(bunches.values())).modality
+    listed = ExperimentCorpora(corpora[:-1], corpora[-1], modality, bunches)
     data = extract_experiment(listed, features=features, speaker_norm=speaker_norm,
                               n_jobs=n_jobs, memory=Memory(cache, verbose=0) if cache else None,
                               log=log)

@@ -37,8 +37,8 @@ from ..utils._clips import is_clips
 from ..transformers import low_coverage_groups
 from . import _checkpoint
 from ._corpora import (
-    CORPORA, VISUAL_SHARED_EMOTIONS, check_speaker_norm, describe_corpus, extract_features,
-    load_corpus, other_corpora, speaker_norm_applies,
+    CORPORA, check_speaker_norm, describe_corpus, extract_features, load_corpora, load_corpus,
+    other_corpora, speaker_norm_applies,
 )
 from ._evaluate import evaluate_methods
 from ._integrity import shared_files, single_group_classes
@@ -153,19 +153,11 @@ def load_experiment(sources, target, *, data_home=None, label_pattern=None, grou
         If a class of the target is held by one speaker/subject only (its
         clips cannot be scored by a group-wise split).
     """
-    bunches = {}
-    for name in dict.fromkeys([*sources, target]):
-        visual = name in CORPORA and CORPORA[name][1] == "visual"
-        bunches[name] = load_corpus(
-            name, data_home=data_home, labels=VISUAL_SHARED_EMOTIONS if visual else None,
-            label_pattern=label_pattern, group_pattern=group_pattern, label_map=label_map,
-            keep_labels=keep_labels, fold_groups=fold_groups, modality=modality)
-    modalities = {bunch.modality for bunch in bunches.values()}
-    if len(modalities) != 1:
-        raise ValueError(
-            "Sources and target mix speech and faces: "
-            + ", ".join(f"{n} ({bunches[n].modality})" for n in bunches) + "."
-        )
+    bunches = load_corpora(
+        [*sources, target], data_home=data_home, what="Sources and target", corpus_options={
+            "label_pattern": label_pattern, "group_pattern": group_pattern,
+            "label_map": label_map, "keep_labels": keep_labels, "fold_groups": fold_groups,
+            "modality": modality})
     if log is not None:
         for bunch in bunches.values():
             log(describe_corpus(bunch))
@@ -181,7 +173,7 @@ def load_experiment(sources, target, *, data_home=None, label_pattern=None, grou
                    f"Add other {who}s' clips of them, or drop them from the corpus.")
         warnings.warn(message, UserWarning, stacklevel=2)
         _log(log, f"warning: {message}")
-    return ExperimentCorpora(list(sources), target, modalities.pop(), bunches)
+    return ExperimentCorpora(list(sources), target, bunches[target].modality, bunches)
 
 
 def _check_overlap(bunches, sources, target, allow_overlap, log):

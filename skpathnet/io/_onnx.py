@@ -9,6 +9,10 @@ import torch
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from ..engine import Pathways, TaskHead
+from ..engine._network import Inputs
+from ..engine._pathway import forward
+
 __all__ = ["ONNX_TOLERANCE", "export_onnx"]
 
 #: The largest absolute difference between the ONNX and the torch
@@ -21,8 +25,6 @@ class _BestPathway(torch.nn.Module):
 
     def __init__(self, state):
         super().__init__()
-        from ..engine import Pathways, TaskHead
-
         self.pathway = Pathways.from_state(state.modules, state.pathway, device="cpu")
         self.head = TaskHead.from_state(state.head, device="cpu")
         mean, scale = state.scaler if state.scaler is not None else (None, None)
@@ -32,9 +34,6 @@ class _BestPathway(torch.nn.Module):
             self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
 
     def forward(self, x):
-        from ..engine._network import Inputs
-        from ..engine._pathway import forward
-
         if self.standardize:
             x = (x - self.mean) / self.scale
         return torch.softmax(forward(self.pathway, self.head, Inputs(x)), 1)

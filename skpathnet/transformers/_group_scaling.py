@@ -344,11 +344,9 @@ class GroupStandardScaler(TransformerMixin, BaseEstimator):
             if len(known) and group in known:
                 k = int(np.searchsorted(known, group))
                 mean, std = self.mean_[k], self.scale_[k]
-            elif self.shrinkage:
-                mean, std = _shrunk_stats(rows[mask], self.prior_)
             else:
-                n = int(np.sum(sample_groups == group))
-                if n < 2:
+                stats = self._new_group_stats(rows[mask], int(np.sum(sample_groups == group)))
+                if stats is None:
                     who = ("X (one group: groups=None)" if groups is None
                            else f"group {str(group)!r}")
                     raise ValueError(
@@ -357,7 +355,7 @@ class GroupStandardScaler(TransformerMixin, BaseEstimator):
                         "one more sample (clip) of the same speaker, fit with that speaker's "
                         "samples and groups, or use a model without speaker normalisation."
                     )
-                mean, std = _stats(rows[mask])
+                mean, std = stats
             values = rows[mask].astype(np.float64)
             if self.with_mean:
                 values -= mean
@@ -407,16 +405,13 @@ class GroupStandardScaler(TransformerMixin, BaseEstimator):
         row_groups = groups[clip_index]
         stats = {}
         for group in np.unique(groups):
-            mask = row_groups == group
-            if self.shrinkage:
-                stats[group] = _shrunk_stats(rows[mask], self.prior_)
-            elif int(np.sum(groups == group)) < 2:
+            stats[group] = self._new_group_stats(rows[row_groups == group],
+                                                 int(np.sum(groups == group)))
+            if stats[group] is None:
                 raise ValueError(
                     f"group {str(group)!r} has 1 sample: its own statistics would standardise "
                     "it to zeros. Give at least two samples of it, or use shrinkage=True."
                 )
-            else:
-                stats[group] = _stats(rows[mask])
         keep = [k for k, g in enumerate(self.groups_) if g not in stats]
         known = np.concatenate([np.asarray(self.groups_)[keep], list(stats)])
         mean = np.vstack([self.mean_[keep], *(m for m, _ in stats.values())])
@@ -436,6 +431,16 @@ class GroupStandardScaler(TransformerMixin, BaseEstimator):
         return tags
 
     # -- helpers --------------------------------------------------------------
+    def _new_group_stats(self, rows, n_samples):
+        """``(mean, std)`` of a group not known from :meth:`fit`, from its ``rows`` (its
+        ``n_samples`` samples): shrunk towards ``prior_`` with ``shrinkage``, else its own;
+        None when it has a single sample and no shrinkage (its own would give zeros)."""
+        if self.shrinkage:
+            return _shrunk_stats(rows, self.prior_)
+        if n_samples < 2:
+            return None
+        return _stats(rows)
+
     def _check_params(self):
         validate_params(self, self._parameter_constraints)
 
