@@ -65,7 +65,7 @@ from skpathnet import FaceAugment, PathNetClassifier
 from skpathnet.baselines import FineTuneClassifier
 from skpathnet.experiments import (
     BEST_AUDIO, CORPORA, evaluate, extract_features, fold_mean_std, load_corpus,
-    VISUAL_SHARED_EMOTIONS, write_json,
+    paired_difference, VISUAL_SHARED_EMOTIONS, write_json,
 )
 from skpathnet.metrics import war_score
 from skpathnet.model_selection import FewTrainingGroups
@@ -356,22 +356,45 @@ SEARCH_GRID = [
     {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_layers": 2, "seed_pathway": True},
     {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_layers": 2, "frozen": "genes",
      "seed_pathway": True},
+    # 38-39: fitnesses that still tell pathways apart once a small target is fitted (issue
+    # 31: the training fitness saturates at 1.0 within a few generations; with
+    # --search-train-groups): held-out clip accuracy, and the loss deciding ties
+    {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_layers": 2,
+     "fitness": "validation"},
+    {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_layers": 2, "tie_break": "loss"},
+    # 40-41: one pathway per emotion of each source (Nguyen et al. 2020, end of Sec. 4.1),
+    # frozen modules always active (with 14 source classes every module ends up frozen:
+    # the target trains its head on the sources' features) or where genes select them
+    {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_layers": 2,
+     "pathway_per_class": True},
+    {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_layers": 2,
+     "pathway_per_class": True, "frozen": "genes"},
 ]
 
 
 def search(args, log):
-    """The search on RAVDESS; with ``--search-source``, transfer from that corpus first.
+    """The search on RAVDESS; with ``--search-source``, transfer from those corpora first.
 
     The transfer search (for levers aimed at transfer, which a search from
-    scratch cannot measure) uses a source that is not a benchmark target
-    (EMOVO), so no target speaker is involved either way.
+    scratch cannot measure) uses RAVDESS as the target, so no target speaker
+    of a benchmark target is involved; its sources (EMOVO, EMO-DB) are only
+    trained on. With ``--search-train-groups K`` each of RAVDESS' 24 actors is
+    scored by a model trained on K other actors (``FewTrainingGroups``: the
+    small-target regime of the learning curve) instead of ``GroupKFold(4)``.
+    Every entry's folds are saved under ``results/accuracy/search/`` so that
+    ``--search-compare`` can pair two entries fold by fold.
     """
     memory = Memory(args.cache, verbose=0) if args.cache else None
     method = Method(args.search_features, "pathnet", normalise=True)
     X, y, groups = features("ravdess", method, memory, args.n_jobs, log)
-    source = None
-    if args.search_source:
-        source = features(args.search_source, method, memory, args.n_jobs, log)[:2]
+    sources = [] if not args.search_source else args.search_source.split("+")
+    source_X, source_y = [], []
+    for name in sources:
+        Xs, ys, _ = features(name, method, memory, args.n_jobs, log)
+        source_X.append(Xs)
+        source_y.append(ys)
+    cv = (FewTrainingGroups(args.search_train_groups) if args.search_train_groups
+          else GroupKFold(n_splits=4))
     only = range(len(SEARCH_GRID)) if args.search_only is None else args.search_only
     for index in only:
         params = SEARCH_GRID[index]
@@ -379,14 +402,40 @@ def search(args, log):
             params = {**params, "n_generations": args.generations}
         estimator = PathNetClassifier(random_state=args.seed, n_threads=args.threads, **params)
         label = f"{index}: {params or 'paper'}"
-        if source is not None:
+        if sources:
             t0 = time.perf_counter()
-            estimator.fit_transfer(*source)
+            estimator.fit_transfer(source_X, source_y)
             label += (f" <- {args.search_source} (source phase "
                       f"{time.perf_counter() - t0:.0f} s)")
-        res = evaluate(estimator, X, y, groups, cv=GroupKFold(n_splits=4), log=log)
+        res = evaluate(estimator, X, y, groups, cv=cv, log=log)
+        res.pop("predictions")
+        write_json(search_file(args, index), {"entry": index, "params": params,
+                                              "sources": sources, "cv": str(cv), **res})
         log(f"| {label} | {res['clip']['WAR']:.3f} | "
             f"{res['clip']['UAR']:.3f} | {res['seconds']:.0f} |")
+
+
+def search_file(args, index, source=None):
+    """Where ``--search`` saves entry ``index`` of a run (``source``: another run's)."""
+    source = args.search_source if source is None else source
+    regime = f"train{args.search_train_groups}" if args.search_train_groups else "kfold4"
+    generations = "" if args.generations is None else f"-g{args.generations}"
+    return (OUT / "search" / f"{args.search_features}-{source or 'scratch'}-{regime}"
+            f"{generations}-seed{args.seed}-{index}.json")
+
+
+def search_compare(args, log):
+    """Pair two saved search entries fold by fold: ``A`` minus ``B``, WAR and UAR."""
+    runs = []
+    for spec in args.search_compare:  # "23": this run's sources; "23@": scratch
+        entry, at, source = spec.partition("@")
+        runs.append(json.loads(search_file(args, int(entry), source if at else None)
+                               .read_text()))
+    for key in ("clip_WAR", "clip_UAR"):
+        d = paired_difference(runs[0]["folds"], runs[1]["folds"], key)
+        log(f"{key}: {args.search_compare[0]} {runs[0]['clip'][key[5:]]:.3f} - "
+            f"{args.search_compare[1]} {runs[1]['clip'][key[5:]]:.3f}: {d.mean:+.3f} ± "
+            f"{d.std:.3f} ({d.wins} / {d.ties} / {d.losses}, p = {d.p_value:.3f})")
 
 
 def mean_std(folds, key):
@@ -455,11 +504,21 @@ def main(argv=None):
                         default="egemaps",
                         help="with --search: the front end (egemaps: the search that chose "
                         "PATHNET_BEST; functionals: the librosa default's 3,020)")
-    parser.add_argument("--search-source", choices=["emovo"], default=None,
-                        help="with --search: transfer from this corpus (not a target) first")
+    parser.add_argument("--search-source", choices=["emovo", "emodb", "emovo+emodb"],
+                        default=None,
+                        help="with --search: transfer from these corpora first (RAVDESS, "
+                        "the search's target, is not a benchmark target's test corpus here)")
+    parser.add_argument("--search-train-groups", type=int, default=None, metavar="K",
+                        help="with --search: each actor scored by a model trained on K other "
+                        "actors (FewTrainingGroups), not GroupKFold(4)")
+    parser.add_argument("--search-compare", nargs=2, default=None, metavar="ENTRY[@SOURCE]",
+                        help="pair two saved --search entries of the same regime fold by fold "
+                        "(e.g. 23@emovo+emodb 23@: transfer minus scratch)")
     args = parser.parse_args(argv)
-    if args.search_source and not args.search:
-        parser.error("--search-source needs --search")
+    if (args.search_source or args.search_train_groups) and not (args.search
+                                                                 or args.search_compare):
+        parser.error("--search-source and --search-train-groups need --search "
+                     "(or --search-compare)")
     if args.search_only is not None:
         bad = [k for k in args.search_only if not 0 <= k < len(SEARCH_GRID)]
         if not args.search:
@@ -473,6 +532,9 @@ def main(argv=None):
 
     if args.summary:
         summary(log)
+        return 0
+    if args.search_compare:
+        search_compare(args, log)
         return 0
     if args.search:
         search(args, log)

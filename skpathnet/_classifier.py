@@ -178,6 +178,7 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
         "validation_fraction": Real(0, 1, low_open=True, high_open=True),
         "standardize": Boolean(),
         "seed_pathway": Boolean(),
+        "pathway_per_class": Boolean(),
         "n_threads": Integer(1, none=True),
     }
 
@@ -211,6 +212,7 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
         validation_fraction=0.2,
         standardize=True,
         seed_pathway=False,
+        pathway_per_class=False,
         device="cpu",
         n_threads=None,
         random_state=None,
@@ -243,6 +245,7 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.standardize = standardize
         self.seed_pathway = seed_pathway
+        self.pathway_per_class = pathway_per_class
         self.device = device
         self.n_threads = n_threads
         self.random_state = random_state
@@ -387,7 +390,10 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
             tasks, frozen = list(previous.tasks), previous.frozen
             extra_attrs = {name: list(getattr(self, f"source_{name}"))
                            for name in self._extra_attrs([])}
-        first_task = len(paths)
+        # PathNet tasks trained before: one per source, or one per class of a source
+        # learnt with pathway_per_class
+        first_task = sum(len(t) if isinstance(t, list) else 1 for t in tasks)
+        n_trained = 0
         if first_task and isinstance(self.random_state, numbers.Integral):
             # not the draws of the first sources again (their genotypes, initialisation)
             seed = np.random.SeedSequence([int(self.random_state), first_task])
@@ -401,19 +407,29 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
                     except ValueError as exc:
                         raise ValueError(f"append=True: the new sources do not fit the "
                                          f"transferred network: {exc}") from exc
-                task = self._train_task(
-                    source.segments, source.y_seg, len(source.classes), rng,
-                    extra_seg=source.extra_seg, clip_index=source.clip_index,
-                    owned=source.owned, frozen=frozen, task=first_task + source.index,
-                    keep_network=True,
-                )
-                frozen = self._freeze_best(task)
-                paths.append(task.path)
+                fits = []
+                for labels, n_classes, owned in self._source_subtasks(source):
+                    task = self._train_task(
+                        source.segments, labels, n_classes, rng,
+                        extra_seg=source.extra_seg, clip_index=source.clip_index,
+                        owned=owned, frozen=frozen, task=first_task + n_trained,
+                        keep_network=True,
+                    )
+                    n_trained += 1
+                    frozen = self._freeze_best(task)
+                    fits.append(task)
                 classes_list.append(source.classes)
-                fitness.append(task.fitness)
-                histories.append(task.history)
-                tasks.append(task.state)
                 extra_list.append(source.extra)
+                if not self.pathway_per_class:
+                    paths.append(task.path)
+                    fitness.append(task.fitness)
+                    histories.append(task.history)
+                    tasks.append(task.state)
+                    continue
+                paths.append(np.stack([fit.path for fit in fits]))
+                fitness.append(np.array([fit.fitness for fit in fits]))
+                histories.append([record for fit in fits for record in fit.history])
+                tasks.append([fit.state for fit in fits])
         # Every source trained: replace the previous sources and drop any target fit.
         self._forget(self._transfer_attrs + self._target_attrs)
         self.source_paths_ = paths
@@ -427,11 +443,30 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
                                          self._architecture(), frozen, tasks)
         return self
 
+    def _source_subtasks(self, source):
+        """The PathNet tasks of one source: ``(labels per segment, n_classes, owned)``.
+
+        One task on the source's classes; with ``pathway_per_class`` one
+        one-vs-rest task per class (label 1: the class), in the order of
+        ``source.classes`` (Nguyen et al. 2020, end of Sec. 4.1: "one
+        pathway is learned on one emotion"). Only the last task may
+        standardise the source's segments in place.
+        """
+        if not self.pathway_per_class:
+            yield source.y_seg, len(source.classes), source.owned
+            return
+        n_classes = len(source.classes)
+        for index in range(n_classes):
+            yield ((source.y_seg == index).astype(np.int64), 2,
+                   source.owned and index == n_classes - 1)
+
     def _initial_pathways(self):
         """With ``seed_pathway`` and transferred sources: the last source's best genotype."""
         if not self.seed_pathway or not getattr(self, "source_paths_", None):
             return ()
         path = self.source_paths_[-1]
+        if path.ndim == 3:  # pathway_per_class: the last class's
+            path = path[-1]
         if path.shape[1] != self.n_active:
             raise ValueError(
                 f"seed_pathway=True starts the target population with the last source's best "
@@ -628,7 +663,14 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
         return self._segment_proba(X, self._target_state)
 
     def _source_segment_proba(self, X, source):
-        return self._segment_proba(X, self._source_state.tasks[source])
+        state = self._source_state.tasks[source]
+        if not isinstance(state, list):
+            return self._segment_proba(X, state)
+        # pathway_per_class: each class's one-vs-rest pathway gives P(class), normalised
+        scores = [self._segment_proba(X, task) for task in state]
+        proba = np.stack([p[:, 1] for p, _ in scores], axis=1)
+        proba /= np.maximum(proba.sum(1, keepdims=True), np.finfo(proba.dtype).tiny)
+        return proba, scores[0][1]
 
     def _segment_proba(self, X, state, *, head="head", multilabel=False):
         """``(proba, clip_index)`` of every segment from a task's ``state``.
@@ -920,6 +962,24 @@ class PathNetClassifier(_BasePathNet):
         tournament. Not part of the papers (issue 31's transfer levers); it
         needs the ``n_active`` of ``fit_transfer``. Measured on the search
         corpus: ``benchmarks/RESULTS.md``.
+    pathway_per_class : bool, default=False
+        How :meth:`fit_transfer` learns a source. False: one task on all of
+        its classes, one best pathway frozen per source (Nguyen et al. 2020,
+        Sec. 3.3). True: one pathway per emotion, the paper's own proposal
+        (ibid., end of Sec. 4.1): each class of the source is learnt as a
+        one-vs-rest task (its own evolution of ``n_generations`` and its
+        own final layer of 2 outputs), one after another, and the best
+        pathway of each is frozen, so the target (and later sources) build
+        on a set of emotion-specific pathways. It costs ``n_classes`` source
+        evolutions instead of one, and freezes up to ``n_classes *
+        n_active`` modules per layer per source: with ``frozen="always"``
+        all of them are averaged into every target pathway, and a layer
+        whose modules are all frozen trains nothing on the target (then use
+        more ``n_modules`` or ``frozen="genes"``). :meth:`predict_source`
+        still answers the source's classes: each class's pathway gives the
+        probability of its class, normalised over the classes. Not in the
+        paper's experiments; measured on the search corpus:
+        ``benchmarks/RESULTS.md``. No effect on :meth:`fit` from scratch.
     device : {"cpu", "cuda"} or str, default="cpu"
         Torch device for the network and the training data.
     n_threads : int or None, default=None
@@ -960,13 +1020,18 @@ class PathNetClassifier(_BasePathNet):
     n_features_in_ : int
         Number of input features per segment (12288 for 3 x 64 x 64 images).
     source_paths_ : list of ndarray of shape (n_layers, n_active)
-        After :meth:`fit_transfer`: the best genotype of each source task.
+        After :meth:`fit_transfer`: the best genotype of each source task;
+        with ``pathway_per_class``, of shape (n_source_classes, n_layers,
+        n_active): one per class.
     source_classes_ : list of ndarray
         Class labels of each source task.
     source_fitness_ : list of float
-        Fitness of each source's best pathway.
+        Fitness of each source's best pathway (with ``pathway_per_class``,
+        an ndarray of shape (n_source_classes,): each class's).
     source_history_ : list of list of dict
-        Generation records of each source task (as ``history_``).
+        Generation records of each source task (as ``history_``; with
+        ``pathway_per_class``, those of its class tasks one after another,
+        told apart by their ``task``).
     frozen_modules_ : list of ndarray of int
         Per layer, the frozen module indices (union of the sources' best
         pathways); their parameters never change again.

@@ -82,12 +82,14 @@ class MultiTaskPathNetClassifier(PathNetClassifier):
 global_pooling, first_layer, population_size, n_generations, learning_rate, batch_size, \
 n_steps, mutation_rate, mutation_shift, frozen, tournament, weight_decay, momentum, \
 augmentation, fitness, tie_break, final_steps, validation_fraction, standardize, \
-seed_pathway, device, n_threads, random_state, verbose
+seed_pathway, pathway_per_class, device, n_threads, random_state, verbose
         As in :class:`PathNetClassifier` (same defaults, the papers'). The
         SGD levers (``weight_decay``, ``momentum``, ``augmentation``) apply
         to the shared pathways and every head. ``fitness="validation"`` and
         ``tie_break="loss"`` are single-task rules (held-out accuracy, the
-        cross-entropy of one head) and are refused here.
+        cross-entropy of one head) and are refused here, as is
+        ``pathway_per_class=True`` (one-vs-rest class tasks, without the
+        Action Units).
     au_weight : float, default=1.0
         Weight ``w`` of the AU loss against the emotion loss. 1.0: the
         unweighted sum of the two task losses, as in Pons & Masip (2018). 0:
@@ -184,6 +186,7 @@ frozen_modules_
         validation_fraction=0.2,
         standardize=True,
         seed_pathway=False,
+        pathway_per_class=False,
         device="cpu",
         n_threads=None,
         random_state=None,
@@ -201,7 +204,8 @@ frozen_modules_
             tournament=tournament, weight_decay=weight_decay, momentum=momentum,
             augmentation=augmentation, fitness=fitness, tie_break=tie_break,
             final_steps=final_steps, validation_fraction=validation_fraction,
-            standardize=standardize, seed_pathway=seed_pathway, device=device,
+            standardize=standardize, seed_pathway=seed_pathway,
+            pathway_per_class=pathway_per_class, device=device,
             n_threads=n_threads,
             random_state=random_state, verbose=verbose,
         )
@@ -403,6 +407,12 @@ frozen_modules_
                     f"accuracy, one head's cross-entropy); {type(self).__name__} compares "
                     f"pathways by its multi-task fitness. Use {name}={other!r}."
                 )
+        if self.pathway_per_class:
+            raise ValueError(
+                f"pathway_per_class=True learns each source class as a one-vs-rest task of "
+                f"PathNetClassifier; {type(self).__name__} learns emotions and Action Units "
+                f"together on one pathway per source. Use pathway_per_class=False."
+            )
 
     def _encode_y(self, y, clip_index):
         """``(y_enc, classes)``: classes of the labelled samples, -1 where unlabelled."""

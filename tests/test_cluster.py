@@ -216,3 +216,29 @@ def test_missing_scheduler_and_bad_arguments_are_clear_errors():
     with pytest.raises(ValueError, match="positive"):
         with dask_cluster(n_workers=0):
             pass
+
+
+def test_a_learning_curve_on_dask_equals_the_local_one(client):
+    """learning_curve's folds (every method, size and draw) sent to the workers."""
+    from conftest import grouped_experiment, tiny_methods
+    from skpathnet.experiments import fit_sources, learning_curve
+
+    data = grouped_experiment(n_groups=4)
+    methods = tiny_methods()
+    fits = fit_sources({name: m.estimator for name, m in methods.items() if m.transfer}, data)
+    runs = [learning_curve(methods, data, sizes=(1, "all"), n_draws=2, fits=fits, **where)
+            for where in ({}, {"client": client})]
+
+    def scores(results):
+        return [(entry["size"], name, [(f["fold"], f["draw"], f["clip_WAR"], f["clip_UAR"])
+                                       for f in res["folds"]], res["predictions"])
+                for entry in results["curve"] for name, res in entry["methods"].items()]
+
+    local, remote = (scores(r) for r in runs)
+    assert len(local) == 2 * len(methods)
+    for a, b in zip(local, remote):
+        assert a[:3] == b[:3]
+        np.testing.assert_array_equal(a[3]["proba"], b[3]["proba"])
+    # (p-values are nan where every fold ties: compared as JSON text)
+    assert json.dumps([e["paired"] for e in runs[0]["curve"]]) == \
+        json.dumps([e["paired"] for e in runs[1]["curve"]])

@@ -166,3 +166,53 @@ def test_seed_pathway_puts_the_last_sources_best_pathway_in_the_first_slot():
     np.testing.assert_array_equal(*scratch)
     with pytest.raises(ValueError, match="seed_pathway=True .* n_active=2 .* keep n_active=2"):
         clone(seeded).set_params(n_active=3).fit(X, y)
+
+
+def test_pathway_per_class_freezes_one_one_vs_rest_pathway_per_source_class(tmp_path):
+    """Nguyen et al. 2020, end of Sec. 4.1: one pathway per emotion, each frozen."""
+    import skpathnet
+    from conftest import blobs
+    from skpathnet.plotting._pathways import pathway_masks
+
+    (Xs, ys), (X, y) = blobs(90, 6, 3, seed=1), blobs(60, 6, 2, seed=2)
+    labels = np.array(["anger", "joy", "sadness"])[ys]
+    params = dict(n_generations=3, population_size=2, n_modules=12, n_active=2, n_units=8,
+                  n_layers=2, n_steps=20, learning_rate=0.2, random_state=0, n_threads=1)
+    clf = PathNetClassifier(pathway_per_class=True, **params).fit_transfer(Xs, labels)
+    paths = clf.source_paths_[0]
+    assert paths.shape == (3, 2, 2)
+    assert clf.source_fitness_[0].shape == (3,)
+    assert [r["task"] for r in clf.source_history_[0]] == [0] * 3 + [1] * 3 + [2] * 3
+    for layer in range(2):  # every class's pathway is frozen
+        np.testing.assert_array_equal(clf.frozen_modules_[layer], np.unique(paths[:, layer]))
+    masks = pathway_masks(clf)
+    np.testing.assert_array_equal(masks["sources"][0], masks["frozen"])
+    # the source's classes are still answered, each class's pathway giving its probability
+    proba = clf.predict_proba_source(Xs)
+    assert proba.shape == (90, 3)
+    np.testing.assert_allclose(proba.sum(1), 1, rtol=1e-5)
+    assert set(clf.predict_source(Xs)) <= set(labels)
+    assert np.mean(clf.predict_source(Xs) == labels) > 0.9
+    # the target builds on them without changing them (no forgetting), and is saved safely
+    clf.fit(X, y)
+    np.testing.assert_array_equal(proba, clf.predict_proba_source(Xs))
+    skpathnet.save(clf, tmp_path / "m.safetensors")
+    loaded = skpathnet.load(tmp_path / "m.safetensors")
+    np.testing.assert_array_equal(loaded.predict_proba_source(Xs), proba)
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    # a later source appended after it is one task more
+    clf.fit_transfer(X, y, append=True)
+    assert clf.source_history_[1][0]["task"] == 3
+    # the default is one task per source, as before
+    plain = PathNetClassifier(**params).fit_transfer(Xs, labels)
+    assert plain.source_paths_[0].shape == (2, 2)
+
+
+def test_pathway_per_class_is_refused_by_the_multitask_estimator():
+    from conftest import blobs
+    from skpathnet import MultiTaskPathNetClassifier
+
+    X, y = blobs(30, 6, 2, seed=1)
+    with pytest.raises(ValueError, match="pathway_per_class=True learns each source class"):
+        MultiTaskPathNetClassifier(pathway_per_class=True, n_generations=1,
+                                   population_size=2).fit_transfer(X, y)

@@ -41,9 +41,14 @@ def pathway_masks(clf):
             out[layer, np.asarray(modules, dtype=np.int64)] = True
         return out
 
+    def source_mask(path):  # pathway_per_class: (n_classes, n_layers, n_active), their union
+        path = np.asarray(path)
+        return mask(path) if path.ndim == 2 else mask(list(np.swapaxes(path, 0, 1)
+                                                             .reshape(n_layers, -1)))
+
     frozen = getattr(clf, "frozen_modules_", None)
     return {
-        "sources": [mask(path) for path in sources],
+        "sources": [source_mask(path) for path in sources],
         "frozen": mask(frozen) if frozen is not None else mask([[]] * n_layers),
         "target": None if target is None else mask(target),
     }
