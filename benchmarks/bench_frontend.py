@@ -9,7 +9,8 @@ Two parts:
     or EMOVO (leave-one-speaker-out, 6 actors), EMO-DB's source corpora:
     speaker-normalised features, a linear SVM (standardised, C of ``SVM_C``),
     pooled clip WAR and UAR; and the extraction time of the variant (one
-    process, ``--n-jobs`` workers, then cached in ``--cache``).
+    process, ``--n-jobs`` workers, then cached in ``--cache``; the subsets of
+    one extraction, by feature name, share it: timed once, then 0).
 ``--speed``
     Clips per second from EMO-DB's 535 audio files with ``--n-jobs`` workers
     (default 2: both cores), AcousticFunctionals at the defaults against
@@ -21,15 +22,20 @@ Usage::
     SKPATHNET_DATA=../shared/data .venv/bin/python benchmarks/bench_frontend.py --search
     SKPATHNET_DATA=../shared/data .venv/bin/python benchmarks/bench_frontend.py --search \\
         --corpus emovo --only compare default no-shape
+    SKPATHNET_DATA=../shared/data .venv/bin/python benchmarks/bench_frontend.py --search \\
+        --only default no-mel kbest300 --n-jobs 1 --cache /tmp/fe-cache
     SKPATHNET_DATA=../shared/data .venv/bin/python benchmarks/bench_frontend.py --speed
 """
 
 import argparse
+import re
 import sys
 import time
 
 import numpy as np
 from joblib import Memory
+from sklearn.decomposition import PCA
+from sklearn.feature_selection import SelectKBest, f_classif
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -37,18 +43,28 @@ from sklearn.svm import SVC
 
 from skpathnet.experiments import evaluate, load_corpus
 from skpathnet.transformers import (
-    SHAPE_FUNCTIONALS, AcousticFunctionals, GroupStandardScaler, OpenSmileFunctionals,
+    AcousticFunctionals, GroupStandardScaler, OpenSmileFunctionals,
 )
 
+
+def _mel_bands_but_every(step, n_mels=64):
+    """Regular expression of the log-mel bands' features but those of every ``step``-th band."""
+    return "logmel(" + "|".join(str(k) for k in range(n_mels) if k % step) + ")_.*"
+
+
 #: Variants of the search: AcousticFunctionals parameters (the defaults are the
-#: chosen set), or an openSMILE feature set for the reference rows; "drop" removes
-#: the features whose names end in one of the given suffixes (a subset of the same
-#: extraction: "no-shape" is the first set, before the shape functionals).
+#: chosen set), or an openSMILE feature set for the reference rows. Four keys are
+#: not parameters: "keep" and "drop" take a subset of the same extraction by
+#: feature name (regular expressions matched against the whole name; kept: the
+#: names that match "keep", if given, and not "drop"), so that the cached features
+#: serve every subset; "kbest" puts SelectKBest(f_classif, k) into the SVM's
+#: pipeline, after the standardisation, and "pca" PCA(n_components) (both fitted
+#: on the training folds only).
 VARIANTS = {
     "compare": {"opensmile": "ComParE_2016"},
     "egemaps": {"opensmile": "eGeMAPSv02"},
     "default": {},
-    "no-shape": {"drop": SHAPE_FUNCTIONALS},
+    "no-shape": {"drop": r".*_(skewness|kurtosis|uplevel\d+)"},
     "no-deltas": {"deltas": False},
     "mfcc13": {"n_mfcc": 13},
     "mel40": {"n_mels": 40},
@@ -58,7 +74,40 @@ VARIANTS = {
     "f0-pyin-librosa-grid": {"f0_hop_ms": 10.0, "f0_resolution": 0.1},
     # issue 30, round 3: eGeMAPS' spectral balance and voice quality descriptors on top
     "voice-quality": {"voice_quality": True},
+    # issue 30, round 4: subsets of the default's 3,020 by LLD group and functional
+    # (64 log-mel bands: 1,152 LLD functionals + 768 of their deltas), and univariate
+    # selection inside the folds
+    "no-mel": {"drop": r"logmel\d+_.*"},
+    "no-mel-lld": {"drop": r"logmel\d+_(?!delta_).*"},
+    "no-mel-deltas": {"drop": r"logmel\d+_delta_.*"},
+    "mel-every2": {"drop": _mel_bands_but_every(2)},
+    "mel-every4": {"drop": _mel_bands_but_every(4)},
+    "no-deltas-cols": {"drop": r".*_delta_.*"},
+    "no-mel-no-contrast": {"drop": r"(logmel|spectral_contrast)\d+_.*"},
+    "mfcc-prosody": {"keep": r"(mfcc\d+|log_energy|f0_semitone)_.*|voiced_fraction|"
+                             r"log_duration"},
+    "prosody": {"keep": r"(log_energy|zcr|f0_semitone)_.*|voiced_fraction|log_duration"},
+    "no-mel-no-shape": {"drop": r"logmel\d+_.*|.*_(skewness|kurtosis|uplevel\d+)"},
+    # second pass, around the best mean of the first (mel-every2)
+    "mel-every3": {"drop": _mel_bands_but_every(3)},
+    "mel-every8": {"drop": _mel_bands_but_every(8)},
+    "mel-every2-no-mel-deltas": {"drop": _mel_bands_but_every(2) + r"|logmel\d+_delta_.*"},
+    "mel-no-shape": {"drop": r"logmel\d+_(skewness|kurtosis|uplevel\d+)"},
+    "mel-every2-no-shape": {
+        "drop": _mel_bands_but_every(2) + r"|logmel\d+_(skewness|kurtosis|uplevel\d+)"},
+    "mel-levels": {"drop": r"logmel\d+_(delta_.*|slope|mean_abs_diff|std_diff|skewness|"
+                           r"kurtosis|uplevel\d+)"},
+    "kbest300": {"kbest": 300},
+    "kbest1000": {"kbest": 1000},
+    "no-mel-kbest300": {"drop": r"logmel\d+_.*", "kbest": 300},
+    "pca100": {"pca": 100},
+    "pca200": {"pca": 200},
+    "pca300": {"pca": 300},  # at most 490: EMOVO's training folds
+    "pca500": {"pca": 500},  # RAVDESS only
 }
+
+#: Keys of VARIANTS that are not extractor parameters.
+SUBSET_KEYS = ("keep", "drop", "kbest", "pca")
 
 #: Linear SVM regularisation tried on the search corpus.
 SVM_C = (1e-3, 1e-2)
@@ -69,10 +118,30 @@ SEARCH_CORPORA = {"ravdess": GroupKFold(n_splits=4), "emovo": LeaveOneGroupOut()
 
 
 def front_end(variant, *, n_jobs, memory):
-    spec = {k: v for k, v in VARIANTS[variant].items() if k != "drop"}
+    spec = {k: v for k, v in VARIANTS[variant].items() if k not in SUBSET_KEYS}
     if "opensmile" in spec:
         return OpenSmileFunctionals(feature_set=spec["opensmile"], n_jobs=n_jobs, memory=memory)
     return AcousticFunctionals(**spec, n_jobs=n_jobs, memory=memory)
+
+
+def subset_mask(names, *, keep=None, drop=None):
+    """Boolean mask of the feature ``names`` that fully match ``keep`` (if given), not ``drop``."""
+    keep_re = re.compile(keep) if keep is not None else None
+    drop_re = re.compile(drop) if drop is not None else None
+    return np.array([(keep_re is None or keep_re.fullmatch(name) is not None)
+                     and (drop_re is None or drop_re.fullmatch(name) is None)
+                     for name in names], dtype=bool)
+
+
+def svm_pipeline(c, kbest=None, pca=None):
+    """The judge: standardisation, optionally SelectKBest(f_classif, kbest) and/or
+    PCA(pca, seed 0), then a linear SVM."""
+    steps = [StandardScaler()]
+    if kbest is not None:
+        steps.append(SelectKBest(f_classif, k=kbest))
+    if pca is not None:
+        steps.append(PCA(n_components=pca, random_state=0))
+    return make_pipeline(*steps, SVC(kernel="linear", C=c))
 
 
 def search(args, log):
@@ -82,24 +151,30 @@ def search(args, log):
     log("| variant | features | extraction (s) | " + " | ".join(
         f"C = {c:g}: WAR / UAR" for c in SVM_C) + " |")
     log("|---|---|---|" + "---|" * len(SVM_C))
+    extracted = {}  # one extraction per front end, shared by its subsets
     for variant in args.only or VARIANTS:
-        t0 = time.perf_counter()
+        spec = VARIANTS[variant]
         extractor = front_end(variant, n_jobs=args.n_jobs, memory=memory)
-        X = extractor.fit_transform(bunch.filenames)
-        seconds = time.perf_counter() - t0
-        if "drop" in VARIANTS[variant]:
-            drop = tuple(VARIANTS[variant]["drop"])
-            keep = [not name.endswith(drop) for name in extractor.get_feature_names_out()]
-            X = X[:, keep]
+        key = repr(sorted(extractor.get_params().items()))
+        seconds = 0.0
+        if key not in extracted:
+            t0 = time.perf_counter()
+            extracted[key] = extractor.fit_transform(bunch.filenames)
+            seconds = time.perf_counter() - t0
+        X = extracted[key]
+        if "keep" in spec or "drop" in spec:
+            X = X[:, subset_mask(extractor.get_feature_names_out(), keep=spec.get("keep"),
+                                 drop=spec.get("drop"))]
         X = GroupStandardScaler().fit(X, bunch.target, groups=bunch.groups).transform(
             X, groups=bunch.groups)
         cells = []
         for c in SVM_C:
-            svm = make_pipeline(StandardScaler(), SVC(kernel="linear", C=c))
+            svm = svm_pipeline(c, spec.get("kbest"), spec.get("pca"))
             res = evaluate(svm, X, bunch.target, bunch.groups, cv=SEARCH_CORPORA[args.corpus])
             cells.append(f"{res['clip']['WAR']:.3f} / {res['clip']['UAR']:.3f}")
-        log(f"| {variant} {VARIANTS[variant] or ''} | {X.shape[1]} | {seconds:.0f} | "
-            + " | ".join(cells) + " |")
+        n = spec.get("kbest", spec.get("pca"))
+        n = X.shape[1] if n is None else f"{n} of {X.shape[1]}"
+        log(f"| {variant} {spec or ''} | {n} | {seconds:.0f} | " + " | ".join(cells) + " |")
 
 
 def speed(args, log):
