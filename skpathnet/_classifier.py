@@ -1,6 +1,7 @@
 """PathNetClassifier: PathNet evolution and transfer as a scikit-learn classifier."""
 
 import functools
+import inspect
 import numbers
 from dataclasses import dataclass
 from typing import Optional
@@ -179,6 +180,8 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
         "standardize": Boolean(),
         "seed_pathway": Boolean(),
         "pathway_per_class": Boolean(),
+        "frozen_weight": Real(0, 1, low_open=True),
+        "frozen_learning_rate": Real(0),
         "n_threads": Integer(1, none=True),
     }
 
@@ -213,6 +216,8 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
         standardize=True,
         seed_pathway=False,
         pathway_per_class=False,
+        frozen_weight=1.0,
+        frozen_learning_rate=0.0,
         device="cpu",
         n_threads=None,
         random_state=None,
@@ -246,6 +251,8 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
         self.standardize = standardize
         self.seed_pathway = seed_pathway
         self.pathway_per_class = pathway_per_class
+        self.frozen_weight = frozen_weight
+        self.frozen_learning_rate = frozen_learning_rate
         self.device = device
         self.n_threads = n_threads
         self.random_state = random_state
@@ -261,14 +268,27 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "_target_state")
 
+    def _after_load(self):
+        """After :func:`skpathnet.load`: parameters newer than the file get their defaults.
+
+        A model file written before a parameter existed (e.g. ``frozen_weight``
+        and ``frozen_learning_rate``, issue 31) holds no value for it; the
+        default is the behaviour the file was trained with.
+        """
+        for name, param in inspect.signature(type(self).__init__).parameters.items():
+            if param.kind is param.KEYWORD_ONLY and name not in self.__dict__:
+                setattr(self, name, param.default)
+
     # -- training -------------------------------------------------------------
     def fit(self, X, y, *, X_val=None, y_val=None):
         """Evolve pathways on (X, y) and keep the best one.
 
         If :meth:`fit_transfer` ran before (on this estimator or on the one
-        it was cloned from), the frozen source pathways are never updated;
-        they are always active, or with ``frozen="genes"`` active where a
-        pathway's genes select them.
+        it was cloned from), the frozen source pathways are never updated
+        (with ``frozen_learning_rate > 0``, this fit's copies of them are
+        fine-tuned, the sources' saved values stay); they are always
+        active, or with ``frozen="genes"`` active where a pathway's genes
+        select them.
 
         Parameters
         ----------
@@ -416,7 +436,7 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
                         keep_network=True,
                     )
                     n_trained += 1
-                    frozen = self._freeze_best(task)
+                    frozen = self._freeze_best(task, frozen)
                     fits.append(task)
                 classes_list.append(source.classes)
                 extra_list.append(source.extra)
@@ -512,7 +532,10 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
         )
         modules = self._module_type(X_t.shape[1])
         network = PathNetwork(modules, self.n_layers, self.n_modules, device=device,
-                              generator=init, frozen_mode=self.frozen)
+                              generator=init, frozen_mode=self.frozen,
+                              frozen_weight=float(self.frozen_weight))
+        # fine-tune frozen modules (a copy of them: ``frozen`` itself is never written)
+        frozen_lr = 0.0 if frozen is None else float(self.frozen_learning_rate)
         if frozen is not None:
             network.load_frozen(*frozen)
         head = self._task_heads(network, n_classes, targets, device=device, generator=init)
@@ -526,7 +549,8 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
                                 momentum=float(self.momentum),
                                 augmentation=augmentation,
                                 image_shape=None if augmentation is None
-                                else tuple(self.input_shape_)),
+                                else tuple(self.input_shape_),
+                                frozen_learning_rate=frozen_lr),
             n_active=self.n_active,
             population_size=self.population_size,
             n_generations=self.n_generations,
@@ -535,8 +559,8 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
             tournament=self.tournament,
             final_steps=int(self.final_steps),
         )
-        first_layer = self._resolve_first_layer(*X_t.shape)
-        inputs = network.bind(X_t, first_layer=first_layer)
+        first_layer = self._resolve_first_layer(*X_t.shape, train_frozen=frozen_lr > 0)
+        inputs = network.bind(X_t, first_layer=first_layer, train_frozen=frozen_lr > 0)
         train, final_train, tie_break = self._trainer(), None, None
         if self.tie_break == "loss":
             rows = None if split is None else torch.from_numpy(split[0]).to(device)
@@ -626,12 +650,15 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
                                bool(self.global_pooling))
         return LinearModules(n_features, self.n_units)
 
-    def _resolve_first_layer(self, n_samples, n_features):
+    def _resolve_first_layer(self, n_samples, n_features, *, train_frozen=False):
+        """``first_layer`` for a task; ``train_frozen``: it fine-tunes frozen modules."""
         if self.module == "conv":
             return "direct"
         if self.first_layer == "auto":
             if self.augmentation is not None:
                 return "direct"  # augmented rows change every step: no fixed row space
+            if train_frozen:
+                return "direct"  # frozen first-layer modules trained from the rows themselves
             return "row_space" if n_samples <= n_features / 2 else "direct"
         return self.first_layer
 
@@ -711,6 +738,20 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
                 'first_layer="direct" or "auto" (which resolves to "direct" with augmentation), '
                 "or augmentation=None."
             )
+        if self.frozen_learning_rate > 0 and self.first_layer == "row_space":
+            raise ValueError(
+                'first_layer="row_space" cannot fine-tune frozen modules '
+                f"(frozen_learning_rate={self.frozen_learning_rate!r} > 0): the frozen "
+                "first-layer modules would see kernel rows X @ X_train.T, not the rows their "
+                'weights apply to. Use first_layer="direct" or "auto" (which resolves to '
+                '"direct" when frozen modules are fine-tuned), or frozen_learning_rate=0.0.'
+            )
+        if self.frozen_learning_rate * self.weight_decay >= 1:
+            raise ValueError(
+                f"weight_decay * frozen_learning_rate must be below 1 (each step scales the "
+                f"fine-tuned frozen weights by 1 - frozen_learning_rate * weight_decay); got "
+                f"{self.weight_decay!r} * {self.frozen_learning_rate!r}."
+            )
 
     def _image_input(self):
         if self.module == "conv":
@@ -720,14 +761,19 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
             return f"augmentation={type(augmentation).__name__}(...)", "augmentation=None", 1
         return None
 
-    def _freeze_best(self, task):
+    def _freeze_best(self, task, frozen=None):
         """``(layers, module_state)`` frozen after a source task: its best pathway's modules.
 
         ``task`` is the :class:`_TaskFit` of ``_train_task`` with
         ``keep_network=True``; its ``network`` is dropped. The modules frozen
-        before stay frozen.
+        before (``frozen``, as ``_train_task`` got it; None: none) stay
+        frozen with the values they were frozen with: a task that fine-tuned
+        its copies of them (``frozen_learning_rate > 0``) keeps those in its
+        own saved pathway only.
         """
         network, task.network = task.network, None
+        if frozen is not None:
+            network.load_frozen(*frozen)  # undo this task's fine-tuning of earlier sources
         layers = [
             np.union1d(network.frozen[layer], np.unique(task.path[layer]))
             for layer in range(self.n_layers)
@@ -763,7 +809,8 @@ class PathNetClassifier(_BasePathNet):
     Each source keeps its final layer, and :meth:`predict_source` scores a
     source task with its frozen pathway, which target training cannot
     change: source accuracy after :meth:`fit` equals that before it (no
-    catastrophic forgetting).
+    catastrophic forgetting; with ``frozen_learning_rate > 0`` too, which
+    fine-tunes only the target's copy of the frozen modules).
 
     Parameters
     ----------
@@ -825,7 +872,8 @@ class PathNetClassifier(_BasePathNet):
         needs an ``n x n`` float32 Gram matrix. "auto": "row_space" when
         ``n_samples <= n_features / 2`` (e.g. EMO-DB: 4169 log-mel segments
         of 12288 features), else "direct"; convolutional modules, and any
-        fit with ``augmentation``, always train directly.
+        fit with ``augmentation`` or a task that fine-tunes frozen modules
+        (``frozen_learning_rate``), always train directly.
     population_size : int, default=20
         Number of genotypes in the population (ibid.: 20).
     n_generations : int, default=200
@@ -861,7 +909,8 @@ class PathNetClassifier(_BasePathNet):
         the transfer experiments). Evolution then decides whether the source
         features help; a pathway may use no frozen module at all, i.e. fall
         back to scratch-like learning. Frozen modules are never updated in
-        either mode, and :meth:`predict_source` is unchanged.
+        either mode (unless ``frozen_learning_rate > 0``), and
+        :meth:`predict_source` is unchanged.
     tournament : {"serial", "parallel"}, default="serial"
         How the two pathways of a binary tournament are trained. "serial":
         one after the other, the second starting from the modules the first
@@ -878,7 +927,9 @@ class PathNetClassifier(_BasePathNet):
         L2 penalty ``weight_decay / 2 * ||W||^2`` on the weights (not the
         biases) of the modules a pathway trains and of the task's final
         layer: each SGD step is ``W <- (1 - learning_rate * weight_decay) *
-        W - learning_rate * grad``. Frozen modules never decay. Exact in the
+        W - learning_rate * grad``. Frozen modules never decay (fine-tuned
+        with ``frozen_learning_rate``, by ``1 - frozen_learning_rate *
+        weight_decay``). Exact in the
         row-space first layer too (``W = s * W_0 + X.T @ C``, see
         :mod:`skpathnet.engine._network`). 0.0: plain SGD, the paper's
         (Nguyen et al. 2020, Sec. 3.3); not in either paper, a standard
@@ -891,7 +942,8 @@ class PathNetClassifier(_BasePathNet):
         The velocity starts at zero for each pathway's ``T`` steps of a
         tournament (and for ``final_steps``). Weight decay stays decoupled
         from it: ``W <- (1 - learning_rate * weight_decay) * W -
-        learning_rate * v``. Frozen modules never move. Exact in the
+        learning_rate * v``. Frozen modules never move (fine-tuned with
+        ``frozen_learning_rate``, by the same rule at that rate). Exact in the
         row-space first layer too. 0.0: plain SGD, the paper's (Nguyen et
         al. 2020, Sec. 3.3); not in either paper.
     augmentation : SpecAugment, FaceAugment or None, default=None
@@ -980,6 +1032,46 @@ class PathNetClassifier(_BasePathNet):
         probability of its class, normalised over the classes. Not in the
         paper's experiments; measured on the search corpus:
         ``benchmarks/RESULTS.md``. No effect on :meth:`fit` from scratch.
+    frozen_weight : float in (0, 1], default=1.0
+        Share of each frozen module in its layer's average on a later task
+        (the target of :meth:`fit`, the second and later sources of
+        :meth:`fit_transfer`): a layer outputs ``(sum of its active
+        trainable modules' outputs + frozen_weight * sum of its active
+        frozen modules' outputs) / (n_trainable + frozen_weight *
+        n_frozen)``. 1.0: the plain average of both papers (Nguyen et al.
+        2020, Sec. 3.3; Fernando et al. 2017, Sec. 2). Below 1 the task's own
+        modules weigh more against the source features (with
+        ``frozen="always"`` and two sources, up to ``2 * n_active`` frozen
+        modules are averaged with at most ``n_active`` trainable ones). Not
+        in either paper (issue 31's transfer levers). It costs nothing per
+        step: ReLU is positively homogeneous (``w * relu(W x + b) =
+        relu(w W x + w b)``), so the frozen modules enter the pathways as
+        copies scaled by ``frozen_weight``, and the saved pathway folds it
+        into its weights. No effect without :meth:`fit_transfer`;
+        :meth:`predict_source` is unchanged.
+    frozen_learning_rate : float, default=0.0
+        Learning rate at which a later task (as for ``frozen_weight``)
+        fine-tunes the frozen modules (the sources' best pathways',
+        ``frozen_modules_``) in every SGD step where they are active, by the
+        rules of the trainable modules (``weight_decay``, ``momentum``; in a
+        parallel tournament a module both pathways use gets the sum of their
+        gradients). 0.0: they are never updated, as in both papers (Nguyen
+        et al. 2020, Sec. 3.3; Fernando et al. 2017, Sec. 2). Not in either
+        paper (issue 31's transfer levers). Above 0 the transfer is **no
+        longer zero-forgetting inside the super-network**: the frozen
+        modules drift towards the later task, whose pathways no longer see
+        the sources' exact features. The fine-tuned modules live in that
+        task's copy of the network only: :meth:`predict_source` keeps each
+        source's saved pathway (its answers do not change), and
+        ``frozen_modules_`` and the saved frozen values (where a later fit, a
+        clone and :func:`skpathnet.load` start from) are not modified, so
+        every fit starts again from the sources' values. Cost: each step
+        also computes the frozen modules' weight gradients, and their
+        first-layer outputs are computed from the rows at every step
+        instead of once per fit; it needs direct first-layer training
+        (``first_layer="auto"`` resolves to "direct", "row_space" is
+        refused), so wide data lose the row-space speed-up. No effect
+        without :meth:`fit_transfer`.
     device : {"cpu", "cuda"} or str, default="cpu"
         Torch device for the network and the training data.
     n_threads : int or None, default=None
@@ -1034,7 +1126,8 @@ class PathNetClassifier(_BasePathNet):
         told apart by their ``task``).
     frozen_modules_ : list of ndarray of int
         Per layer, the frozen module indices (union of the sources' best
-        pathways); their parameters never change again.
+        pathways); their saved parameters never change again (with
+        ``frozen_learning_rate > 0`` a fit fine-tunes a copy of them).
 
     See Also
     --------

@@ -82,10 +82,13 @@ class MultiTaskPathNetClassifier(PathNetClassifier):
 global_pooling, first_layer, population_size, n_generations, learning_rate, batch_size, \
 n_steps, mutation_rate, mutation_shift, frozen, tournament, weight_decay, momentum, \
 augmentation, fitness, tie_break, final_steps, validation_fraction, standardize, \
-seed_pathway, pathway_per_class, device, n_threads, random_state, verbose
+seed_pathway, pathway_per_class, frozen_weight, frozen_learning_rate, device, n_threads, \
+random_state, verbose
         As in :class:`PathNetClassifier` (same defaults, the papers'). The
         SGD levers (``weight_decay``, ``momentum``, ``augmentation``) apply
-        to the shared pathways and every head. ``fitness="validation"`` and
+        to the shared pathways and every head; the transfer levers
+        (``seed_pathway``, ``frozen_weight``, ``frozen_learning_rate``) to
+        the pathways of a task after :meth:`fit_transfer`. ``fitness="validation"`` and
         ``tie_break="loss"`` are single-task rules (held-out accuracy, the
         cross-entropy of one head) and are refused here, as is
         ``pathway_per_class=True`` (one-vs-rest class tasks, without the
@@ -187,6 +190,8 @@ frozen_modules_
         standardize=True,
         seed_pathway=False,
         pathway_per_class=False,
+        frozen_weight=1.0,
+        frozen_learning_rate=0.0,
         device="cpu",
         n_threads=None,
         random_state=None,
@@ -205,7 +210,8 @@ frozen_modules_
             augmentation=augmentation, fitness=fitness, tie_break=tie_break,
             final_steps=final_steps, validation_fraction=validation_fraction,
             standardize=standardize, seed_pathway=seed_pathway,
-            pathway_per_class=pathway_per_class, device=device,
+            pathway_per_class=pathway_per_class, frozen_weight=frozen_weight,
+            frozen_learning_rate=frozen_learning_rate, device=device,
             n_threads=n_threads,
             random_state=random_state, verbose=verbose,
         )

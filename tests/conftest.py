@@ -125,6 +125,44 @@ PATHNET_CONV = dict(module="conv", n_channels=4, n_generations=6, population_siz
                     n_threads=1, random_state=0)
 
 
+def pathway_by_hand(h, stacked, genotype, frozen, *, mode="always", frozen_weight=1.0,
+                    module=None):
+    """One pathway's last-layer output, module by module, with the frozen modules weighted.
+
+    The reference of issue 31's ``frozen_weight``: each layer outputs ``(sum of
+    its trainable modules' ReLU outputs + w * sum of its frozen modules' ReLU
+    outputs) / (n_trainable + w * n_frozen)`` (``w = 1``: the plain average of
+    Nguyen et al. 2020, Sec. 3.3).
+
+    Parameters
+    ----------
+    h : torch.Tensor or ndarray
+        The first layer's input rows (for conv modules, images).
+    stacked : list of (weight, bias)
+        Per layer, every module's parameters (``weight[m]``, ``bias[m]``),
+        torch tensors (e.g. leaves for autograd) or arrays.
+    genotype : ndarray of shape (n_layers, n_active)
+    frozen : list of ndarray of int
+        Per layer, the frozen modules.
+    mode : {"always", "genes"}, default="always"
+        Frozen modules active always, or where a gene selects them.
+    module : callable, default=None
+        ``module(h, weight, bias)``: one module's pre-activation; default
+        ``h @ weight + bias`` (linear modules).
+    """
+    module = module or (lambda x, w, b: x @ w + b)
+    relu = (lambda z: z.clip(min=0)) if isinstance(h, np.ndarray) else (lambda z: z.clamp(min=0))
+    w = frozen_weight
+    for (weight, bias), genes, frz in zip(stacked, genotype, frozen):
+        chosen = set(np.unique(genes).tolist())
+        trainable = sorted(chosen - set(frz.tolist()))
+        fixed = sorted(frz.tolist()) if mode == "always" else sorted(chosen & set(frz.tolist()))
+        total = sum(relu(module(h, weight[m], bias[m])) for m in trainable)
+        total = total + w * sum(relu(module(h, weight[m], bias[m])) for m in fixed)
+        h = total / (len(trainable) + w * len(fixed))
+    return h
+
+
 def fitted_state(estimator):
     """Every attribute of ``estimator`` (fitted or not), pickled: compare bytes for equality."""
     import pickle

@@ -34,3 +34,21 @@ def test_a_tiny_run_writes_json_markdown_and_figure(bench, tmp_path, tone_corpus
     assert "predictions" not in saved["curve"][0]["methods"]["svm"]
     assert "| 1 | transfer - scratch |" in (out / "emodb-speakers.md").read_text()
     assert (out / "emodb-speakers.png").stat().st_size > 0
+
+
+def test_pathnet_settings_reach_transfer_and_scratch_and_the_tag_names_the_files(
+        bench, tmp_path, tone_corpus):
+    args = bench.build_parser().parse_args(["--pathnet", "fitness=validation",
+                                            "frozen_weight=0.5", "seed_pathway=true"])
+    assert args.pathnet == [("fitness", "validation"), ("frozen_weight", 0.5),
+                            ("seed_pathway", True)]
+    with pytest.raises(SystemExit):
+        bench.build_parser().parse_args(["--pathnet", "fitness"])
+    home = tone_corpus(tmp_path / "data", emodb_speakers=("03", "08", "09"))
+    out = tmp_path / "out"
+    results = bench.main([
+        "--target", "emodb", "--sizes", "1", "--draws", "1", "--generations", "1",
+        "--methods", "transfer", "scratch", "--data-home", str(home), "--cache", "",
+        "--out", str(out), "--pathnet", "tie_break=loss", "--tag", "loss"])
+    assert {results["params"][m]["tie_break"] for m in ("transfer", "scratch")} == {"loss"}
+    assert (out / "emodb-speakers-loss.json").exists()

@@ -34,6 +34,8 @@ def test_defaults_are_the_papers():
     assert params["fitness"] == "train"
     assert params["final_steps"] == 0
     assert params["tie_break"] == "first"
+    assert params["frozen_weight"] == 1.0  # the plain average (Sec. 3.3)
+    assert params["frozen_learning_rate"] == 0.0  # frozen modules never updated (Sec. 3.3)
 
 
 def test_init_is_keyword_only():

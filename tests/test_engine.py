@@ -10,7 +10,7 @@ from sklearn.base import clone
 
 from conftest import PATHNET_CONV as CONV
 from conftest import PATHNET_WIDE as WIDE
-from conftest import blobs, images
+from conftest import blobs, images, pathway_by_hand
 from skpathnet import FaceAugment, PathNetClassifier, SpecAugment
 from skpathnet.engine import (
     ConvModules, Inputs, LinearModules, Params, PathNetwork,
@@ -500,6 +500,204 @@ def test_frozen_genes_parallel_pathways_are_the_serial_ones_side_by_side(first_l
     if first_layer == "direct":
         for d, a in zip(delta, step(genotypes, autograd_sgd_step)[1]):
             torch.testing.assert_close(d, a, rtol=1e-4, atol=1e-6)
+
+
+# -- issue 31's transfer levers: frozen_weight, frozen_learning_rate -----------------
+def _weighted_network(modules, mode, frozen_weight, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    net = PathNetwork(modules, 3, 6, device=CPU, generator=g, frozen_mode=mode,
+                      frozen_weight=frozen_weight)
+    net.load_frozen(FROZEN, net.module_state(FROZEN))
+    return net, TaskHead(net.n_outputs, 3, device=CPU, generator=g)
+
+
+def _expected_logits(net, head, X, genotypes, frozen_weight, module=None, prepare=None,
+                     readout=None):
+    out = []
+    for genotype in genotypes:
+        h = pathway_by_hand(X if prepare is None else prepare(X), net.layers, genotype, FROZEN,
+                            mode=net.frozen_mode, frozen_weight=frozen_weight, module=module)
+        out.append((h if readout is None else readout(h)) @ head.weight + head.bias)
+    return torch.cat(out)
+
+
+@pytest.mark.parametrize("frozen_weight", [0.5, 0.3])
+@pytest.mark.parametrize("first_layer", ["direct", "row_space"])
+@pytest.mark.parametrize("mode", ["always", "genes"])
+@pytest.mark.parametrize("genotypes", [[SELECTING], [SELECTING, AVOIDING]],
+                         ids=["one", "parallel"])
+def test_frozen_weight_layer_is_the_weighted_average(genotypes, mode, first_layer,
+                                                     frozen_weight):
+    """(sum trainable + w * sum frozen) / (n_t + w * n_f), every layer, every input mode.
+
+    The one forward pass on the gathered pathways (bound rows, new rows encoded in
+    row-space mode) and a pathway rebuilt from its saved state (prediction).
+    """
+    net, head = _weighted_network(LinearModules(100, 8), mode, frozen_weight)
+    X = torch.randn(30, 100, generator=torch.Generator().manual_seed(0))
+    expected = _expected_logits(net, head, X, genotypes, frozen_weight)
+    inputs = net.bind(X, first_layer=first_layer)
+    pathways = Pathways.gather(net, genotypes)
+    # SELECTING, trainable + frozen: "always" 1 + 2, 0 + 1, 1 + 2; "genes" 1 + 1, 0 + 1, 1 + 1
+    n_t, n_f = [1, 0, 1], ([2, 1, 2] if mode == "always" else [1, 1, 1])
+    count0 = [layer.count if len(genotypes) == 1 else float(layer.count[0])
+              for layer in pathways.layers]
+    assert count0 == pytest.approx([t + frozen_weight * f for t, f in zip(n_t, n_f)])
+    torch.testing.assert_close(pathways.logits(inputs, head), expected, rtol=1e-5, atol=1e-5)
+    if first_layer == "row_space":
+        torch.testing.assert_close(pathways.logits(net.encode(X[:7]), head),
+                                   expected.view(len(genotypes), 30, -1)[:, :7].reshape(-1, 3),
+                                   rtol=1e-5, atol=1e-5)
+        net.materialize()
+    if len(genotypes) == 1:
+        state = Pathways.gather(net, genotypes).state()
+        assert isinstance(state[0].count, float)
+        saved = Pathways.from_state(net.modules, state, device=CPU)
+        torch.testing.assert_close(saved.logits(X, head), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_frozen_weight_scales_gathered_copies_not_the_network():
+    net, head = _weighted_network(LinearModules(100, 8), "always", 0.5)
+    before = _stacked(net)
+    pathways = Pathways.gather(net, [SELECTING])
+    for index, (layer, idx) in enumerate(zip(pathways.layers, FROZEN)):
+        plain = net.modules.gather(net.layers[index], torch.as_tensor(idx))
+        assert torch.equal(layer.fixed.weight, 0.5 * plain.weight)  # 0.5: exact in float32
+        assert torch.equal(layer.fixed.bias, 0.5 * plain.bias)
+        layer.fixed.weight.add_(1.0)  # copies: the network is not touched
+        layer.fixed.bias.add_(1.0)
+    assert all(torch.equal(a, b) for a, b in zip(before, _stacked(net)))
+    X = torch.randn(10, 100, generator=torch.Generator().manual_seed(0))
+    cached = net.frozen_first_layer_sum(X)
+    direct = sum(torch.relu(X @ net.layers[0].weight[m] + net.layers[0].bias[m])
+                 for m in FROZEN[0])
+    torch.testing.assert_close(cached, 0.5 * direct, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=r"frozen_weight must be in \(0, 1\]; got 0"):
+        PathNetwork(LinearModules(4, 2), 1, 2, device=CPU, generator=torch.Generator(),
+                    frozen_weight=0)
+
+
+@pytest.mark.parametrize("global_pooling", [False, True])
+def test_frozen_weight_conv_layer_is_the_weighted_average(global_pooling):
+    modules = ConvModules((3, 16, 16), 4, 3, global_pooling)
+    net, head = _weighted_network(modules, "always", 0.25)
+    x = torch.randn(5, 3 * 16 * 16, generator=torch.Generator().manual_seed(0))
+    expected = _expected_logits(
+        net, head, x, GENOTYPES, 0.25,
+        module=lambda h, w, b: F.avg_pool2d(F.conv2d(h, w, b, padding=1), 2),
+        prepare=lambda x: x.view(5, 3, 16, 16),
+        readout=lambda h: h.mean((2, 3)) if global_pooling else h.flatten(1))
+    got = Pathways.gather(net, GENOTYPES).logits(x, head)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+
+
+STEP_CASES = {  # genotypes, frozen mode
+    "only-frozen": ([ONLY_FROZEN], "always"),
+    "genes": ([SELECTING], "genes"),
+    "parallel-always": (GENOTYPES, "always"),
+    "parallel-genes": ([SELECTING, ONLY_FROZEN, AVOIDING], "genes"),
+}
+
+
+@pytest.mark.parametrize("levers", [{}, {"weight_decay": 0.5}], ids=["plain", "decay"])
+@pytest.mark.parametrize("frozen_weight", [1.0, 0.5, 0.3])
+@pytest.mark.parametrize("case", sorted(STEP_CASES))
+@pytest.mark.parametrize("step", ["linear", "autograd"])
+def test_frozen_learning_rate_step_is_sgd_on_the_modules_own_weights(step, case,
+                                                                     frozen_weight, levers):
+    """One step: frozen modules at lr_f, the others at lr, gradients from autograd by hand.
+
+    The reference differentiates the loss (the sum over pathways of the mean
+    cross-entropy, each layer the weighted average of :func:`pathway_by_hand`)
+    with respect to every module's own (unscaled) float64 weights; a module used
+    by several pathways gets the sum of their gradients.
+    """
+    from skpathnet.engine import autograd_sgd_step, linear_sgd_step
+
+    genotypes, mode = STEP_CASES[case]
+    lr, lr_f, wd = 0.1, 0.03, levers.get("weight_decay", 0.0)
+    net, head = _weighted_network(LinearModules(100, 8), mode, frozen_weight)
+    X = torch.randn(24, 100, generator=torch.Generator().manual_seed(0))
+    y = torch.randint(0, 3, (24,), generator=torch.Generator().manual_seed(1))
+    idx = torch.arange(3, 19)
+    # the reference, on explicit float64 leaves
+    leaves = [[t.detach().double().requires_grad_(True) for t in p] for p in net.layers]
+    head_leaves = [t.detach().double().requires_grad_(True) for t in (head.weight, head.bias)]
+    loss = 0
+    for genotype in genotypes:
+        h = pathway_by_hand(X[idx].double(), leaves, genotype, FROZEN, mode=mode,
+                            frozen_weight=frozen_weight)
+        loss = loss + F.cross_entropy(h @ head_leaves[0] + head_leaves[1], y[idx])
+    flat = [t for p in leaves for t in p] + head_leaves
+    grads = torch.autograd.grad(loss, flat)
+    expected = []
+    for layer, genotype_layers in enumerate(zip(*genotypes)):
+        (w, b), (gw, gb) = leaves[layer], grads[2 * layer : 2 * layer + 2]
+        w, b = w.detach().clone(), b.detach().clone()
+        frozen = set(FROZEN[layer].tolist())
+        active = set()
+        for genes in genotype_layers:
+            active |= set(np.unique(genes).tolist())
+            if mode == "always":
+                active |= frozen
+        for m in active:
+            rate = lr_f if m in frozen else lr
+            w[m] = (1 - rate * wd) * w[m] - rate * gw[m]
+            b[m] = b[m] - rate * gb[m]
+        expected += [w, b]
+    expected += [(1 - lr * wd) * head_leaves[0].detach() - lr * grads[-2],
+                 head_leaves[1].detach() - lr * grads[-1]]
+    # the engine: the hand-written step, or autograd on the gathered (scaled) copies
+    step_fn = linear_sgd_step if step == "linear" else autograd_sgd_step
+    inputs = net.bind(X, train_frozen=True)
+    assert inputs.frozen_sum is None and inputs.frozen_outputs is None
+    pathways = Pathways.gather(net, genotypes)
+    with torch.no_grad():
+        step_fn(pathways, head, inputs.rows(idx), y[idx], idx, lr, frozen_learning_rate=lr_f,
+                **levers)
+    pathways.scatter(frozen=True)
+    got = [t for p in net.layers for t in p] + [head.weight, head.bias]
+    for a, e in zip(got, expected):
+        torch.testing.assert_close(a.double(), e, rtol=1e-5, atol=1e-6)
+
+
+def test_frozen_learning_rate_changes_only_active_frozen_modules_and_zero_changes_none():
+    X = torch.randn(40, 100, generator=torch.Generator().manual_seed(1))
+    y = torch.randint(0, 3, (40,), generator=torch.Generator().manual_seed(2))
+    runs = {}
+    for lr_f in (0.0, 0.05):
+        net, head = _weighted_network(LinearModules(100, 8), "genes", 0.5)
+        fresh = _stacked(net)
+        settings = TrainSettings(n_steps=4, batch_size=16, learning_rate=0.1, momentum=0.5,
+                                 frozen_learning_rate=lr_f)
+        inputs = net.bind(X, train_frozen=lr_f > 0)
+        train_pathways(net, [SELECTING], head, inputs, y, settings,
+                       torch.Generator().manual_seed(3))
+        runs[lr_f] = _stacked(net) + [head.weight, head.bias]
+        for layer, idx in enumerate(FROZEN):
+            for m in idx:  # SELECTING selects frozen 1, 0 and 3, not 4 and 2
+                same = torch.equal(net.layers[layer].weight[m], fresh[2 * layer][m])
+                assert same == (lr_f == 0 or m not in SELECTING[layer]), (layer, m)
+    # the trainable modules differ only through the frozen ones' changes
+    assert not torch.equal(runs[0.0][-2], runs[0.05][-2])
+
+
+def test_frozen_learning_rate_refuses_precomputed_frozen_outputs_and_row_space():
+    from skpathnet.engine import linear_sgd_step
+
+    net, head = _weighted_network(LinearModules(100, 8), "always", 1.0)
+    X = torch.randn(20, 100, generator=torch.Generator().manual_seed(0))
+    y = torch.randint(0, 3, (20,), generator=torch.Generator().manual_seed(1))
+    cached = net.bind(X)
+    settings = TrainSettings(n_steps=1, batch_size=8, frozen_learning_rate=0.1)
+    with pytest.raises(ValueError, match=r"stale: bind the rows with .*train_frozen=True"):
+        train_pathways(net, [SELECTING], head, cached, y, settings, torch.Generator())
+    idx = torch.arange(8)
+    with pytest.raises(ValueError, match="train_frozen=True"), torch.no_grad():
+        linear_sgd_step(Pathways.gather(net, [SELECTING]), head, cached.rows(idx), y[idx], idx,
+                        0.1, frozen_learning_rate=0.1)
+    with pytest.raises(ValueError, match="row_space' cannot train frozen first-layer modules"):
+        net.bind(X, first_layer="row_space", train_frozen=True)
 
 
 # -- the step probe ---------------------------------------------------------------

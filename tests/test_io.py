@@ -93,6 +93,44 @@ def test_pretrained_model_transfers_exactly_as_the_original(model_path):
     assert "classes" not in info  # no target yet: a library of pathways
 
 
+@pytest.mark.parametrize("make", [PathNetClassifier, MultiTaskPathNetClassifier])
+def test_transfer_levers_round_trip(make, model_path):
+    """frozen_weight's float layer counts and the parameters of issue 31 come back exactly."""
+    source_X, source_y = _sources()
+    X, y = blobs(60, 6, 3, seed=3)
+    est = make(frozen_weight=0.5, frozen_learning_rate=0.05, **FAST).fit_transfer(
+        source_X, source_y).fit(X, y)
+    assert any(s.count % 1 for s in est._target_state.pathway)  # a weighted average
+    loaded = _round_trip(est, model_path)
+    assert loaded.get_params() == est.get_params()
+    assert [s.count for s in loaded._target_state.pathway] == \
+        [s.count for s in est._target_state.pathway]
+    np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
+    for k in range(2):
+        np.testing.assert_array_equal(loaded.predict_proba_source(source_X[k], source=k),
+                                      est.predict_proba_source(source_X[k], source=k))
+    np.testing.assert_array_equal(loaded.fit(X, y).predict_proba(X), est.predict_proba(X))
+
+
+def test_a_file_older_than_a_parameter_loads_with_its_default(model_path):
+    """A model file written before frozen_weight and frozen_learning_rate existed."""
+    source_X, source_y = _sources()
+    pretrained = PathNetClassifier(**FAST).fit_transfer(source_X, source_y)
+    skpathnet.save(pretrained, model_path)
+    document = json.loads(_metadata(model_path)["document"])
+    state = document["state"]
+    keep = [i for i, k in enumerate(state["keys"])
+            if k not in ("frozen_weight", "frozen_learning_rate")]
+    assert len(keep) == len(state["keys"]) - 2
+    state["keys"], state["values"] = ([state[f][i] for i in keep] for f in ("keys", "values"))
+    _rewrite(model_path, metadata={"document": json.dumps(document)})
+    loaded = skpathnet.load(model_path)
+    assert loaded.get_params() == pretrained.get_params()
+    X, y = blobs(60, 6, 3, seed=5)
+    np.testing.assert_array_equal(loaded.fit(X, y).predict_proba(X),
+                                  pretrained.fit(X, y).predict_proba(X))
+
+
 def test_append_grows_the_frozen_set_and_keeps_old_sources(model_path):
     source_X, source_y = _sources()
     first = PathNetClassifier(**FAST).fit_transfer(source_X[0], source_y[0])
@@ -262,14 +300,16 @@ def _metadata(path):
 # --------------------------------------------------------------------------- ONNX
 
 
-@pytest.mark.parametrize("frozen", ["always", "genes"])
-def test_onnx_export_matches_torch(tmp_path, frozen):
+@pytest.mark.parametrize("frozen, frozen_weight", [("always", 1.0), ("genes", 1.0),
+                                                   ("always", 0.3)])
+def test_onnx_export_matches_torch(tmp_path, frozen, frozen_weight):
     pytest.importorskip("onnxruntime")
     from skpathnet.io import ONNX_TOLERANCE, export_onnx
 
     source_X, source_y = _sources()
     X, y = blobs(60, 6, 3, seed=6)
-    clf = PathNetClassifier(frozen=frozen, **FAST).fit_transfer(source_X, source_y).fit(X, y)
+    clf = PathNetClassifier(frozen=frozen, frozen_weight=frozen_weight, **FAST).fit_transfer(
+        source_X, source_y).fit(X, y)
     path = tmp_path / "model.onnx"
     diff = export_onnx(make_pipeline(StandardScaler(), clf), path, X_check=X)
     assert diff <= ONNX_TOLERANCE and path.exists()

@@ -43,10 +43,11 @@ def multitask_data(n=120, n_features=12, seed=0):
 
 
 # -- engine: the masked step ------------------------------------------------------
-def _setup(modules=None, *, n_aus=3, row_space=False, frozen=False, P=1, seed=0, n=16):
+def _setup(modules=None, *, n_aus=3, row_space=False, frozen=False, P=1, seed=0, n=16,
+           frozen_weight=1.0, train_frozen=False):
     modules = modules or LinearModules(10, 6)
     g = torch.Generator().manual_seed(seed)
-    net = PathNetwork(modules, 3, 6, device=CPU, generator=g)
+    net = PathNetwork(modules, 3, 6, device=CPU, generator=g, frozen_weight=frozen_weight)
     if frozen:
         net.load_frozen(FROZEN, net.module_state(FROZEN))
     heads = MultiTaskHeads(TaskHead(net.n_outputs, 4, device=CPU, generator=g),
@@ -55,7 +56,8 @@ def _setup(modules=None, *, n_aus=3, row_space=False, frozen=False, P=1, seed=0,
     shape = (n, 10) if isinstance(modules, LinearModules) else (n, *modules.input_shape)
     g = torch.Generator().manual_seed(seed + 100)  # data: the same with or without AU head
     X = torch.randn(*shape, generator=g).reshape(n, -1)
-    inputs = net.bind(X, first_layer="row_space" if row_space else "direct")
+    inputs = net.bind(X, first_layer="row_space" if row_space else "direct",
+                      train_frozen=train_frozen)
     pathways = Pathways.gather(net, GENOTYPES[:P])
     emotion = torch.randint(0, 4, (n,), generator=g)
     aus = (torch.rand(n, max(n_aus, 1), generator=g) > 0.5).float()
@@ -211,6 +213,40 @@ def test_emotion_only_step_is_linear_sgd_step_bit_for_bit(kw):
         results.append((_heads(heads) + _backbone(pathways), correct.reshape(-1)))
     (a, ca), (b, cb) = results
     assert _same(a, b) and torch.equal(ca, cb)
+
+
+@pytest.mark.parametrize("P", [1, 2])
+@pytest.mark.parametrize("frozen_weight", [1.0, 0.5])
+def test_multitask_steps_fine_tune_frozen_modules_as_the_one_task_step(frozen_weight, P):
+    """frozen_learning_rate (issue 31): hand-written = autograd with AUs, = linear_sgd_step
+    with emotions alone; the frozen modules move."""
+    kw = dict(P=P, frozen=True, frozen_weight=frozen_weight, train_frozen=True)
+    lever = dict(frozen_learning_rate=0.2, weight_decay=0.05)
+    results = []
+    for step in (multitask_sgd_step, multitask_autograd_step):
+        net, heads, pathways, inputs, targets = _setup(seed=3, **kw)
+        fixed = [t.clone() for layer in pathways.layers for t in layer.fixed]
+        with torch.no_grad():
+            for _ in range(2):
+                step(pathways, heads, inputs, targets, torch.arange(inputs.n_rows), 0.3, **lever)
+        moved = [t for layer in pathways.layers for t in layer.fixed]
+        assert not any(torch.equal(a, b) for a, b in zip(fixed, moved))
+        results.append(_heads(heads) + _backbone(pathways) + moved)
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    results = []
+    for multitask in (False, True):
+        net, heads, pathways, inputs, targets = _setup(n_aus=0, **kw)
+        index = torch.arange(inputs.n_rows)
+        with torch.no_grad():
+            if multitask:
+                multitask_sgd_step(pathways, heads, inputs, targets, index, 0.3, **lever)
+            else:
+                linear_sgd_step(pathways, heads.emotion, inputs, targets.emotion, index, 0.3,
+                                **lever)
+        results.append(_heads(heads) + _backbone(pathways)
+                       + [t for layer in pathways.layers for t in layer.fixed])
+    assert _same(*results)
 
 
 def test_multitask_fitness_is_the_mean_of_accuracy_and_au_mean_f1():
@@ -465,6 +501,30 @@ def test_transfer_from_a_multitask_source_to_an_emotion_only_target():
     np.testing.assert_array_equal(model.predict_proba_source(Xs), source_emotion)
     with pytest.raises(ValueError, match="fit got no AU labels"):
         model.predict_aus(Xt)
+
+
+def test_transfer_levers_reach_the_multitask_fit_and_leave_the_sources():
+    """frozen_weight, frozen_learning_rate (issue 31): emotions alone it is PathNetClassifier's
+    fit; with AUs the sources' saved state and answers stay, refits agree."""
+    import pickle
+
+    Xs, ys, aus = multitask_data(seed=0)
+    Xt, yt, aus_t = multitask_data(n=90, seed=5)
+    levers = dict(frozen_weight=0.5, frozen_learning_rate=0.05)
+    a = PathNetClassifier(**FAST, **levers).fit_transfer(Xs, ys).fit(Xt, yt)
+    b = MultiTaskPathNetClassifier(**FAST, **levers).fit_transfer(Xs, ys).fit(Xt, yt)
+    np.testing.assert_array_equal(a.predict_proba(Xt), b.predict_proba(Xt))
+    base = MultiTaskPathNetClassifier(**FAST, **levers).fit_transfer(Xs, ys, source_aus=aus)
+    saved = pickle.dumps(base._source_state)
+    before = base.predict_proba_aus(Xs, source=0), base.predict_proba_source(Xs)
+    model = clone(base).fit(Xt, yt, aus=aus_t)
+    assert pickle.dumps(model._source_state) == saved
+    np.testing.assert_array_equal(model.predict_proba_aus(Xs, source=0), before[0])
+    np.testing.assert_array_equal(model.predict_proba_source(Xs), before[1])
+    again = clone(base).fit(Xt, yt, aus=aus_t)
+    np.testing.assert_array_equal(again.predict_proba_aus(Xt), model.predict_proba_aus(Xt))
+    plain = clone(base).set_params(frozen_learning_rate=0.0).fit(Xt, yt, aus=aus_t)
+    assert not np.array_equal(plain.predict_proba(Xt), model.predict_proba(Xt))
 
 
 def test_fit_transfer_several_sources_needs_one_au_entry_each():

@@ -122,6 +122,10 @@ class LinearModules:
         weight = stacked.weight[idx].permute(1, 0, 2).reshape(-1, len(idx) * self.n_units)
         return Params(weight.contiguous(), stacked.bias[idx].reshape(-1))
 
+    def n_gathered(self, params):
+        """Number of modules in gathered ``params`` (``len(bias) / H``)."""
+        return len(params.bias) // self.n_units
+
     def scatter(self, stacked, idx, params):
         k = len(idx)
         stacked.weight[idx] = params.weight.detach().view(-1, k, self.n_units).permute(1, 0, 2)
@@ -226,6 +230,10 @@ class ConvModules:
     def gather(self, stacked, idx):
         w = stacked.weight[idx]
         return Params(w.reshape(-1, *w.shape[2:]).contiguous(), stacked.bias[idx].reshape(-1))
+
+    def n_gathered(self, params):
+        """Number of modules in gathered ``params`` (``len(bias) / n_channels``)."""
+        return len(params.bias) // self.n_channels
 
     def scatter(self, stacked, idx, params):
         k = len(idx)

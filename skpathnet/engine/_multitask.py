@@ -49,7 +49,9 @@ from ._modules import LinearModules
 from ._network import TaskHead
 from ._pathway import Pathways, forward
 from ._probe import mark
-from ._sgd import apply_gradients, linear_backward, run_steps, sgd_update
+from ._sgd import (
+    apply_frozen_gradients, apply_gradients, frozen_params, linear_backward, run_steps, sgd_update,
+)
 
 __all__ = [
     "MultiTaskCounts", "MultiTaskHeads", "MultiTargets", "multitask_autograd_step",
@@ -197,7 +199,7 @@ def multitask_loss(pathways, logits, au_logits, targets, *, au_weight=1.0):
 
 
 def multitask_sgd_step(pathways, heads, inputs, targets, index, learning_rate, *,
-                       weight_decay=0.0, velocities=None):
+                       weight_decay=0.0, velocities=None, frozen_learning_rate=0.0):
     """One SGD step of linear pathways and their task heads, masked, in place.
 
     The loss is that of the module docstring, summed over the ``P``
@@ -229,6 +231,9 @@ def multitask_sgd_step(pathways, heads, inputs, targets, index, learning_rate, *
     velocities : Velocities or None, default=None
         Heavy-ball momentum (see :class:`~._sgd.TrainSettings`); None:
         plain SGD.
+    frozen_learning_rate : float, default=0.0
+        Learning rate of the active frozen modules (see
+        :func:`~._sgd.linear_backward`); 0.0: they are not updated.
 
     Returns
     -------
@@ -276,20 +281,22 @@ def multitask_sgd_step(pathways, heads, inputs, targets, index, learning_rate, *
         sgd_update(head.bias, lambda t, alpha, g=grad: t.add_(g.sum(0), alpha=alpha),
                    learning_rate, velocities)
     linear_backward(pathways, trace, dh, index, learning_rate, weight_decay=weight_decay,
-                    velocities=velocities)
+                    velocities=velocities, frozen_learning_rate=frozen_learning_rate)
     mark("backward")
     return counts
 
 
 def multitask_autograd_step(pathways, heads, inputs, targets, index, learning_rate, *,
-                            weight_decay=0.0, velocities=None):
+                            weight_decay=0.0, velocities=None, frozen_learning_rate=0.0):
     """:func:`multitask_sgd_step` through torch autograd (any module type, direct mode).
 
     The gradients of the gathered trainable leaves and of the heads of the
     tasks labelled in the batch are taken with :func:`torch.autograd.grad`
     of :func:`multitask_loss`, then ``p -= lr * grad`` (with ``weight_decay``
     and ``velocities`` as in :func:`~._sgd.autograd_sgd_step`). Heads of
-    tasks without a label in the batch, and frozen modules, are not touched.
+    tasks without a label in the batch are not touched, nor are the frozen
+    modules unless ``frozen_learning_rate > 0`` (then as in
+    :func:`~._sgd.autograd_sgd_step`).
 
     Raises
     ------
@@ -304,8 +311,9 @@ def multitask_autograd_step(pathways, heads, inputs, targets, index, learning_ra
     params = [t for layer in pathways.layers if layer.trainable is not None
               for t in layer.trainable]
     params += heads.tensors(emotion=n_e > 0, aus=n_a > 0)
+    fixed = frozen_params(pathways, frozen_learning_rate)
     with torch.enable_grad():
-        for p in params:
+        for p in params + fixed:
             p.requires_grad_(True)
         try:
             trace = []
@@ -316,13 +324,15 @@ def multitask_autograd_step(pathways, heads, inputs, targets, index, learning_ra
             loss = multitask_loss(pathways, logits, au_logits, targets,
                                   au_weight=heads.au_weight)
             mark("forward")
-            grads = None if loss is None else torch.autograd.grad(loss, params)
+            grads = None if loss is None else torch.autograd.grad(loss, params + fixed)
         finally:
-            for p in params:
+            for p in params + fixed:
                 p.requires_grad_(False)
     if grads is not None:
-        apply_gradients(params, grads, learning_rate, weight_decay=weight_decay,
+        apply_gradients(params, grads[:len(params)], learning_rate, weight_decay=weight_decay,
                         velocities=velocities)
+        apply_frozen_gradients(pathways, fixed, grads[len(params):], frozen_learning_rate,
+                               weight_decay=weight_decay, velocities=velocities)
     mark("backward")
     return _counts(pathways, logits.detach(),
                    None if au_logits is None else au_logits.detach(), targets, batch)
@@ -378,7 +388,8 @@ def train_multitask(network, genotypes, heads, inputs, targets, settings, genera
     Parameters
     ----------
     network : PathNetwork
-        Its active trainable modules are updated in place.
+        Its active trainable modules are updated in place (and its active
+        frozen ones with ``settings.frozen_learning_rate``).
     genotypes : sequence of ndarray of shape (n_layers, n_active), int
     heads : MultiTaskHeads
         Shared by the pathways; updated in place.
@@ -403,7 +414,7 @@ def train_multitask(network, genotypes, heads, inputs, targets, settings, genera
     mark("gather")
     total, seen = run_steps(pathways, heads, inputs, targets, settings, generator,
                             step=step or multitask_step_for(pathways))
-    pathways.scatter()
+    pathways.scatter(frozen=bool(settings.frozen_learning_rate))
     fitness = [0.0] * len(genotypes) if seen == 0 else multitask_fitness(total)
     mark("scatter")
     return fitness

@@ -205,14 +205,26 @@ class PathNetwork:
         "always" all of them (Nguyen et al. 2020, Sec. 3.3), "genes" those
         its genes select (Fernando et al. 2017, Sec. 2). Read by
         :meth:`~._pathway.Pathways.gather`, :meth:`bind` and :meth:`encode`.
+    frozen_weight : float in (0, 1], default=1.0
+        ``w``, the share of each active frozen module in its layer's
+        average: a layer outputs ``(sum of the active trainable modules'
+        outputs + w * sum of the active frozen ones') / (n_trainable + w *
+        n_frozen)``. 1.0: the plain average of Nguyen et al. 2020 (Sec. 3.3)
+        and Fernando et al. 2017 (Sec. 2). Not in either paper (issue 31's
+        transfer levers). Because ReLU is positively homogeneous, ``w *
+        relu(W x + b) = relu(w W x + w b)``: the frozen modules are gathered
+        as copies scaled by ``w`` (:meth:`gather_frozen`), so the one forward
+        pass and its backward need no change. Read like ``frozen_mode``.
 
     Attributes
     ----------
     layers : list of Params
         Per layer, the stacked weights and biases of its ``M`` modules.
     frozen : list of ndarray of int
-        Per layer, the indices of frozen modules (never updated).
+        Per layer, the indices of frozen modules (not updated, unless a
+        training run sets :attr:`~._sgd.TrainSettings.frozen_learning_rate`).
     frozen_mode : {"always", "genes"}
+    frozen_weight : float
     row_space : RowSpace or None
         Set by :meth:`bind` with ``first_layer="row_space"`` until
         :meth:`materialize`; while set, the trainable first-layer
@@ -225,12 +237,15 @@ class PathNetwork:
     """
 
     def __init__(self, modules, n_layers, n_modules, *, device, generator,
-                 frozen_mode="always"):
+                 frozen_mode="always", frozen_weight=1.0):
         if frozen_mode not in FROZEN_MODES:
             raise ValueError(
                 f'frozen_mode must be "always" or "genes"; got {frozen_mode!r}.'
             )
+        if not 0.0 < frozen_weight <= 1.0:
+            raise ValueError(f"frozen_weight must be in (0, 1]; got {frozen_weight!r}.")
         self.frozen_mode = frozen_mode
+        self.frozen_weight = float(frozen_weight)
         self.modules = modules
         self.n_modules = n_modules
         self.device = device
@@ -281,8 +296,36 @@ class PathNetwork:
             out.append((stacked.weight[idx_t].cpu().numpy(), stacked.bias[idx_t].cpu().numpy()))
         return out
 
+    def gather_frozen(self, layer, idx):
+        """Frozen modules ``idx`` of ``layer`` gathered, as copies scaled by :attr:`frozen_weight`.
+
+        ``w * relu(W x + b) = relu((w W) x + w b)`` for ``w > 0`` (both module
+        types are linear before their ReLU), so the scaled copies give the
+        weighted terms of the layer's average. With ``w = 1`` the copies are
+        not scaled (bit-identical to unweighted modules).
+
+        Parameters
+        ----------
+        layer : int
+        idx : ndarray of int
+            Network indices of frozen modules of ``layer``.
+
+        Returns
+        -------
+        Params
+            In the gathered layout of the module type; new tensors, never
+            views of :attr:`layers`.
+        """
+        fixed = self.modules.gather(self.layers[layer], self._index(idx))
+        if self.frozen_weight == 1.0:
+            return fixed
+        return Params(fixed.weight * self.frozen_weight, fixed.bias * self.frozen_weight)
+
     def frozen_first_layer_sum(self, X, *, batch_size=4096):
         """Sum of the frozen first-layer modules' ReLU outputs for every row of X.
+
+        Each output is weighted by :attr:`frozen_weight` (the modules are
+        those of :meth:`gather_frozen`).
 
         Parameters
         ----------
@@ -312,12 +355,13 @@ class PathNetwork:
         -------
         outputs : torch.Tensor of shape (n_samples, n_frozen, n_units), or
             None if no first-layer module is frozen or the modules are not
-            linear. Module ``j`` is ``frozen[0][j]``.
+            linear. Module ``j`` is ``frozen[0][j]``, its output weighted by
+            :attr:`frozen_weight` (:meth:`gather_frozen`).
         """
         idx = self.frozen[0]
         if len(idx) == 0 or not isinstance(self.modules, LinearModules):
             return None
-        fixed = self.modules.gather(self.layers[0], self._index(idx))
+        fixed = self.gather_frozen(0, idx)
         H = self.modules.n_units
         out = torch.empty(len(X), len(idx), H, device=self.device)
         with torch.no_grad():
@@ -333,7 +377,7 @@ class PathNetwork:
         return {"frozen_sum": self.frozen_first_layer_sum(X)}
 
     # -- training data --------------------------------------------------------
-    def bind(self, X, *, first_layer="direct"):
+    def bind(self, X, *, first_layer="direct", train_frozen=False):
         """Training inputs for this network; optionally enter row-space mode.
 
         Parameters
@@ -343,12 +387,31 @@ class PathNetwork:
             "row_space" (linear modules only): train the first layer in the
             row space of X (see the module docstring) until
             :meth:`materialize`.
+        train_frozen : bool, default=False
+            True when the frozen modules will be trained
+            (:attr:`~._sgd.TrainSettings.frozen_learning_rate` > 0): the
+            frozen first-layer outputs are then not precomputed (they would
+            go stale after the first step), and the forward pass computes
+            them from the rows.
 
         Returns
         -------
         inputs : Inputs
+
+        Raises
+        ------
+        ValueError
+            If ``first_layer="row_space"`` and ``train_frozen`` with frozen
+            first-layer modules: their inputs would be kernel rows, and
+            their own weights cannot be trained from them.
         """
-        frozen = self._frozen_inputs(X)
+        if train_frozen and first_layer == "row_space" and len(self.frozen[0]):
+            raise ValueError(
+                "first_layer='row_space' cannot train frozen first-layer modules "
+                "(train_frozen=True): their inputs would be kernel rows of the training "
+                "matrix. Bind with first_layer='direct'."
+            )
+        frozen = {} if train_frozen else self._frozen_inputs(X)
         if first_layer == "direct":
             return Inputs(X, None, **frozen)
         if not isinstance(self.modules, LinearModules):

@@ -16,7 +16,12 @@ every frozen module of a layer is active in every pathway (one ``fixed``
 tensor, the same for all); "genes", a pathway uses the frozen modules its
 genes select, and with ``P > 1`` ``fixed`` holds their union with a
 per-pathway mask (:attr:`GatheredLayer.fixed_mask`), as for the trainable
-modules.
+modules. The frozen modules are gathered as copies scaled by the network's
+:attr:`~._network.PathNetwork.frozen_weight` ``w``, and a layer divides by
+``n_trainable + w * n_frozen`` (:attr:`GatheredLayer.count`): the weighted
+average of issue 31's lever, the plain one for ``w = 1``. They are written
+back by :meth:`Pathways.scatter` only when a training run fine-tunes them
+(:attr:`~._sgd.TrainSettings.frozen_learning_rate`).
 
 Because only the active modules receive a gradient, plain SGD on the gathered
 tensors is exactly SGD on the stacked network.
@@ -44,15 +49,18 @@ class GatheredLayer:
     trainable : Params or None
         The trainable active modules (union over pathways), gathered.
     fixed : Params or None
-        The active frozen modules (union over pathways), gathered (never
-        updated).
+        The active frozen modules (union over pathways), gathered as copies
+        scaled by the network's ``frozen_weight`` ``w`` (updated only with
+        a frozen learning rate, see :mod:`._sgd`).
     modules : ndarray of int
         Network indices of the modules in ``trainable``, in order.
     n_fixed : int
         Number of modules in ``fixed``.
-    count : int or torch.Tensor of shape (P,)
-        Number of distinct modules (trainable and frozen) each pathway
-        averages.
+    count : int, float or torch.Tensor of shape (P,)
+        The divisor of each pathway's layer average: its number of distinct
+        trainable modules plus ``w`` times its number of frozen ones (an
+        int for one pathway when ``w = 1`` or none is frozen; a float
+        tensor for ``P > 1``).
     mask : torch.Tensor of shape (P, len(modules)) or None
         ``mask[p, j] = 1`` when pathway ``p`` uses module ``modules[j]``;
         None for a single pathway (it uses all of them).
@@ -65,29 +73,36 @@ class GatheredLayer:
         the network's ``frozen[layer]`` (the columns of
         :attr:`~._network.Inputs.frozen_outputs` in layer 1); None with
         "always" (``fixed`` is all of ``frozen[layer]``).
+    fixed_modules : ndarray of int or None
+        Network indices of the modules in ``fixed``, in order (where
+        :meth:`Pathways.scatter` writes them back); None for a pathway
+        rebuilt from its saved state.
     """
 
     trainable: Optional[Params]
     fixed: Optional[Params]
     modules: np.ndarray
     n_fixed: int
-    count: Union[int, torch.Tensor]
+    count: Union[int, float, torch.Tensor]
     mask: Optional[torch.Tensor] = None
     fixed_mask: Optional[torch.Tensor] = None
     fixed_slots: Optional[np.ndarray] = None
+    fixed_modules: Optional[np.ndarray] = None
 
 
 class LayerState(NamedTuple):
     """A layer of a pathway saved for prediction: all its modules gathered.
 
     ``weight`` and ``bias`` are CPU float32 arrays in the gathered layout of
-    the module type (trainable modules first, then frozen); ``count`` is the
-    number of modules averaged.
+    the module type (trainable modules first, then frozen, these scaled by
+    the network's ``frozen_weight`` ``w``); ``count`` is the divisor of the
+    layer's average, ``n_trainable + w * n_frozen``: the number of modules
+    averaged (an int) when ``w = 1``, else a float.
     """
 
     weight: np.ndarray
     bias: np.ndarray
-    count: int
+    count: Union[int, float]
 
 
 class Trace(NamedTuple):
@@ -116,25 +131,34 @@ class Pathways:
         Row-space mode with weight decay: the factor ``s`` of ``W = s * W_0
         + X.T @ C`` of each trainable layer-1 module, gathered from
         :attr:`~._network.PathNetwork.w0_scale`; None: 1.
+    frozen_weight : float
+        ``w`` of the network's :attr:`~._network.PathNetwork.frozen_weight`:
+        the factor of the gathered frozen modules (1.0 for pathways rebuilt
+        from a saved state, where it is folded into the weights).
     """
 
     def __init__(self, modules, layers, n_pathways=1, *, network=None, row_space=False,
-                 w0_scale=None):
+                 w0_scale=None, frozen_weight=1.0):
         self.modules = modules
         self.layers = layers
         self.n_pathways = n_pathways
         self.network = network
         self.row_space = row_space
         self.w0_scale = w0_scale
+        self.frozen_weight = float(frozen_weight)
 
     @classmethod
     def gather(cls, network, genotypes):
         """Gather the modules of ``genotypes`` (a list of (L, N) int arrays).
 
         The frozen modules of each pathway follow ``network.frozen_mode``
-        (see :func:`~._network.active_modules`).
+        (see :func:`~._network.active_modules`) and are gathered as copies
+        scaled by ``network.frozen_weight`` ``w``
+        (:meth:`~._network.PathNetwork.gather_frozen`); each layer's count
+        is ``n_trainable + w * n_frozen`` per pathway.
         """
         mode = network.frozen_mode
+        w = network.frozen_weight
         own = [active_modules(g, network.frozen, mode) for g in genotypes]
         P = len(genotypes)
         device = network.device
@@ -155,31 +179,54 @@ class Pathways:
                 trainable = network.modules.gather(stacked, network._index(union))
             fx = None
             if len(fixed):
-                fx = network.modules.gather(network.layers[layer], network._index(fixed))
+                fx = network.gather_frozen(layer, fixed)
             if P == 1:
-                count, mask = len(union) + len(fixed), None
+                mask = None
+                # w = 1 (or nothing frozen): the int count of the plain average
+                count = (len(union) + len(fixed) if w == 1.0 or not len(fixed)
+                         else len(union) + w * len(fixed))
             else:
                 m = np.stack([np.isin(union, tr[layer]) for tr, _ in own])
                 mask = torch.as_tensor(m, dtype=torch.float32, device=device)
                 n_frozen = len(fixed)
                 if mode == "genes":
-                    fm = np.stack([np.isin(fixed, fx[layer]) for _, fx in own])
+                    fm = np.stack([np.isin(fixed, f[layer]) for _, f in own])
                     fixed_mask = torch.as_tensor(fm, dtype=torch.float32, device=device)
                     n_frozen = fm.sum(1)
+                if w != 1.0:
+                    n_frozen = w * n_frozen
                 count = torch.as_tensor(m.sum(1) + n_frozen, dtype=torch.float32, device=device)
             layers.append(GatheredLayer(trainable, fx, union, len(fixed), count, mask,
-                                        fixed_mask, slots))
+                                        fixed_mask, slots, fixed))
         w0_scale = None
         if network.w0_scale is not None and layers[0].trainable is not None:
             w0_scale = network.w0_scale[network._index(layers[0].modules)]
         return cls(network.modules, layers, P, network=network,
-                   row_space=network.row_space is not None, w0_scale=w0_scale)
+                   row_space=network.row_space is not None, w0_scale=w0_scale,
+                   frozen_weight=w)
 
-    def scatter(self):
-        """Write the trained modules back into the network."""
+    def scatter(self, *, frozen=False):
+        """Write the trained modules back into the network.
+
+        Parameters
+        ----------
+        frozen : bool, default=False
+            Also write back the frozen modules (after training with a
+            frozen learning rate, see :mod:`._sgd`), unscaled: ``W = V /
+            w`` for the gathered copy ``V = w W`` (exact for ``w = 1`` and
+            powers of two, else within float32 rounding). False: the
+            network's frozen modules are left as they are.
+        """
         net = self.network
         with torch.no_grad():
             for index, layer in enumerate(self.layers):
+                if frozen and layer.fixed is not None:
+                    fixed = layer.fixed
+                    if self.frozen_weight != 1.0:
+                        fixed = Params(fixed.weight / self.frozen_weight,
+                                       fixed.bias / self.frozen_weight)
+                    self.modules.scatter(net.layers[index], net._index(layer.fixed_modules),
+                                         fixed)
                 if layer.trainable is None:
                     continue
                 stacked = net.first_layer_params() if index == 0 else net.layers[index]
@@ -188,7 +235,12 @@ class Pathways:
                     net.w0_scale[net._index(layer.modules)] = self.w0_scale
 
     def state(self):
-        """A single pathway as fixed CPU weights: a list of :class:`LayerState`."""
+        """A single pathway as fixed CPU weights: a list of :class:`LayerState`.
+
+        The frozen modules' ``frozen_weight`` stays folded into their
+        weights, and the count is the weighted one, so :meth:`from_state`
+        gives the same layer averages.
+        """
         if self.n_pathways != 1 or self.row_space:
             raise ValueError("state() needs one pathway outside row-space mode.")
         out = []
@@ -200,15 +252,17 @@ class Pathways:
 
     @classmethod
     def from_state(cls, modules, state, *, device):
-        """One pathway, all of its modules fixed, from :meth:`state`."""
-        layers = [
-            GatheredLayer(
-                None,
-                Params(torch.as_tensor(w, device=device), torch.as_tensor(b, device=device)),
-                np.zeros(0, dtype=np.int64), int(k), int(k),
-            )
-            for w, b, k in state
-        ]
+        """One pathway, all of its modules fixed, from :meth:`state`.
+
+        ``count`` is kept as an int when it is one (the plain average),
+        else as the float of a weighted average (``frozen_weight < 1``).
+        """
+        layers = []
+        for w, b, k in state:
+            params = Params(torch.as_tensor(w, device=device), torch.as_tensor(b, device=device))
+            count = int(k) if float(k).is_integer() else float(k)
+            layers.append(GatheredLayer(None, params, np.zeros(0, dtype=np.int64),
+                                        modules.n_gathered(params), count))
         return cls(modules, layers, 1)
 
     def offset_rows(self, inputs):

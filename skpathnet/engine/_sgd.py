@@ -10,6 +10,19 @@ SGD update. Both run the one :func:`~._pathway.forward`. With
 :class:`Velocities` instead (one rule, :func:`sgd_update`, for all steps). With
 :attr:`TrainSettings.augmentation`, :func:`run_steps` augments each
 mini-batch first (see :mod:`._augment`).
+
+Fine-tuning frozen modules
+--------------------------
+With :attr:`TrainSettings.frozen_learning_rate` ``lr_f > 0`` the active
+frozen modules get SGD updates too, by the same rules (weight decay,
+momentum) at their own rate. The step is taken on the modules' own weights
+``W`` (the network's), whose gathered copies are ``V = w W``
+(:attr:`~._network.PathNetwork.frozen_weight`): ``dL/dW = w dL/dV``, so
+``W <- W - lr_f dL/dW`` is ``V <- V - lr_f w^2 dL/dV``; the steps add ``w^2``
+times the gradient of ``V`` (1 for the paper's plain average), and
+:meth:`~._pathway.Pathways.scatter` writes ``V / w`` back. In the first
+layer the frozen outputs must then be computed from the rows (direct mode,
+:meth:`~._network.PathNetwork.bind` with ``train_frozen=True``).
 """
 
 from dataclasses import dataclass
@@ -25,9 +38,9 @@ from ._pathway import Pathways, forward
 from ._probe import mark
 
 __all__ = [
-    "TrainSettings", "Velocities", "autograd_sgd_step", "heldout_accuracy", "heldout_trainer",
-    "linear_backward", "linear_sgd_step", "minibatches", "run_steps", "sgd_update", "step_for",
-    "train_pathways", "training_loss",
+    "TrainSettings", "Velocities", "apply_frozen_gradients", "autograd_sgd_step",
+    "frozen_params", "heldout_accuracy", "heldout_trainer", "linear_backward", "linear_sgd_step",
+    "minibatches", "run_steps", "sgd_update", "step_for", "train_pathways", "training_loss",
 ]
 
 
@@ -73,6 +86,17 @@ class TrainSettings:
         ``(C, H, W)`` of one training row seen as an image (e.g.
         ``(3, 64, 64)``), for ``augmentation``; the data shape is kept here
         rather than in the augmentation, which is the user's setting.
+    frozen_learning_rate : float, default=0.0
+        ``lr_f >= 0``: learning rate of the active frozen modules
+        (:attr:`~._network.PathNetwork.frozen`), updated by the rules of the
+        trainable ones (weight decay ``1 - lr_f * weight_decay``, momentum)
+        and written back into the network after the steps (module
+        docstring). Needs inputs bound with ``train_frozen=True`` (no
+        precomputed frozen first-layer outputs, direct first layer). 0.0:
+        the frozen modules never change (Nguyen et al. 2020, Sec. 3.3;
+        Fernando et al. 2017, Sec. 2), and the steps are exactly those
+        without this field. Not in either paper (issue 31's transfer
+        levers).
     """
 
     n_steps: int
@@ -82,6 +106,7 @@ class TrainSettings:
     momentum: float = 0.0
     augmentation: Optional[Union[SpecAugment, FaceAugment]] = None
     image_shape: Optional[Tuple[int, int, int]] = None
+    frozen_learning_rate: float = 0.0
 
 
 class Velocities:
@@ -176,7 +201,7 @@ def _correct(pathways, logits, targets, batch):
 
 
 def linear_backward(pathways, trace, dh, index, learning_rate, *, weight_decay=0.0,
-                    velocities=None):
+                    velocities=None, frozen_learning_rate=0.0):
     """Backpropagate a feature gradient through linear pathways; SGD-update them in place.
 
     The part of :func:`linear_sgd_step` below the head, shared with the
@@ -206,6 +231,20 @@ def linear_backward(pathways, trace, dh, index, learning_rate, *, weight_decay=0
         Heavy-ball momentum (see :class:`TrainSettings`); None: plain SGD.
         In row-space mode the velocity of ``C`` is dense, (n_train, U * H):
         ``v.mul_(mu).index_add_(0, index, dz); C.sub_(v, alpha=lr)``.
+    frozen_learning_rate : float, default=0.0
+        ``lr_f``: also update the gathered frozen modules (``fixed``) at this
+        rate, after their input gradient is taken (see the module
+        docstring; their weights decay by ``1 - lr_f * weight_decay``). A
+        module shared by several pathways gets the sum of their gradients.
+        Needs the frozen first-layer activations in ``trace`` (inputs bound
+        with ``train_frozen=True``). 0.0: the frozen modules are not
+        touched.
+
+    Raises
+    ------
+    ValueError
+        If ``frozen_learning_rate > 0`` and the trace lacks the frozen
+        first-layer activations (they came precomputed with the inputs).
     """
     P, batch = pathways.n_pathways, len(index)
     decay = 1.0 - learning_rate * weight_decay
@@ -219,15 +258,20 @@ def linear_backward(pathways, trace, dh, index, learning_rate, *, weight_decay=0
         else:
             ds = dh.view(P, batch, H) / layer.count.view(P, 1, 1)
         dh = None
-        if not shared and layer.fixed is not None:
-            if P == 1:
-                dz_f = ds.repeat(1, layer.n_fixed) * (a_f > 0)
-            else:
-                dz_f = ds.unsqueeze(2).expand(P, batch, layer.n_fixed, H)
-                if layer.fixed_mask is not None:  # frozen_mode="genes": each its own
-                    dz_f = dz_f * layer.fixed_mask.view(P, 1, layer.n_fixed, 1)
-                dz_f = dz_f.reshape(P * batch, -1) * (a_f > 0)
-            dh = dz_f @ layer.fixed.weight.T
+        train_fixed = bool(frozen_learning_rate) and layer.fixed is not None
+        if layer.fixed is not None and (not shared or train_fixed):
+            if a_f is None:
+                raise ValueError(
+                    "frozen_learning_rate > 0 needs the frozen first-layer activations, but the "
+                    "inputs carried precomputed frozen outputs: bind the rows with "
+                    "network.bind(X, train_frozen=True)."
+                )
+            dz_f = _fixed_delta(ds, a_f, layer, P, batch, H, shared)
+            if not shared:
+                dh = dz_f @ layer.fixed.weight.T
+            if train_fixed:
+                _update_fixed(pathways, layer, h_in, dz_f, frozen_learning_rate, weight_decay,
+                              velocities)
         if layer.trainable is None:
             continue
         U = len(layer.modules)
@@ -264,14 +308,63 @@ def linear_backward(pathways, trace, dh, index, learning_rate, *, weight_decay=0
                    velocities)
 
 
+def _fixed_delta(ds, a_f, layer, P, batch, H, shared):
+    """Gradient of the loss at the gathered frozen modules' pre-activations.
+
+    Parameters
+    ----------
+    ds : torch.Tensor of shape (batch, H) (P = 1) or (P, batch, H)
+        Gradient at the layer's summed output (before the division by the count).
+    a_f : torch.Tensor of shape (rows, n_fixed * H)
+        The frozen modules' ReLU outputs; ``rows`` is ``batch`` in layer 1
+        (``shared``, one batch for all pathways), else ``P * batch``.
+
+    Returns
+    -------
+    dz_f : torch.Tensor of shape (rows, n_fixed * H)
+        Pathways sharing layer 1's rows add up (a frozen module used by
+        several pathways gets the sum of their gradients).
+    """
+    n = layer.n_fixed
+    if P == 1:
+        return ds.repeat(1, n) * (a_f > 0)
+    if shared:
+        if layer.fixed_mask is None:  # every pathway uses every frozen module
+            return ds.sum(0).repeat(1, n) * (a_f > 0)
+        dz_f = torch.einsum("pbh,pf->bfh", ds, layer.fixed_mask)
+        return dz_f.reshape(batch, -1) * (a_f > 0)
+    dz_f = ds.unsqueeze(2).expand(P, batch, n, H)
+    if layer.fixed_mask is not None:  # frozen_mode="genes": each its own
+        dz_f = dz_f * layer.fixed_mask.view(P, 1, n, 1)
+    return dz_f.reshape(P * batch, -1) * (a_f > 0)
+
+
+def _update_fixed(pathways, layer, h_in, dz_f, frozen_learning_rate, weight_decay, velocities):
+    """SGD step of a layer's gathered frozen modules ``V = w W`` at ``lr_f`` (module docstring).
+
+    ``V <- (1 - lr_f * weight_decay) * V - lr_f * w^2 * dL/dV`` (heavy ball
+    with ``velocities``), with ``dL/dV = h_in.T @ dz_f`` (bias: the column
+    sums of ``dz_f``).
+    """
+    weight, bias = layer.fixed
+    scale = pathways.frozen_weight ** 2  # dL/dW = w dL/dV, and V moves by w times W's step
+    if weight_decay:
+        weight.mul_(1.0 - frozen_learning_rate * weight_decay)
+    sgd_update(weight, lambda t, alpha: t.addmm_(h_in.T, dz_f, alpha=alpha * scale),
+               frozen_learning_rate, velocities)
+    sgd_update(bias, lambda t, alpha: t.add_(dz_f.sum(0), alpha=alpha * scale),
+               frozen_learning_rate, velocities)
+
+
 def linear_sgd_step(pathways, head, inputs, target, index, learning_rate, *, weight_decay=0.0,
-                    velocities=None):
+                    velocities=None, frozen_learning_rate=0.0):
     """One plain-SGD step of linear pathways and their head, in place.
 
     The loss is the sum over pathways of each pathway's mean cross-entropy.
     The backward pass is written out; each layer's input gradient is
     computed with the weights before their update, as backpropagation
-    requires. Frozen modules pass gradients down but are never updated.
+    requires. Frozen modules pass gradients down and are updated only with
+    ``frozen_learning_rate``.
 
     Parameters
     ----------
@@ -292,6 +385,9 @@ def linear_sgd_step(pathways, head, inputs, target, index, learning_rate, *, wei
         Heavy-ball momentum of the modules and the head (see
         :class:`TrainSettings`), kept across the steps of one
         :func:`run_steps`; None: plain SGD.
+    frozen_learning_rate : float, default=0.0
+        Learning rate of the active frozen modules (see
+        :func:`linear_backward`); 0.0: they are not updated.
 
     Returns
     -------
@@ -317,13 +413,13 @@ def linear_sgd_step(pathways, head, inputs, target, index, learning_rate, *, wei
     sgd_update(head.bias, lambda t, alpha: t.add_(grad.sum(0), alpha=alpha), learning_rate,
                velocities)
     linear_backward(pathways, trace, dh, index, learning_rate, weight_decay=weight_decay,
-                    velocities=velocities)
+                    velocities=velocities, frozen_learning_rate=frozen_learning_rate)
     mark("backward")
     return correct
 
 
 def autograd_sgd_step(pathways, head, inputs, target, index, learning_rate, *,
-                      weight_decay=0.0, velocities=None):
+                      weight_decay=0.0, velocities=None, frozen_learning_rate=0.0):
     """One plain-SGD step through torch autograd (any module type, direct mode).
 
     Same loss, arguments and return value as :func:`linear_sgd_step`: the
@@ -332,7 +428,8 @@ def autograd_sgd_step(pathways, head, inputs, target, index, learning_rate, *,
     ``weight_decay``, weights, not biases, are first scaled by
     ``1 - lr * weight_decay``; with ``velocities``, the heavy-ball update of
     :func:`sgd_update`). Frozen modules do not require gradients and stay
-    bit-identical.
+    bit-identical, unless ``frozen_learning_rate > 0``: then they are leaves
+    too, updated by :func:`apply_frozen_gradients`.
 
     Raises
     ------
@@ -346,22 +443,49 @@ def autograd_sgd_step(pathways, head, inputs, target, index, learning_rate, *,
     params = [t for layer in pathways.layers if layer.trainable is not None
               for t in layer.trainable]
     params += [head.weight, head.bias]
+    fixed = frozen_params(pathways, frozen_learning_rate)
     targets = _targets(pathways, target)
     with torch.enable_grad():
-        for p in params:
+        for p in params + fixed:
             p.requires_grad_(True)
         try:
             logits = forward(pathways, head, inputs)
             loss = F.cross_entropy(logits, targets, reduction="sum") / batch
             mark("forward")
-            grads = torch.autograd.grad(loss, params)
+            grads = torch.autograd.grad(loss, params + fixed)
         finally:
-            for p in params:
+            for p in params + fixed:
                 p.requires_grad_(False)
-    apply_gradients(params, grads, learning_rate, weight_decay=weight_decay,
+    apply_gradients(params, grads[:len(params)], learning_rate, weight_decay=weight_decay,
                     velocities=velocities)
+    apply_frozen_gradients(pathways, fixed, grads[len(params):], frozen_learning_rate,
+                           weight_decay=weight_decay, velocities=velocities)
     mark("backward")
     return _correct(pathways, logits.detach(), targets, batch)
+
+
+def frozen_params(pathways, frozen_learning_rate):
+    """The gathered frozen ``(weight, bias)`` pairs an autograd step trains (none at rate 0)."""
+    if not frozen_learning_rate:
+        return []
+    return [t for layer in pathways.layers if layer.fixed is not None for t in layer.fixed]
+
+
+def apply_frozen_gradients(pathways, fixed, grads, frozen_learning_rate, *, weight_decay=0.0,
+                           velocities=None):
+    """The autograd steps' update of the frozen modules :func:`frozen_params` gave.
+
+    :func:`apply_gradients` at ``frozen_learning_rate`` of ``w^2`` times the
+    gradients of the gathered copies ``V = w W`` (module docstring); nothing
+    when ``fixed`` is empty.
+    """
+    if not fixed:
+        return
+    scale = pathways.frozen_weight ** 2
+    if scale != 1.0:
+        grads = [g * scale for g in grads]
+    apply_gradients(fixed, grads, frozen_learning_rate, weight_decay=weight_decay,
+                    velocities=velocities)
 
 
 def apply_gradients(params, grads, learning_rate, *, weight_decay=0.0, velocities=None):
@@ -414,9 +538,10 @@ def run_steps(pathways, head, inputs, y, settings, generator, *, step=None, rows
         ``step(pathways, head, inputs, target, index, learning_rate)``,
         returning counts that add up over the steps (a tensor, or
         :class:`~._multitask.MultiTaskCounts`); default :func:`step_for`. It also gets ``weight_decay=`` when
-        ``settings.weight_decay`` is set and ``velocities=`` (fresh
+        ``settings.weight_decay`` is set, ``velocities=`` (fresh
         :class:`Velocities`, zero at the start of this call) when
-        ``settings.momentum`` is.
+        ``settings.momentum`` is, and ``frozen_learning_rate=`` when
+        ``settings.frozen_learning_rate`` is.
     rows : torch.Tensor of shape (n_rows,), int64, default=None
         Train on these rows of ``inputs`` only (mini-batches are drawn from
         them, e.g. to keep a held-out part out of training); None: all rows.
@@ -433,7 +558,9 @@ def run_steps(pathways, head, inputs, y, settings, generator, *, step=None, rows
     ------
     ValueError
         If ``settings.augmentation`` is set and the inputs are row-space
-        kernel rows (augmentation changes the rows themselves).
+        kernel rows (augmentation changes the rows themselves); if
+        ``settings.frozen_learning_rate`` is set and the inputs carry
+        precomputed frozen first-layer outputs (they would go stale).
 
     Notes
     -----
@@ -452,6 +579,14 @@ def run_steps(pathways, head, inputs, y, settings, generator, *, step=None, rows
     extra = {"weight_decay": settings.weight_decay} if settings.weight_decay else {}
     if settings.momentum:
         extra["velocities"] = Velocities(settings.momentum)  # fresh: v = 0 for each call
+    if settings.frozen_learning_rate:
+        if inputs.frozen_sum is not None or inputs.frozen_outputs is not None:
+            raise ValueError(
+                "frozen_learning_rate > 0 trains the frozen modules, so the inputs' "
+                "precomputed frozen first-layer outputs would go stale: bind the rows with "
+                "network.bind(X, train_frozen=True)."
+            )
+        extra["frozen_learning_rate"] = settings.frozen_learning_rate
     augment = None if settings.augmentation is None else _augmenter(
         pathways, inputs, settings, generator)
     total, seen = None, 0
@@ -502,7 +637,8 @@ def train_pathways(network, genotypes, head, inputs, y, settings, generator, *, 
     Parameters
     ----------
     network : PathNetwork
-        Its active trainable modules are updated in place.
+        Its active trainable modules are updated in place (and its active
+        frozen ones with ``settings.frozen_learning_rate``).
     genotypes : sequence of ndarray of shape (n_layers, n_active), int
     head : TaskHead
         Shared by the pathways; updated in place.
@@ -521,7 +657,7 @@ def train_pathways(network, genotypes, head, inputs, y, settings, generator, *, 
     pathways = Pathways.gather(network, list(genotypes))
     mark("gather")
     correct, seen = run_steps(pathways, head, inputs, y, settings, generator, rows=rows)
-    pathways.scatter()
+    pathways.scatter(frozen=bool(settings.frozen_learning_rate))
     if seen == 0:
         fitness = [0.0] * len(genotypes)
     else:
