@@ -16,6 +16,8 @@ Usage::
         --threads 1 --cache .skpathnet_cache
     python -u benchmarks/bench_curve.py --target emovo --draws 2 --threads 1
     python -u benchmarks/bench_curve.py --target emodb --unit clips --sizes 1 5 all
+    python -u benchmarks/bench_curve.py --target emodb --sizes 1 2 --methods transfer scratch \
+        --pathnet fitness=validation --tag validation
 
 Writes ``benchmarks/results/curve/<target>-<unit>.json`` (no per-clip
 predictions), ``.md`` (the tables for RESULTS.md) and ``.png`` (pooled clip
@@ -24,6 +26,7 @@ as it finishes and ``--resume`` continues an interrupted run.
 """
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -64,7 +67,26 @@ def build_parser():
     parser.add_argument("--checkpoint", default=None, help="folder saving every fold")
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--out", default=str(OUT))
+    parser.add_argument("--pathnet", nargs="+", default=[], metavar="NAME=VALUE",
+                        type=pathnet_setting,
+                        help="PathNet parameters on top of the defaults, for transfer and "
+                             "scratch alike (values read as JSON: fitness='\"validation\"' "
+                             "or fitness=validation, frozen_weight=0.5)")
+    parser.add_argument("--tag", default=None,
+                        help="appended to the output names (<target>-<unit>-<tag>.*), for a "
+                             "run with other --pathnet settings beside the default one")
     return parser
+
+
+def pathnet_setting(text):
+    """``NAME=VALUE`` of ``--pathnet``: VALUE as JSON, else as a string."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE; got {text!r}")
+    try:
+        return name, json.loads(value)
+    except json.JSONDecodeError:
+        return name, value
 
 
 def main(argv=None):
@@ -72,7 +94,8 @@ def main(argv=None):
     visual = args.target in CORPORA and CORPORA[args.target][1] == "visual"
     best = BEST_VISUAL if visual else BEST_AUDIO
     sizes = None if args.sizes is None else [s if s == "all" else int(s) for s in args.sizes]
-    methods = curve_methods({**best["params"], "n_generations": args.generations},
+    methods = curve_methods({**best["params"], "n_generations": args.generations,
+                             **dict(args.pathnet)},
                             random_state=args.seed, n_threads=args.threads)
     if args.methods:
         methods = {name: methods[name] for name in args.methods}
@@ -89,7 +112,7 @@ def main(argv=None):
         cache=args.cache or None, n_jobs=args.n_jobs, fold_jobs=args.fold_jobs,
         checkpoint=args.checkpoint, resume=args.resume, log=log)
     results["threads"] = args.threads
-    stem = f"{args.target}-{args.unit}"
+    stem = f"{args.target}-{args.unit}" + (f"-{args.tag}" if args.tag else "")
     json_path, md_path = save_curve_results(results, args.out, stem, predictions=False)
     png = Path(args.out) / f"{stem}.png"
     save_figure(results, png)
