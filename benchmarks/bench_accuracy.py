@@ -369,6 +369,15 @@ SEARCH_GRID = [
      "pathway_per_class": True},
     {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_layers": 2,
      "pathway_per_class": True, "frozen": "genes"},
+    # 42-45: a smaller share for the frozen modules in a layer's average (frozen_weight),
+    # and the frozen modules fine-tuned at a tenth and at a third of the learning rate
+    # (frozen_learning_rate: no longer zero-forgetting inside the super-network)
+    {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_layers": 2, "frozen_weight": 0.5},
+    {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_layers": 2, "frozen_weight": 0.25},
+    {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_layers": 2,
+     "frozen_learning_rate": 0.01},
+    {"n_steps": 100, "learning_rate": 0.1, "n_units": 64, "n_layers": 2,
+     "frozen_learning_rate": 0.03},
 ]
 
 

@@ -202,17 +202,21 @@ def test_emotion_only_step_is_linear_sgd_step_bit_for_bit(kw):
     results = []
     for multitask in (False, True):
         net, heads, pathways, inputs, targets = _setup(n_aus=0, **kw)
-        index = torch.arange(inputs.n_rows)
-        with torch.no_grad():
-            if multitask:
-                counts = multitask_sgd_step(pathways, heads, inputs, targets, index, 0.5)
-                correct = counts.correct
-            else:
-                correct = linear_sgd_step(pathways, heads.emotion, inputs, targets.emotion,
-                                          index, 0.5)
+        correct = _emotion_step(multitask, pathways, heads, inputs, targets, 0.5)
         results.append((_heads(heads) + _backbone(pathways), correct.reshape(-1)))
     (a, ca), (b, cb) = results
     assert _same(a, b) and torch.equal(ca, cb)
+
+
+def _emotion_step(multitask, pathways, heads, inputs, targets, learning_rate, **lever):
+    """One step on every row with emotions alone: the multi-task step or linear_sgd_step."""
+    index = torch.arange(inputs.n_rows)
+    with torch.no_grad():
+        if multitask:
+            return multitask_sgd_step(pathways, heads, inputs, targets, index, learning_rate,
+                                      **lever).correct
+        return linear_sgd_step(pathways, heads.emotion, inputs, targets.emotion, index,
+                               learning_rate, **lever)
 
 
 @pytest.mark.parametrize("P", [1, 2])
@@ -237,13 +241,7 @@ def test_multitask_steps_fine_tune_frozen_modules_as_the_one_task_step(frozen_we
     results = []
     for multitask in (False, True):
         net, heads, pathways, inputs, targets = _setup(n_aus=0, **kw)
-        index = torch.arange(inputs.n_rows)
-        with torch.no_grad():
-            if multitask:
-                multitask_sgd_step(pathways, heads, inputs, targets, index, 0.3, **lever)
-            else:
-                linear_sgd_step(pathways, heads.emotion, inputs, targets.emotion, index, 0.3,
-                                **lever)
+        _emotion_step(multitask, pathways, heads, inputs, targets, 0.3, **lever)
         results.append(_heads(heads) + _backbone(pathways)
                        + [t for layer in pathways.layers for t in layer.fixed])
     assert _same(*results)
