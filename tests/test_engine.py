@@ -125,6 +125,20 @@ def test_row_space_transfer_never_changes_frozen_weights(momentum):
     np.testing.assert_array_equal(before, clf.predict_proba_source(Xs))
 
 
+def test_row_space_fit_trains_when_every_first_layer_module_is_frozen():
+    """A source whose best pathway uses every module (pathway_per_class can freeze them
+    all): the target trains the other layers and its head, row space as direct."""
+    Xs, ys = blobs(n=40, n_features=100, seed=1)
+    params = {**WIDE, "n_modules": 2, "n_active": 2}
+    src = PathNetClassifier(**params).fit_transfer(Xs, ys)
+    assert len(src.frozen_modules_[0]) == 2  # every first-layer module
+    Xt, yt = blobs(n=40, n_features=100, n_classes=4, seed=2)
+    fits = [clone(src).set_params(first_layer=mode).fit(Xt, yt)
+            for mode in ("direct", "row_space")]
+    np.testing.assert_allclose(fits[0].predict_proba(Xt), fits[1].predict_proba(Xt),
+                               atol=1e-5)
+
+
 # -- convolutional modules ---------------------------------------------------------
 @pytest.mark.parametrize("global_pooling", [False, True])
 def test_conv_layer_is_one_batched_conv_equal_to_a_loop_over_modules(global_pooling):

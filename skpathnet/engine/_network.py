@@ -448,12 +448,13 @@ class PathNetwork:
             return
         M, n, H = self.coef.shape
         trained = np.setdiff1d(np.arange(M), self.frozen[0])
-        idx = self._index(trained)
-        coef = self.coef[idx].permute(1, 0, 2).reshape(n, -1)
-        delta = (self.row_space.X.T @ coef).view(-1, len(trained), H).permute(1, 0, 2)
-        if self.w0_scale is not None:
-            self.layers[0].weight[idx] *= self.w0_scale[idx].view(-1, 1, 1)
-        self.layers[0].weight[idx] += delta
+        if len(trained):  # none when every first-layer module is frozen
+            idx = self._index(trained)
+            coef = self.coef[idx].permute(1, 0, 2).reshape(n, -1)
+            delta = (self.row_space.X.T @ coef).view(-1, len(trained), H).permute(1, 0, 2)
+            if self.w0_scale is not None:
+                self.layers[0].weight[idx] *= self.w0_scale[idx].view(-1, 1, 1)
+            self.layers[0].weight[idx] += delta
         self.row_space = None
         self.coef = None
         self.w0_scale = None
