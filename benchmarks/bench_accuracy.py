@@ -40,6 +40,10 @@ Usage::
     python benchmarks/bench_accuracy.py --summary
     python benchmarks/bench_accuracy.py --search --search-only 8 9 --threads 1
     python benchmarks/bench_accuracy.py --search --search-source emovo --search-only 7 --threads 1
+    python benchmarks/bench_accuracy.py --search --search-features functionals --generations 40 \
+        --search-train-groups 2 --search-source emovo+emodb --search-only 23 42 --threads 1
+    python benchmarks/bench_accuracy.py --search-compare 42 23@ --search-features functionals \
+        --generations 40 --search-train-groups 2 --search-source emovo+emodb
 
 Each run writes ``benchmarks/results/accuracy/<target>-<method>.json`` (no
 per-clip predictions), so methods can run in separate processes, one per
