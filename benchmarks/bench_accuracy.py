@@ -73,6 +73,7 @@ from skpathnet.experiments import (
 )
 from skpathnet.metrics import war_score
 from skpathnet.model_selection import FewTrainingGroups
+from skpathnet.transformers import AcousticFunctionals, GroupStandardScaler
 
 HERE = Path(__file__).parent
 OUT = HERE / "results" / "accuracy"
@@ -118,6 +119,9 @@ class Method:
     normalise: bool = False
     transfer: bool = False
     params: dict = field(default_factory=dict)
+    # "functionals" only: AcousticFunctionals parameters other than the defaults (issue
+    # 30's opt-in descriptors); the features cached under them, not the default's
+    frontend: dict = field(default_factory=dict)
 
     def estimator(self, seed, threads):
         if self.model == "svm":
@@ -234,8 +238,15 @@ def features(name, method, memory, n_jobs, log):
     visual = CORPORA[name][1] == "visual"
     bunch = load_corpus(name, labels=VISUAL_SHARED_EMOTIONS if visual else None)
     t0 = time.perf_counter()
-    X = extract_features(name, bunch, features=method.features, speaker_norm=method.normalise,
-                         n_jobs=n_jobs, memory=memory)
+    if method.frontend:
+        X = AcousticFunctionals(**method.frontend, n_jobs=n_jobs, memory=memory).fit_transform(
+            bunch.filenames)
+        if method.normalise:
+            X = GroupStandardScaler().fit(X, bunch.target, groups=bunch.groups).transform(
+                X, groups=bunch.groups)
+    else:
+        X = extract_features(name, bunch, features=method.features,
+                             speaker_norm=method.normalise, n_jobs=n_jobs, memory=memory)
     if visual and method.model not in ("pathnet", "cnn"):  # images stay images for these
         X = np.stack([clip.mean(0).ravel() for clip in X])
     log(f"{name}: {len(X)} clips, {method.features}"
@@ -255,6 +266,7 @@ def run(args, target, name, log):
     if method.model == "pathnet" and args.generations:  # for quick trials only
         estimator.set_params(n_generations=args.generations)
     result = {"target": target, "method": name, "features": method.features,
+              **({"frontend": method.frontend} if method.frontend else {}),
               "normalise": method.normalise, "transfer": method.transfer,
               "params": {k: v for k, v in estimator.get_params().items() if "__" not in k},
               "cv": str(spec["cv"]), "seed": args.seed, "threads": args.threads}

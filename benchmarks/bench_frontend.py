@@ -11,6 +11,11 @@ Two parts:
     pooled clip WAR and UAR; and the extraction time of the variant (one
     process, ``--n-jobs`` workers, then cached in ``--cache``; the subsets of
     one extraction, by feature name, share it: timed once, then 0).
+``--per-clip``
+    Seconds per clip of the librosa variants of ``--only`` (extractor
+    parameters only; subsets are free), one process, no cache, on the first
+    ``--clips`` EMO-DB files, the variants interleaved clip by clip so that
+    the machine's load falls on them alike; median and mean.
 ``--speed``
     Clips per second from EMO-DB's 535 audio files with ``--n-jobs`` workers
     (default 2: both cores), AcousticFunctionals at the defaults against
@@ -25,6 +30,8 @@ Usage::
     SKPATHNET_DATA=../shared/data .venv/bin/python benchmarks/bench_frontend.py --search \\
         --only default no-mel kbest300 --n-jobs 1 --cache /tmp/fe-cache
     SKPATHNET_DATA=../shared/data .venv/bin/python benchmarks/bench_frontend.py --speed
+    SKPATHNET_DATA=../shared/data .venv/bin/python benchmarks/bench_frontend.py --per-clip \
+        --only default r5-all --clips 100
 """
 
 import argparse
@@ -45,12 +52,21 @@ from skpathnet.experiments import evaluate, load_corpus
 from skpathnet.transformers import (
     AcousticFunctionals, GroupStandardScaler, OpenSmileFunctionals,
 )
+from skpathnet.transformers._functionals import TEMPORAL_NAMES
 
 
 def _mel_bands_but_every(step, n_mels=64):
     """Regular expression of the log-mel bands' features but those of every ``step``-th band."""
     return "logmel(" + "|".join(str(k) for k in range(n_mels) if k % step) + ")_.*"
 
+
+#: Round 5's options all at once, and the names of each option's features.
+_R5 = {"loudness": True, "temporal": True, "formants": True}
+_R5_LOUDNESS = r"loudness_(?!peaks_per_s).*"
+_R5_TEMPORAL = "|".join(TEMPORAL_NAMES)
+_R5_FORMANTS = r"f[123]_.*"
+#: Round 4's prosody: energy, zero crossings, pitch, voicing, duration (80 features).
+_PROSODY = r"(log_energy|zcr|f0_semitone)_.*|voiced_fraction|log_duration"
 
 #: Variants of the search: AcousticFunctionals parameters (the defaults are the
 #: chosen set), or an openSMILE feature set for the reference rows. Four keys are
@@ -86,7 +102,7 @@ VARIANTS = {
     "no-mel-no-contrast": {"drop": r"(logmel|spectral_contrast)\d+_.*"},
     "mfcc-prosody": {"keep": r"(mfcc\d+|log_energy|f0_semitone)_.*|voiced_fraction|"
                              r"log_duration"},
-    "prosody": {"keep": r"(log_energy|zcr|f0_semitone)_.*|voiced_fraction|log_duration"},
+    "prosody": {"keep": _PROSODY},
     "no-mel-no-shape": {"drop": r"logmel\d+_.*|.*_(skewness|kurtosis|uplevel\d+)"},
     # second pass, around the best mean of the first (mel-every2)
     "mel-every3": {"drop": _mel_bands_but_every(3)},
@@ -104,6 +120,23 @@ VARIANTS = {
     "pca200": {"pca": 200},
     "pca300": {"pca": 300},  # at most 490: EMOVO's training folds
     "pca500": {"pca": 500},  # RAVDESS only
+    # issue 30, round 5: eGeMAPS' descriptors the set lacked (loudness contour, temporal
+    # features, formants F1-F3), each a subset of one extraction with all three
+    "r5-all": _R5,
+    "r5-loudness": {**_R5, "drop": _R5_TEMPORAL + "|" + _R5_FORMANTS},
+    "r5-temporal": {**_R5, "drop": _R5_LOUDNESS + "|" + _R5_FORMANTS},
+    "r5-formants": {**_R5, "drop": _R5_LOUDNESS + "|" + _R5_TEMPORAL},
+    "r5-temporal-loudness": {**_R5, "drop": _R5_FORMANTS},
+    # each option alone, as its own extraction (for --per-clip; the same columns as the
+    # subsets above, tests/test_functionals.py)
+    "loudness": {"loudness": True},
+    "temporal": {"temporal": True},
+    "formants": {"formants": True},
+    # diagnostics: are the new descriptors informative alone, or beside the prosody?
+    "r5-only": {**_R5, "keep": "|".join([_R5_LOUDNESS, _R5_TEMPORAL, _R5_FORMANTS])},
+    "r5-prosody": {**_R5, "keep": "|".join([_R5_LOUDNESS, _R5_TEMPORAL, _R5_FORMANTS,
+                                            _PROSODY])},
+    "r5-no-mel": {**_R5, "drop": r"logmel\d+_.*"},
 }
 
 #: Keys of VARIANTS that are not extractor parameters.
@@ -200,6 +233,30 @@ def speed(args, log):
         log(f"| {name} | {median:.1f} | {len(files) / median:.1f} |")
 
 
+def per_clip(args, log):
+    files = load_corpus("emodb").filenames[:args.clips]
+    variants = args.only or ["default"]
+    extractors = {v: front_end(v, n_jobs=1, memory=None) for v in variants}
+    for est in extractors.values():  # warm-up: imports, numba compilation
+        est.fit_transform(files[:1])
+    times = {v: [] for v in variants}
+    for k, path in enumerate(files):
+        order = variants if k % 2 == 0 else variants[::-1]
+        for v in order:
+            t0 = time.perf_counter()
+            extractors[v].transform([path])
+            times[v].append(time.perf_counter() - t0)
+    log(f"{len(files)} EMO-DB clips, one process, no cache, interleaved:\n")
+    log("| variant | features | ms per clip (median) | mean | vs first |")
+    log("|---|---|---|---|---|")
+    base = float(np.median(times[variants[0]]))
+    for v in variants:
+        median = float(np.median(times[v]))
+        n = len(extractors[v].get_feature_names_out())
+        log(f"| {v} | {n} | {1000 * median:.0f} | {1000 * np.mean(times[v]):.0f} | "
+            f"{median / base:.2f}x |")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--search", action="store_true", help="the variants on RAVDESS")
@@ -209,12 +266,15 @@ def main(argv=None):
                         help="with --search: only these variants")
     parser.add_argument("--speed", action="store_true", help="clips per second on EMO-DB")
     parser.add_argument("--repeats", type=int, default=2, help="with --speed")
+    parser.add_argument("--per-clip", action="store_true",
+                        help="seconds per clip of the --only variants")
+    parser.add_argument("--clips", type=int, default=100, help="with --per-clip")
     parser.add_argument("--n-jobs", type=int, default=2, help="extraction workers")
     parser.add_argument("--cache", default=".skpathnet_cache", help="joblib feature cache "
                         "(--search only; '' for none)")
     args = parser.parse_args(argv)
-    if not (args.search or args.speed):
-        parser.error("give --search and/or --speed")
+    if not (args.search or args.speed or args.per_clip):
+        parser.error("give --search, --speed and/or --per-clip")
 
     def log(line):
         print(line, flush=True)
@@ -223,6 +283,8 @@ def main(argv=None):
         search(args, log)
     if args.speed:
         speed(args, log)
+    if args.per_clip:
+        per_clip(args, log)
     return 0
 
 

@@ -59,3 +59,19 @@ def test_selection_is_inside_the_svm_pipeline(bench):
     for variant in ("no-mel", "mel-every2", "kbest300", "no-mel-kbest300", "pca200"):
         assert bench.front_end(variant, n_jobs=1, memory=None).get_params() == (
             AcousticFunctionals(n_jobs=1).get_params())
+
+
+@pytest.mark.parametrize("variant, added", [
+    ("r5-all", 30 + 6 + 162), ("r5-loudness", 30), ("r5-temporal", 6),
+    ("r5-formants", 162), ("r5-temporal-loudness", 36),
+])
+def test_round5_subsets_keep_the_default_and_their_option(bench, variant, added):
+    # issue 30, round 5: every variant is a subset of one extraction with all three options
+    full = bench.front_end("r5-all", n_jobs=1, memory=None).get_feature_names_out()
+    kept = _kept(bench, full, variant)
+    assert len(kept) == 3020 + added and kept[:3020].tolist() == full[:3020].tolist()
+    own = {"r5-loudness": ["loudness"], "r5-temporal": ["temporal"],
+           "r5-formants": ["formants"], "r5-temporal-loudness": ["loudness", "temporal"],
+           "r5-all": ["loudness", "temporal", "formants"]}[variant]
+    alone = AcousticFunctionals(**dict.fromkeys(own, True)).get_feature_names_out()
+    assert kept.tolist() == alone.tolist()

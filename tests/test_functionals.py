@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 from joblib import Memory
+from scipy import signal
 
 from skpathnet.experiments import BEST_AUDIO, front_end
 from skpathnet.transformers import AcousticFunctionals
 from skpathnet.transformers._functionals import (
-    FUNCTIONALS, SHAPE_FUNCTIONALS, contour_functionals,
+    FORMANT_NAMES, FUNCTIONALS, SHAPE_FUNCTIONALS, TEMPORAL_NAMES, contour_functionals,
 )
 from conftest import DATA_FREE_CHECKS, run_data_free_check
 
@@ -139,6 +140,11 @@ def test_cache_and_parallel_workers_give_the_same_rows(tmp_path):
     ({"voice_quality": "yes"}, "voice_quality='yes' is invalid"),
     ({"voice_quality": True, "f0_method": "none"}, "voice_quality=True needs a pitch tracker"),
     ({"voice_quality": True, "sr": 8000, "fmax": 4000.0}, "voice_quality=True needs sr >= 10000"),
+    ({"loudness": 1}, "loudness=1 is invalid: expected True or False"),
+    ({"temporal": "yes"}, "temporal='yes' is invalid"),
+    ({"formants": None}, "formants=None is invalid"),
+    ({"temporal": True, "f0_method": "none"}, "temporal=True needs a pitch tracker"),
+    ({"formants": True, "f0_method": "none"}, "formants=True needs a pitch tracker"),
 ])
 def test_invalid_parameters_are_named(params, message):
     with pytest.raises(ValueError, match=message):
@@ -236,3 +242,105 @@ def test_voice_quality_adds_142_features_after_the_others():
     assert _column(est, X, "alpha_ratio_mean")[0] > 40
     assert _column(est, X, "hammarberg_index_mean")[0] > _column(est, X,
                                                                  "hammarberg_index_mean")[1]
+
+
+def _vowel(seconds, f0, formants, sr=SR):
+    """An impulse train at ``f0`` Hz through second-order resonators at the formants'
+    (frequency, bandwidth) in Hz, then a -6 dB/octave tilt: a synthetic vowel."""
+    x = np.zeros(int(round(seconds * sr)))
+    x[::int(round(sr / f0))] = 1.0
+    for freq, bandwidth in formants:
+        r = math.exp(-math.pi * bandwidth / sr)
+        x = signal.lfilter([1 - r], [1, -2 * r * math.cos(2 * math.pi * freq / sr), r * r], x)
+    x = signal.lfilter([1], [1, -0.95], x)
+    return (0.5 * x / np.abs(x).max()).astype(np.float32)
+
+
+def _syllables(n, on, off, edge=0.3, f0=200.0, sr=SR):
+    """``n`` Hann-windowed tone bursts of ``on`` s, ``off`` s apart, ``edge`` s of
+    silence before the first and after the last."""
+    t = np.arange(int(round(on * sr))) / sr
+    burst = 0.5 * np.sin(2 * np.pi * f0 * t) * np.hanning(t.size)
+    gap, margin = np.zeros(int(round(off * sr))), np.zeros(int(round(edge * sr)))
+    parts = [margin] + [p for k in range(n) for p in ((burst, gap) if k < n - 1 else (burst,))]
+    return np.concatenate(parts + [margin]).astype(np.float32)
+
+
+def test_round5_options_add_their_features_after_the_others():
+    clips = [_vowel(1.0, 120.0, ((700, 80), (1200, 90), (2600, 120))), _tone(0.7, 180.0)]
+    default = AcousticFunctionals().fit_transform(clips)
+    full = AcousticFunctionals(loudness=True, temporal=True, formants=True)
+    X = full.fit_transform(clips)
+    names = list(full.get_feature_names_out())
+    # loudness: 18 + 12 (deltas), temporal 6, formants 9 contours x 18
+    assert X.shape == (2, 3020 + 30 + 6 + 162) and len(names) == X.shape[1]
+    assert len(set(names)) == len(names) and np.all(np.isfinite(X))
+    np.testing.assert_array_equal(X[:, :3020], default)  # the default set is unchanged
+    assert names[3020] == "loudness_mean" and names[3049] == "loudness_delta_std_diff"
+    assert names[3050:3056] == list(TEMPORAL_NAMES)
+    assert names[-1] == "f3_rel_amplitude_db_uplevel90"
+    assert [n[:-len("_mean")] for n in names[3056::18]] == list(FORMANT_NAMES)
+    # each option alone gives the same columns as in the full set
+    for option, width in (("loudness", 30), ("temporal", 6), ("formants", 162)):
+        est = AcousticFunctionals(**{option: True})
+        alone = est.fit_transform(clips)
+        assert alone.shape == (2, 3020 + width)
+        own = list(est.get_feature_names_out())[3020:]
+        np.testing.assert_array_equal(alone[:, 3020:], X[:, [names.index(n) for n in own]])
+    assert AcousticFunctionals(loudness=True, deltas=False).fit_transform(
+        clips[:1]).shape == (1, 1820 + 18)
+    silent = full.fit_transform([np.zeros(SR, dtype=np.float32)])
+    assert np.all(np.isfinite(silent)) and np.all(silent[0, 3020 + 30 + 6:] == 0)
+    # silence: no peak, no voiced region, one unvoiced region of the whole clip
+    np.testing.assert_allclose(silent[0, 3050:3056], [0, 0, 0, 0, 1.01, 0])
+
+
+def test_loudness_follows_the_level():
+    est = AcousticFunctionals(loudness=True)
+    loud, soft = est.fit_transform([_tone(1.0, amplitude=0.5), _tone(1.0, amplitude=0.05)])
+    ratio = _column(est, np.vstack([loud, soft]), "loudness_pctl50")
+    # power 100 times lower: loudness 100 ** -0.33 times (the cube-root law)
+    assert ratio[1] / ratio[0] == pytest.approx(100 ** -0.33, rel=0.01)
+
+
+def test_temporal_features_of_a_syllable_train():
+    # 5 bursts of 0.4 s, 0.2 s apart, 0.3 s of silence at each end: 3.4 s; 8 bursts of
+    # 0.2 s, 0.3 s apart: 4.3 s
+    est = AcousticFunctionals(temporal=True)
+    X = est.fit_transform([_syllables(5, 0.4, 0.2), _syllables(8, 0.2, 0.3),
+                           _vowel(1.0, 120.0, ((700, 80), (1200, 90), (2600, 120)))])
+    f = {name: X[:, 3020 + k] for k, name in enumerate(TEMPORAL_NAMES)}
+    duration = np.array([3.4, 4.3, 1.0])
+    np.testing.assert_allclose(f["loudness_peaks_per_s"][:2], [5, 8] / duration[:2], rtol=1e-5)
+    np.testing.assert_allclose(f["voiced_regions_per_s"], [5, 8, 1] / duration, rtol=1e-5)
+    # Hann bursts: the quiet ends of each burst count as unvoiced (silence threshold:
+    # 0.1 of the peak RMS), so the voiced regions are shorter and the gaps longer by
+    # up to about 0.1 s; the edges of the clip (0.3 s) are unvoiced regions too
+    voiced = f["voiced_region_mean_s"][:2]
+    assert np.all(voiced <= [0.4, 0.2]) and np.all(voiced >= [0.3, 0.12])
+    unvoiced = f["unvoiced_region_mean_s"][:2]
+    expected = np.array([(2 * 0.3 + 4 * 0.2) / 6, (2 * 0.3 + 7 * 0.3) / 9])
+    assert np.all(unvoiced >= expected) and np.all(unvoiced <= expected + 0.1)
+    assert np.all(f["voiced_region_std_s"][:2] <= 0.02)
+    # in the 5-burst clip the gaps (0.2 s) and edges (0.3 s) differ: std about 0.047
+    assert f["unvoiced_region_std_s"][0] == pytest.approx(np.std([0.3, .2, .2, .2, .2, .3]),
+                                                          abs=0.02)
+    # a steady vowel: one voiced region, its ripple no loudness peak
+    assert f["loudness_peaks_per_s"][2] <= 1.0
+    assert f["voiced_region_mean_s"][2] == pytest.approx(1.0, abs=0.05)
+    assert f["unvoiced_region_mean_s"][2] <= 0.03
+
+
+@pytest.mark.parametrize("f0, formants", [
+    (120.0, ((700, 80), (1200, 90), (2600, 120))),   # /a/, a low voice
+    (220.0, ((300, 60), (2300, 100), (3000, 150))),  # /i/, a high voice
+])
+def test_formants_of_a_synthetic_vowel(f0, formants):
+    est = AcousticFunctionals(formants=True)
+    X = est.fit_transform([_vowel(1.0, f0, formants)])
+    for k, (freq, bandwidth) in enumerate(formants, start=1):
+        assert _column(est, X, f"f{k}_hz_pctl50")[0] == pytest.approx(freq, rel=0.1)
+        assert _column(est, X, f"f{k}_hz_iqr")[0] < 0.05 * freq  # steady
+        assert 0 < _column(est, X, f"f{k}_bandwidth_hz_pctl50")[0] < 400
+    # the harmonics near F2 and F3 lie below the one at F0 (the -6 dB/octave tilt)
+    assert _column(est, X, "f3_rel_amplitude_db_mean")[0] < 0

@@ -68,6 +68,60 @@ SLOPE_BANDS = ((0.0, 500.0), (500.0, 1500.0))
 #: Reference of the pitch in semitones: 27.5 Hz (A0), as eGeMAPS'
 #: F0semitoneFrom27.5Hz (Eyben et al. 2016, Sec. 3.1).
 F0_REFERENCE_HZ = 27.5
+#: Exponent of the intensity-to-loudness power law of the loudness contour
+#: (``loudness`` and ``temporal``): the cube-root compression of openSMILE's
+#: auditory spectrum behind eGeMAPS' loudness (Eyben et al. 2016, Sec. 3.1;
+#: Hermansky 1990's PLP, after Stevens' power law of loudness, 0.33).
+LOUDNESS_EXPONENT = 0.33
+#: ``temporal``: a loudness peak is a local maximum of the loudness contour,
+#: smoothed by eGeMAPS' 3-frame symmetric moving average (Eyben et al. 2016,
+#: Sec. 3.2), standing out from the higher of its neighbouring minima by at
+#: least this fraction of the clip's loud level, the 99th percentile of the
+#: contour (scipy's peak prominence), so that the ripple of a steady sound is
+#: no peak. The fraction is this package's choice (the paper gives none for
+#: openSMILE's), checked on synthetic syllable trains and steady vowels (tests),
+#: not chosen on any corpus.
+LOUDNESS_PEAK_PROMINENCE = 0.1
+#: ``formants``: LPC order, 2 + sr / 1000 (18 at 16 kHz): one pole pair per kHz
+#: of bandwidth plus two for the glottal and radiation slope (the rule of thumb of
+#: Markel and Gray 1976). Given as the order beyond sr / 1000.
+LPC_EXTRA_ORDER = 2
+#: ``formants``: pre-emphasis coefficient of the LPC frames, Praat's "pre-emphasis
+#: from 50 Hz" (exp(-2 pi 50 / sr), 0.9806 at 16 kHz; Boersma and Weenink, Praat,
+#: Sound: To Formant (burg)), given as that frequency in Hz.
+PREEMPHASIS_HZ = 50.0
+#: ``formants``: a root of the LPC polynomial is a formant candidate when its
+#: frequency is at least 90 Hz and its bandwidth at most 400 Hz (the usual
+#: screening of LPC formant trackers, e.g. Markel and Gray 1976, and Snell and
+#: Milinazzo 1993); the three lowest remaining are F1-F3.
+FORMANT_MIN_HZ = 90.0
+FORMANT_MAX_BANDWIDTH_HZ = 400.0
+#: ``temporal``: voicing every ``hop_ms`` for the voiced and unvoiced regions, by
+#: the autocorrelation method of Boersma (1993; Praat's "To Pitch (ac)", without
+#: its path finder): a frame of this many seconds (Hann window) is voiced when
+#: the peak of its normalised autocorrelation, divided by the window's own, at a
+#: lag of 1 / f0_max to 1 / f0_min exceeds :data:`VOICING_THRESHOLD` and its RMS
+#: is above :data:`SILENCE_THRESHOLD` times the clip's loudest frame's; then a
+#: median filter of :data:`VOICING_MEDIAN_FRAMES` frames removes blips shorter
+#: than half of it, as openSMILE's pitch smoother does for eGeMAPS. The pitch
+#: tracker's voicing every 40 ms (pYIN's HMM) merges a whole sentence into one or
+#: two voiced regions, far from eGeMAPS' syllable-like ones (RESULTS.md, round 5).
+VOICING_FRAME_SECONDS = 0.04
+#: Praat's default is 0.45 with its path finder; 0.6, the silence threshold of 0.1
+#: (Praat: 0.03) and the 5-frame median were set by the agreement of the voiced
+#: and unvoiced region statistics with openSMILE eGeMAPSv02's on 150 EMOVO clips
+#: (a source corpus; Spearman r 0.66-0.92, RESULTS.md, round 5), not by accuracy.
+VOICING_THRESHOLD = 0.6
+SILENCE_THRESHOLD = 0.1
+VOICING_MEDIAN_FRAMES = 5
+#: Names of the temporal (rhythm) features of ``temporal`` (eGeMAPS' temporal
+#: set, Eyben et al. 2016, Sec. 3.1.4 / 3.2).
+TEMPORAL_NAMES = ("loudness_peaks_per_s", "voiced_regions_per_s", "voiced_region_mean_s",
+                  "voiced_region_std_s", "unvoiced_region_mean_s", "unvoiced_region_std_s")
+#: Formant contours of ``formants``: frequency (Hz), bandwidth (Hz) and level
+#: relative to the F0 harmonic (dB) of F1-F3.
+FORMANT_NAMES = tuple(f"f{k}_{what}" for k in (1, 2, 3)
+                      for what in ("hz", "bandwidth_hz", "rel_amplitude_db"))
 
 
 class AcousticFunctionals(AudioFrontEnd):
@@ -159,6 +213,45 @@ class AcousticFunctionals(AudioFrontEnd):
         glottal cycle; these are per pitch frame (``f0_hop_ms``), a coarser
         measure of the same irregularity. Needs a pitch tracker and
         ``sr >= 10000``.
+    loudness : bool, default=False
+        Also a loudness contour as an LLD, eGeMAPS' [3]_ replacement of the
+        energy: the sum over the mel bands of the band power raised to
+        :data:`LOUDNESS_EXPONENT` (0.33, the cube-root intensity-to-loudness
+        compression of openSMILE's auditory spectrum, after Stevens' power
+        law), an approximation of the Zwicker loudness that openSMILE
+        approximates in turn (mel bands instead of Bark bands, no
+        equal-loudness weighting). Its 18 functionals, and with ``deltas``
+        its delta's 12: 30 features after the others.
+    temporal : bool, default=False
+        Also eGeMAPS' [3]_ temporal (rhythm) features, 6 after the others:
+        loudness peaks per second (local maxima of the 3-frame smoothed
+        loudness contour above, with a prominence of at least
+        :data:`LOUDNESS_PEAK_PROMINENCE` of its 99th percentile), continuous
+        voiced regions per second, and the mean and standard deviation of
+        the length in seconds of the voiced regions and of the unvoiced
+        regions (pauses, leading and trailing silence included, as in
+        eGeMAPS). Voicing is decided every ``hop_ms`` by autocorrelation
+        (Boersma [8]_; :data:`VOICING_FRAME_SECONDS`,
+        :data:`VOICING_THRESHOLD`, :data:`SILENCE_THRESHOLD`,
+        :data:`VOICING_MEDIAN_FRAMES`) in the pitch range ``f0_min`` to
+        ``f0_max``, not by the pitch tracker, whose 40 ms voicing is too
+        coarse for syllables; needs a pitch tracker (for the range's
+        sake, and to match the other voicing-based features).
+    formants : bool, default=False
+        Also the formants F1-F3 of every voiced pitch frame (eGeMAPS [3]_:
+        frequency, bandwidth and amplitude relative to F0): a ``window_ms``
+        Hamming frame at the pitch frame's centre, pre-emphasised from
+        :data:`PREEMPHASIS_HZ` (Praat's), LPC of order ``2 + sr / 1000``
+        (:data:`LPC_EXTRA_ORDER`; Burg's method, ``librosa.lpc``), the
+        roots of the LPC polynomial as candidates (frequency ``angle * sr /
+        2 pi``, bandwidth ``-ln|root| * sr / pi``), those below
+        :data:`FORMANT_MIN_HZ` or wider than
+        :data:`FORMANT_MAX_BANDWIDTH_HZ` discarded, the three lowest left
+        being F1-F3 (Markel and Gray [7]_); the relative amplitude is the
+        level (dB) of the strongest STFT bin within F0 / 2 of the formant
+        minus that within F0 / 2 of F0, in the STFT frame nearest. The 18
+        functionals of each of the 9 contours over the frames where it is
+        defined: 162 features after the others. Needs a pitch tracker.
     n_jobs : int or None, default=None
         Clips processed in parallel with joblib; None means 1 unless in a
         :func:`joblib.parallel_backend` context, -1 means all processors.
@@ -204,6 +297,12 @@ class AcousticFunctionals(AudioFrontEnd):
        using probabilistic threshold distributions", IEEE ICASSP, 2014.
     .. [6] A. de Cheveigné and H. Kawahara, "YIN, a fundamental frequency
        estimator for speech and music", JASA, 111(4), 2002.
+    .. [7] J. D. Markel and A. H. Gray, "Linear Prediction of Speech",
+       Springer, 1976.
+    .. [8] P. Boersma, "Accurate short-term analysis of the fundamental
+       frequency and the harmonics-to-noise ratio of a sampled sound",
+       Proceedings of the Institute of Phonetic Sciences, 17, pp. 97-110,
+       1993.
 
     Examples
     --------
@@ -218,8 +317,8 @@ class AcousticFunctionals(AudioFrontEnd):
     def __init__(self, *, sr=16000, input_sr=None, n_mels=64, n_mfcc=20, fmin=20.0,
                  fmax=8000.0, window_ms=25.0, hop_ms=10.0, deltas=True, f0_method="pyin",
                  f0_min=60.0, f0_max=500.0, f0_hop_ms=40.0, f0_resolution=0.5,
-                 voice_quality=False, n_jobs=None,
-                 memory=None):
+                 voice_quality=False, loudness=False, temporal=False, formants=False,
+                 n_jobs=None, memory=None):
         self.sr = sr
         self.input_sr = input_sr
         self.n_mels = n_mels
@@ -235,6 +334,9 @@ class AcousticFunctionals(AudioFrontEnd):
         self.f0_hop_ms = f0_hop_ms
         self.f0_resolution = f0_resolution
         self.voice_quality = voice_quality
+        self.loudness = loudness
+        self.temporal = temporal
+        self.formants = formants
         self.n_jobs = n_jobs
         self.memory = memory
 
@@ -292,6 +394,14 @@ class AcousticFunctionals(AudioFrontEnd):
             names += [f"{lld}_delta_{func}" for lld in _BALANCE_NAMES for func in FUNCTIONALS]
             names += [f"hnr_{func}" for func in shape]
             names += ["jitter_mean", "jitter_std", "shimmer_db_mean", "shimmer_db_std"]
+        if params["loudness"]:
+            names += [f"loudness_{func}" for func in shape]
+            if params["deltas"]:
+                names += [f"loudness_delta_{func}" for func in FUNCTIONALS]
+        if params["temporal"]:
+            names += list(TEMPORAL_NAMES)
+        if params["formants"]:
+            names += [f"{lld}_{func}" for lld in FORMANT_NAMES for func in shape]
         return np.asarray(names, dtype=object)
 
     def _extraction_params(self):
@@ -346,6 +456,13 @@ class AcousticFunctionals(AudioFrontEnd):
         if self.voice_quality and sr < 2 * ALPHA_BANDS[1][1]:
             raise ValueError(f"voice_quality=True needs sr >= {2 * ALPHA_BANDS[1][1]:g} (its "
                              f"bands reach {ALPHA_BANDS[1][1]:g} Hz); got sr={sr}.")
+        for option in ("loudness", "temporal", "formants"):
+            value = getattr(self, option)
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"{option}={value!r} is invalid: expected True or False.")
+            if option != "loudness" and value and self.f0_method == "none":
+                raise ValueError(f'{option}=True needs a pitch tracker: f0_method="pyin" or '
+                                 f'"yin", not "none".')
         if not (self.n_jobs is None or isinstance(self.n_jobs, numbers.Integral)):
             raise ValueError(f"n_jobs={self.n_jobs!r} is invalid: expected an int or None.")
         return dict(
@@ -354,7 +471,8 @@ class AcousticFunctionals(AudioFrontEnd):
             f0_method=self.f0_method, f0_min=f0_min, f0_max=f0_max,
             f0_hop=max(1, round(sr * f0_hop_ms / 1000)), f0_frame=f0_frame,
             f0_resolution=f0_resolution, voice_quality=bool(self.voice_quality),
-            version=DEFINITION_VERSION,
+            loudness=bool(self.loudness), temporal=bool(self.temporal),
+            formants=bool(self.formants), version=DEFINITION_VERSION,
         )
 
 
@@ -422,7 +540,8 @@ def contour_functionals(contours, frame_seconds, *, shape=False):
 
 def _extract_functionals(clip, name, stamp, *, sr, input_sr, n_mels, n_mfcc, fmin, fmax,
                          win_length, hop_length, n_fft, deltas, f0_method, f0_min, f0_max,
-                         f0_hop, f0_frame, f0_resolution, voice_quality, version):
+                         f0_hop, f0_frame, f0_resolution, voice_quality, version,
+                         loudness=False, temporal=False, formants=False):
     """Features of one clip: float64 ndarray of shape (n_features,).
 
     ``name`` only phrases error messages; ``stamp`` and ``version``
@@ -442,7 +561,8 @@ def _extract_functionals(clip, name, stamp, *, sr, input_sr, n_mels, n_mfcc, fmi
     power = magnitude ** 2
     n_frames = magnitude.shape[1]
     mel_basis = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
-    log_mel = librosa.power_to_db(mel_basis @ power, ref=1.0, amin=1e-10, top_db=None)
+    mel_power = mel_basis @ power
+    log_mel = librosa.power_to_db(mel_power, ref=1.0, amin=1e-10, top_db=None)
     rms = librosa.feature.rms(S=magnitude, frame_length=n_fft)
     contours = [
         log_mel,
@@ -483,6 +603,22 @@ def _extract_functionals(clip, name, stamp, *, sr, input_sr, n_mels, n_mfcc, fmi
             librosa.feature.delta(balance, width=DELTA_WIDTH, mode="nearest"),
             frame_seconds).ravel())
         parts.append(_voice_quality(y, semitones, voiced, sr=sr, hop=f0_hop, frame=f0_frame))
+    if loudness or temporal:
+        loud = (mel_power ** LOUDNESS_EXPONENT).sum(axis=0)[None]
+    if loudness:
+        parts.append(contour_functionals(loud, frame_seconds, shape=True).ravel())
+        if deltas:
+            parts.append(contour_functionals(
+                librosa.feature.delta(loud, width=DELTA_WIDTH, mode="nearest"),
+                frame_seconds).ravel())
+    if temporal:
+        frame_voiced = _frame_voicing(y, sr=sr, f0_min=f0_min, f0_max=f0_max,
+                                      hop=hop_length)[:n_frames]
+        parts.append(_temporal(loud[0], frame_voiced, frame_seconds=frame_seconds,
+                               voicing_seconds=frame_seconds, duration=y.size / sr))
+    if formants:
+        parts.append(_formants(y, power, semitones, voiced, sr=sr, hop=f0_hop,
+                               win_length=win_length, stft_hop=hop_length, n_fft=n_fft))
     return np.nan_to_num(np.concatenate(parts), nan=0.0, posinf=0.0, neginf=0.0)
 
 
@@ -554,3 +690,126 @@ def _pitch(y, *, sr, method, f0_min, f0_max, hop, frame, resolution):
         voiced = energy > energy.max() * 10 ** (-YIN_GATE_DB / 20)
     semitones = 12 * np.log2(np.where(voiced, f0, F0_REFERENCE_HZ) / F0_REFERENCE_HZ)
     return semitones, voiced
+
+
+def _runs(mask):
+    """Lengths (frames) of the runs of True in a 1-D bool array, and their start indices."""
+    mask = np.asarray(mask, dtype=bool)
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    return ends - starts, starts
+
+
+def _temporal(loudness, voiced, *, frame_seconds, voicing_seconds, duration):
+    """eGeMAPS' temporal features (:data:`TEMPORAL_NAMES`) of one clip: 6 values."""
+    from scipy.signal import find_peaks
+
+    smooth = np.convolve(np.pad(loudness, 1, mode="edge"), np.ones(3) / 3, mode="valid")
+    loud = np.percentile(smooth, 99)
+    peaks = []
+    if loud > 0:
+        peaks, _ = find_peaks(smooth, prominence=LOUDNESS_PEAK_PROMINENCE * loud)
+    voiced_runs, _ = _runs(voiced)
+    unvoiced_runs, _ = _runs(~np.asarray(voiced, dtype=bool))
+
+    def mean_std(runs):
+        seconds = runs * voicing_seconds
+        return [seconds.mean(), seconds.std()] if len(seconds) else [0.0, 0.0]
+
+    return np.array([len(peaks) / duration, len(voiced_runs) / duration,
+                     *mean_std(voiced_runs), *mean_std(unvoiced_runs)])
+
+
+def _frame_voicing(y, *, sr, f0_min, f0_max, hop):
+    """Voiced frames (bool) every ``hop`` samples, centred as the STFT's: the
+    autocorrelation method of :data:`VOICING_FRAME_SECONDS` and the thresholds after it."""
+    from scipy.ndimage import median_filter
+
+    frame = int(round(VOICING_FRAME_SECONDS * sr))
+    lo, hi = max(1, int(sr / f0_max)), min(frame - 1, int(math.ceil(sr / f0_min)))
+    n_fft = int(2 ** math.ceil(math.log2(frame + hi + 1)))  # no circular wrap up to ``hi``
+    window = np.hanning(frame)
+    power = np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop, win_length=frame,
+                                window=window, center=True, pad_mode="constant")) ** 2
+    r = np.fft.irfft(power, n=n_fft, axis=0)[:hi + 1]
+    r_window = np.fft.irfft(np.abs(np.fft.rfft(window, n_fft)) ** 2, n=n_fft)[:hi + 1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        normalised = r[lo:] / r[0] / (r_window[lo:] / r_window[0])[:, None]
+    strength = np.nan_to_num(normalised, nan=0.0).max(axis=0)
+    rms = np.sqrt(np.maximum(r[0], 0.0) / (window @ window))
+    voiced = (strength > VOICING_THRESHOLD) & (rms > SILENCE_THRESHOLD * rms.max())
+    return median_filter(voiced.astype(np.int8), size=VOICING_MEDIAN_FRAMES,
+                         mode="nearest").astype(bool)
+
+
+def _lpc_roots(coefficients):
+    """Roots of each LPC polynomial (rows ``[1, a1, ..., ap]``): the eigenvalues of
+    their companion matrices, shape (n, p), complex."""
+    n, p = coefficients.shape[0], coefficients.shape[1] - 1
+    companion = np.zeros((n, p, p))
+    companion[:, 0, :] = -coefficients[:, 1:]
+    companion[:, np.arange(1, p), np.arange(p - 1)] = 1.0
+    return np.linalg.eigvals(companion)
+
+
+def _formants(y, power, semitones, voiced, *, sr, hop, win_length, stft_hop, n_fft):
+    """F1-F3 frequency, bandwidth and relative amplitude (:data:`FORMANT_NAMES`) over
+    the voiced pitch frames: their 18 functionals each, 162 values."""
+    n_func = len(FUNCTIONALS) + len(SHAPE_FUNCTIONALS)
+    empty = np.zeros(len(FORMANT_NAMES) * n_func)
+    order = LPC_EXTRA_ORDER + int(round(sr / 1000))
+    emphasised = np.append(y[0], y[1:] - math.exp(-2 * math.pi * PREEMPHASIS_HZ / sr) * y[:-1])
+    padded = np.pad(emphasised, win_length // 2)
+    index = np.flatnonzero(voiced)
+    index = index[index * hop < y.size]
+    if len(index) < 2:
+        return empty
+    frames = padded[(index * hop)[:, None] + np.arange(win_length)] * np.hamming(win_length)
+    energetic = (frames ** 2).sum(axis=1) > 1e-10 * win_length
+    index, frames = index[energetic], frames[energetic]
+    if len(index) < 2:
+        return empty
+    with np.errstate(all="ignore"):
+        try:
+            coefficients = librosa.lpc(frames, order=order, axis=-1)
+        except (FloatingPointError, librosa.util.exceptions.ParameterError):
+            return empty
+    finite = np.all(np.isfinite(coefficients), axis=1)
+    index, coefficients = index[finite], coefficients[finite]
+    if len(index) < 2:
+        return empty
+    roots = _lpc_roots(coefficients)
+    freq = np.angle(roots) * sr / (2 * np.pi)
+    with np.errstate(divide="ignore"):
+        bandwidth = -np.log(np.abs(roots)) * sr / np.pi
+    candidate = ((roots.imag > 0) & (freq >= FORMANT_MIN_HZ)
+                 & (bandwidth <= FORMANT_MAX_BANDWIDTH_HZ) & (bandwidth > 0))
+    freq = np.where(candidate, freq, np.inf)
+    ranked = np.argsort(freq, axis=1)[:, :3]
+    f = np.take_along_axis(freq, ranked, axis=1)
+    b = np.take_along_axis(bandwidth, ranked, axis=1)
+    found = np.isfinite(f)
+    f, b = np.where(found, f, np.nan), np.where(found, b, np.nan)
+    # amplitude of each formant's harmonic relative to F0's, from the nearest STFT frame
+    f0 = F0_REFERENCE_HZ * 2.0 ** (semitones[index] / 12.0)
+    columns = np.clip(np.rint(index * hop / stft_hop).astype(int), 0, power.shape[1] - 1)
+    bins = np.arange(power.shape[0]) * sr / n_fft
+    level = 10 * np.log10(power[:, columns].T + 1e-10)  # (n_frames, n_bins)
+
+    half = np.maximum(f0, 2 * sr / n_fft)[:, None] / 2  # F0 / 2, at least one bin
+
+    def peak(centre):  # strongest bin within F0 / 2 of ``centre`` (n_frames,) Hz
+        near = np.abs(bins[None, :] - centre[:, None]) <= half
+        return np.where(near.any(axis=1), np.max(np.where(near, level, -np.inf), axis=1), np.nan)
+
+    reference = peak(f0)
+    relative = np.column_stack([peak(np.nan_to_num(f[:, k], nan=-1e9)) - reference
+                                for k in range(3)])
+    relative[~found] = np.nan
+    out = []
+    for k in range(3):
+        for contour in (f[:, k], b[:, k], relative[:, k]):
+            values = contour[np.isfinite(contour)]
+            out.append(contour_functionals(values[None], hop / sr, shape=True).ravel()
+                       if len(values) >= 2 else np.zeros(n_func))
+    return np.concatenate(out)
