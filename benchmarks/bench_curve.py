@@ -18,6 +18,8 @@ Usage::
     python -u benchmarks/bench_curve.py --target emodb --unit clips --sizes 1 5 all
     python -u benchmarks/bench_curve.py --target emodb --sizes 1 2 --methods transfer scratch \
         --pathnet fitness=validation --tag validation
+    python benchmarks/bench_curve.py --pair results/curve/emodb-speakers-validation.json:transfer \
+        results/curve/emodb-speakers.json:scratch
 
 Writes ``benchmarks/results/curve/<target>-<unit>.json`` (no per-clip
 predictions), ``.md`` (the tables for RESULTS.md) and ``.png`` (pooled clip
@@ -31,8 +33,8 @@ import time
 from pathlib import Path
 
 from skpathnet.experiments import (
-    BEST_AUDIO, BEST_VISUAL, CORPORA, curve_methods, format_curve_markdown, run_curve_experiment,
-    save_curve_results,
+    BEST_AUDIO, BEST_VISUAL, CORPORA, curve_methods, format_curve_markdown, paired_difference,
+    run_curve_experiment, save_curve_results,
 )
 
 HERE = Path(__file__).parent
@@ -72,6 +74,11 @@ def build_parser():
                         help="PathNet parameters on top of the defaults, for transfer and "
                              "scratch alike (values read as JSON: fitness='\"validation\"' "
                              "or fitness=validation, frozen_weight=0.5)")
+    parser.add_argument("--pair", nargs=2, default=None, metavar="FILE.json:METHOD",
+                        help="no run: pair two saved runs' methods fold by fold at every size "
+                             "both have (the same draws: same target, unit and seed), e.g. "
+                             "emodb-speakers-source-ravdess.json:transfer "
+                             "emodb-speakers.json:scratch")
     parser.add_argument("--tag", default=None,
                         help="appended to the output names (<target>-<unit>-<tag>.*), for a "
                              "run with other --pathnet settings beside the default one")
@@ -89,8 +96,35 @@ def pathnet_setting(text):
         return name, value
 
 
+def pair_runs(first, second, log=print):
+    """Pair two saved runs' methods (``(path, method)`` each) test speaker by test speaker.
+
+    Returns ``{size: {"WAR": PairedDifference, "UAR": ...}}`` for every size
+    of both runs; raises ValueError (from ``paired_difference``) where their
+    folds differ.
+    """
+    runs = [(json.loads(Path(path).read_text()), method) for path, method in (first, second)]
+    curves = [{str(entry["size"]): entry["methods"][method] for entry in run["curve"]}
+              for run, method in runs]
+    out = {}
+    for size in [size for size in curves[0] if size in curves[1]]:
+        a, b = curves[0][size], curves[1][size]
+        for key in ("n_train_clips", "group", "draw"):  # the same draws, fold by fold
+            if [f.get(key) for f in a["folds"]] != [f.get(key) for f in b["folds"]]:
+                raise ValueError(f"size {size}: the runs trained on other draws ({key} differs)")
+        out[size] = {key: paired_difference(a["folds"], b["folds"], f"clip_{key}")
+                     for key in ("WAR", "UAR")}
+        war, uar = out[size]["WAR"], out[size]["UAR"]
+        log(f"| {size} | {a['clip']['WAR']:.3f} | {b['clip']['WAR']:.3f} | {war.mean:+.3f} ± "
+            f"{war.std:.3f} ({war.wins} / {war.ties} / {war.losses}, p = {war.p_value:.2f}) | "
+            f"{uar.mean:+.3f} (p = {uar.p_value:.2f}) |")
+    return out
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    if args.pair:
+        return pair_runs(*(spec.rpartition(":")[::2] for spec in args.pair))
     visual = args.target in CORPORA and CORPORA[args.target][1] == "visual"
     best = BEST_VISUAL if visual else BEST_AUDIO
     sizes = None if args.sizes is None else [s if s == "all" else int(s) for s in args.sizes]

@@ -34,6 +34,13 @@ def test_a_tiny_run_writes_json_markdown_and_figure(bench, tmp_path, tone_corpus
     assert "predictions" not in saved["curve"][0]["methods"]["svm"]
     assert "| 1 | transfer - scratch |" in (out / "emodb-speakers.md").read_text()
     assert (out / "emodb-speakers.png").stat().st_size > 0
+    # --pair: two saved runs' methods fold by fold, as the run's own paired differences
+    saved_path = str(out / "emodb-speakers.json")
+    paired = bench.main(["--pair", f"{saved_path}:transfer", f"{saved_path}:scratch"])
+    assert list(paired) == ["1", "all"]
+    for entry in results["curve"]:
+        assert paired[str(entry["size"])]["WAR"]._asdict() == pytest.approx(
+            entry["paired"]["transfer - scratch"]["WAR"], nan_ok=True)
 
 
 def test_pathnet_settings_reach_transfer_and_scratch_and_the_tag_names_the_files(
