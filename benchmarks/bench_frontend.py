@@ -50,9 +50,8 @@ from sklearn.svm import SVC
 
 from skpathnet.experiments import evaluate, load_corpus
 from skpathnet.transformers import (
-    AcousticFunctionals, GroupStandardScaler, OpenSmileFunctionals,
+    TEMPORAL_NAMES, AcousticFunctionals, GroupStandardScaler, OpenSmileFunctionals,
 )
-from skpathnet.transformers._functionals import TEMPORAL_NAMES
 
 
 def _mel_bands_but_every(step, n_mels=64):
