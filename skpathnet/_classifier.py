@@ -1,7 +1,6 @@
 """PathNetClassifier: PathNet evolution and transfer as a scikit-learn classifier."""
 
 import functools
-import inspect
 import numbers
 from dataclasses import dataclass
 from typing import Optional
@@ -267,17 +266,6 @@ class _BasePathNet(TransferMixin, ClassifierMixin, BaseEstimator):
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "_target_state")
-
-    def _after_load(self):
-        """After :func:`skpathnet.load`: parameters newer than the file get their defaults.
-
-        A model file written before a parameter existed (e.g. ``frozen_weight``
-        and ``frozen_learning_rate``, issue 31) holds no value for it; the
-        default is the behaviour the file was trained with.
-        """
-        for name, param in inspect.signature(type(self).__init__).parameters.items():
-            if param.kind is param.KEYWORD_ONLY and name not in self.__dict__:
-                setattr(self, name, param.default)
 
     # -- training -------------------------------------------------------------
     def fit(self, X, y, *, X_val=None, y_val=None):

@@ -112,23 +112,38 @@ def test_transfer_levers_round_trip(make, model_path):
     np.testing.assert_array_equal(loaded.fit(X, y).predict_proba(X), est.predict_proba(X))
 
 
+def _drop_saved_attributes(path, names):
+    """Rewrite a model file as one written before the attributes ``names`` existed."""
+    document = json.loads(_metadata(path)["document"])
+    state = document["state"]
+    keep = [i for i, k in enumerate(state["keys"]) if k not in names]
+    assert len(keep) == len(state["keys"]) - len(names)
+    state["keys"], state["values"] = ([state[f][i] for i in keep] for f in ("keys", "values"))
+    _rewrite(path, metadata={"document": json.dumps(document)})
+
+
 def test_a_file_older_than_a_parameter_loads_with_its_default(model_path):
     """A model file written before frozen_weight and frozen_learning_rate existed."""
     source_X, source_y = _sources()
     pretrained = PathNetClassifier(**FAST).fit_transfer(source_X, source_y)
     skpathnet.save(pretrained, model_path)
-    document = json.loads(_metadata(model_path)["document"])
-    state = document["state"]
-    keep = [i for i, k in enumerate(state["keys"])
-            if k not in ("frozen_weight", "frozen_learning_rate")]
-    assert len(keep) == len(state["keys"]) - 2
-    state["keys"], state["values"] = ([state[f][i] for i in keep] for f in ("keys", "values"))
-    _rewrite(model_path, metadata={"document": json.dumps(document)})
+    _drop_saved_attributes(model_path, ("frozen_weight", "frozen_learning_rate"))
     loaded = skpathnet.load(model_path)
     assert loaded.get_params() == pretrained.get_params()
     X, y = blobs(60, 6, 3, seed=5)
     np.testing.assert_array_equal(loaded.fit(X, y).predict_proba(X),
                                   pretrained.fit(X, y).predict_proba(X))
+
+
+def test_any_estimator_older_than_a_parameter_loads_with_its_default(model_path):
+    """The same for every estimator the codec rebuilds: fine-tuning before ewc_lambda."""
+    X, y = blobs(60, 6, 3, seed=5)
+    est = FineTuneClassifier(max_epochs=2, hidden_units=(8,), random_state=0).fit(X, y)
+    skpathnet.save(est, model_path)
+    _drop_saved_attributes(model_path, ("ewc_lambda",))
+    loaded = skpathnet.load(model_path)
+    assert loaded.get_params() == est.get_params()
+    np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
 
 
 def test_append_grows_the_frozen_set_and_keeps_old_sources(model_path):

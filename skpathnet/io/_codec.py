@@ -8,7 +8,8 @@ the one translation between the two; the containers around it differ.
 
 **What is trusted.** Decoding never runs code from the file: an object is
 rebuilt by ``object.__new__`` of a trusted class and its saved attributes
-(no ``__init__``, no ``__setstate__``). Trusted classes are
+(no ``__init__``, no ``__setstate__``; an estimator's parameters that the file
+does not hold, being older than them, get their defaults). Trusted classes are
 
 * the skpathnet classes that are estimators (:class:`sklearn.base.BaseEstimator`),
   dataclasses or named tuples: estimators, transformers and their fitted
@@ -22,6 +23,7 @@ refused on save and on load, with the place it was found.
 
 import dataclasses
 import importlib
+import inspect
 
 import numpy as np
 from sklearn import config_context
@@ -173,6 +175,7 @@ def decode(spec, arrays):
             raise ValueError(f"the attributes of a {spec['class']} are not a dict of names")
         obj = object.__new__(cls)  # no __init__, no __setstate__: only attributes are set
         obj.__dict__.update(state)
+        _default_missing_parameters(obj)
         for method, params in spec.get("requests", {}).items():
             _set_requests(obj, method, params, spec["class"])
         after_load = getattr(obj, "_after_load", None)  # the class's own code, not the file's
@@ -180,6 +183,22 @@ def decode(spec, arrays):
             after_load()
         return obj
     raise ValueError(f"unknown value kind {kind!r}")
+
+
+def _default_missing_parameters(obj):
+    """Give an estimator the defaults of the parameters its file does not hold.
+
+    A file written before a parameter of the class existed (e.g.
+    ``PathNetClassifier(frozen_weight=...)``, ``FineTuneClassifier(ewc_lambda=...)``)
+    lacks its attribute; the default is the behaviour the file was trained with,
+    and ``get_params``, ``clone`` and ``fit`` need every parameter.
+    """
+    if not isinstance(obj, BaseEstimator):
+        return
+    for name, param in inspect.signature(type(obj).__init__).parameters.items():
+        if (param.kind in (param.KEYWORD_ONLY, param.POSITIONAL_OR_KEYWORD) and name != "self"
+                and param.default is not param.empty and name not in obj.__dict__):
+            setattr(obj, name, param.default)
 
 
 def _put(array, arrays, where):
