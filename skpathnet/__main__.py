@@ -399,11 +399,7 @@ def _evaluate(args):
     what was saved and returns 130, and the command it prints continues it.
     """
     try:
-        _resolve_all(args)
-        args.modality, sources, target = resolve_corpora(args)
-        check_writable(args.out, what="--out folder")
-        if args.cache:
-            check_writable(args.cache, what="--cache folder")
+        sources, target = _checked_corpora(args, out_folder=True)
     except (OSError, ValueError) as exc:
         return _error(exc)
     features, speaker_norm, params = configuration(args)
@@ -497,14 +493,27 @@ def _resolve_all(args):
     print(f"--source all: {' + '.join(args.source)}")
 
 
+def _checked_corpora(args, *, out_folder=False):
+    """``(sources, target)`` of a command that reads corpora, its inputs checked (cheap).
+
+    ``--source all`` resolved, the corpora checked against ``--modality``
+    (which is set), then ``--out`` as a folder (``out_folder``) and ``--cache``
+    checked writable; raises ValueError or OSError naming the argument.
+    """
+    _resolve_all(args)
+    args.modality, sources, target = resolve_corpora(args)
+    if out_folder:
+        check_writable(args.out, what="--out folder")
+    if args.cache:
+        check_writable(args.cache, what="--cache folder")
+    return sources, target
+
+
 def _training_setup(args, *, sources, target=None):
     """``(features, speaker_norm, params, pretrained)``, every input checked (cheap)."""
     args.source, args.target = sources, target
-    _resolve_all(args)
+    _checked_corpora(args)
     sources = args.source
-    args.modality, _, _ = resolve_corpora(args)
-    if args.cache:
-        check_writable(args.cache, what="--cache folder")
     _check_out_file(args)
     features, speaker_norm, params = configuration(args)
     pretrained = None
@@ -644,11 +653,7 @@ def _export_onnx(args):
 def _curve(args):
     """``skpathnet curve``: the learning curve of a target, JSON, Markdown and PNG."""
     try:
-        _resolve_all(args)
-        args.modality, sources, target = resolve_corpora(args)
-        check_writable(args.out, what="--out folder")
-        if args.cache:
-            check_writable(args.cache, what="--cache folder")
+        sources, target = _checked_corpora(args, out_folder=True)
         sizes = None if args.sizes is None else [_size(v) for v in args.sizes]
     except (OSError, ValueError) as exc:
         return _error(exc)
